@@ -1,0 +1,205 @@
+"""`aelab` command line: a thin layer over the library. `main(argv)` returns the exit code.
+
+Errors are one line on stderr: exit 2 for bad usage or input, 1 for an internal failure (traceback only
+with --debug), 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from .errors import AelabError
+
+MODEL_NAMES = ("cnn", "cnn-seed", "lstm", "lstm-seed", "conv1d")
+
+
+def _echo(msg: str) -> None:
+    click.echo(msg, err=False)
+
+
+def data_options(f):
+    f = click.option("--data", default=None,
+                     help="cifar10 | digits | synthetic | a path (image folder, .npy, .csv). "
+                          "Default: cifar10 for image models, synthetic for sequence models.")(f)
+    f = click.option("--cifar10", "cifar10", default=None, type=click.Path(),
+                     help="Where CIFAR-10 lies (batches dir, tarball or image folder); else $AELAB_CIFAR10.")(f)
+    f = click.option("--labels", default=None, type=click.Path(), help="Labels (.npy, one per sample) for .npy data.")(f)
+    f = click.option("--train-size", default=None, help="Training pool before the validation split: N or 'all'.")(f)
+    f = click.option("--test-size", default=None, help="Test samples: N or 'all'.")(f)
+    f = click.option("--val-fraction", default=0.2, show_default=True, type=float,
+                     help="Share of the training pool held out for validation.")(f)
+    f = click.option("--seed", default=42, show_default=True, type=int)(f)
+    return f
+
+
+def training_options(f):
+    f = click.option("--latent-dim", type=int, default=None, help="Latent size (default 32 for images, 20 for sequences).")(f)
+    f = click.option("--epochs", type=int, default=None, help="Override the preset's epochs.")(f)
+    f = click.option("--batch-size", type=int, default=None, help="Override the preset's batch size.")(f)
+    f = click.option("--lr", type=float, default=None, help="Override the preset's learning rate.")(f)
+    f = click.option("--preset", default="lab", show_default=True, type=click.Choice(["lab", "best"]),
+                     help="lab: fits the lab's time budget; best: longer, best quality.")(f)
+    return f
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.version_option(package_name="aelab")
+@click.pass_context
+def cli(ctx, debug):
+    """Train, compare and use CNN and LSTM autoencoders, each beside a PCA baseline."""
+    ctx.obj = {"debug": debug}
+
+
+@cli.command()
+@click.argument("model", type=click.Choice(MODEL_NAMES))
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Run directory to create.")
+@data_options
+@training_options
+@click.option("--resume", is_flag=True, help="Continue from --out's checkpoints/last.pt.")
+@click.option("--force", is_flag=True, help="Overwrite an existing run in --out.")
+def train(model, out, data, cifar10, labels, train_size, test_size, val_fraction, seed, latent_dim, epochs,
+          batch_size, lr, preset, resume, force):
+    """Train MODEL and write a run directory (weights, metrics, plots)."""
+    from .experiment import train as run_training
+    from .run import prepare_out_dir
+
+    prepare_out_dir(out, force=force, resume=resume)
+    run_training(model, out, data=data, cifar10=cifar10, labels=labels, train_size=train_size,
+                 test_size=test_size, val_fraction=val_fraction, seed=seed, latent_dim=latent_dim, preset=preset,
+                 epochs=epochs, batch_size=batch_size, lr=lr, resume=resume, force=force, echo=_echo)
+    _echo(f"run written to {out}")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--data", default=None, help="Evaluate on this data instead of the run's own test split.")
+@click.option("--cifar10", default=None, type=click.Path())
+@click.option("--labels", default=None, type=click.Path())
+def evaluate(run_dir, data, cifar10, labels):
+    """Recompute RUN_DIR's test metrics (or on --data) into metrics.json."""
+    from .workflows import evaluate_run
+
+    metrics = evaluate_run(run_dir, data=data, cifar10=cifar10, labels=labels)
+    _echo(" ".join(f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()))
+
+
+@cli.command()
+@click.option("--out", default=Path("runs/lab"), show_default=True, type=click.Path(path_type=Path))
+@click.option("--preset", default="lab", show_default=True, type=click.Choice(["lab", "best"]))
+@click.option("--with-seed-models", is_flag=True, help="Also train the notebook's cnn-seed and lstm-seed.")
+@click.option("--sweep", "with_sweep", is_flag=True, help="Also sweep latent sizes for cnn and lstm.")
+@click.option("--cifar10", default=None, type=click.Path())
+@click.option("--force", is_flag=True, help="Overwrite an existing lab directory.")
+def lab(out, preset, with_seed_models, with_sweep, cifar10, force):
+    """Run the whole lab: cnn on CIFAR-10, lstm and conv1d on the sequences, comparison and report."""
+    from .workflows import run_lab
+
+    started = time.perf_counter()
+    run_lab(out, preset=preset, with_seed_models=with_seed_models, with_sweep=with_sweep, cifar10=cifar10,
+            force=force, echo=_echo)
+    _echo(f"lab finished in {time.perf_counter() - started:.0f}s; report: {out / 'report.html'}")
+
+
+@cli.command()
+@click.argument("model", type=click.Choice(MODEL_NAMES))
+@click.option("--latent-dims", default="4,8,16,32,64", show_default=True, help="Comma-separated latent sizes.")
+@click.option("--out", required=True, type=click.Path(path_type=Path))
+@data_options
+@click.option("--preset", default="lab", show_default=True, type=click.Choice(["lab", "best"]))
+@click.option("--epochs", type=int, default=None)
+@click.option("--force", is_flag=True)
+def sweep(model, latent_dims, out, data, cifar10, labels, train_size, test_size, val_fraction, seed, preset, epochs,
+          force):
+    """Train MODEL once per latent size: test MSE against latent size, beside PCA."""
+    from .workflows import parse_latent_dims, run_sweep
+
+    run_sweep(model, parse_latent_dims(latent_dims), out, data=data, cifar10=cifar10, labels=labels,
+              train_size=train_size, test_size=test_size, val_fraction=val_fraction, seed=seed, preset=preset,
+              epochs=epochs, force=force, echo=_echo)
+
+
+@cli.command()
+@click.argument("lab_dir", type=click.Path(path_type=Path))
+def report(lab_dir):
+    """Re-render LAB_DIR's comparison and report.md/report.html from saved files."""
+    from .report import render_lab
+
+    render_lab(lab_dir)
+    _echo(f"report written to {lab_dir / 'report.html'}")
+
+
+def _io_command(fn_name: str, help_text: str, extra=None):
+    @click.argument("run_dir", type=click.Path(path_type=Path))
+    @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+    @click.option("-o", "--output", "output", required=True, type=click.Path(path_type=Path),
+                  help="Output file: .npy, .csv or .parquet.")
+    @click.option("--resize", is_flag=True, help="Resize images to the model's input size.")
+    @click.option("--batch-size", default=256, show_default=True, type=int)
+    def command(run_dir, input_path, output, resize, batch_size, **kw):
+        from . import infer
+
+        n = getattr(infer, fn_name)(run_dir, input_path, output, resize=resize, batch_size=batch_size, **kw)
+        _echo(f"{n} samples -> {output}")
+
+    command.__doc__ = help_text
+    if extra:
+        command = extra(command)
+    return command
+
+
+cli.command("encode")(_io_command("encode_file", "Write the latent codes of INPUT's samples to -o."))
+cli.command("reconstruct")(_io_command("reconstruct_file", "Write INPUT's reconstructions (in its own scale) to -o."))
+cli.command("score")(_io_command(
+    "score_file", "Anomaly scores: per-sample reconstruction MSE, flagged above a validation percentile.",
+    click.option("--percentile", default=99.0, show_default=True, type=float,
+                 help="Threshold: this percentile of the run's validation errors.")))
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for encoder.onnx and decoder.onnx.")
+def export(run_dir, out):
+    """Export RUN_DIR's encoder and decoder to ONNX."""
+    from .export import export_onnx
+
+    for path in export_onnx(run_dir, out):
+        _echo(f"wrote {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        result = cli.main(args=argv, prog_name="aelab", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.UsageError as exc:
+        where = f"aelab {exc.ctx.info_name}" if exc.ctx and exc.ctx.info_name != "aelab" else "aelab"
+        click.echo(f"{where}: error: {exc.format_message()}", err=True)
+        return 2
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("aelab: interrupted; any checkpoint is kept (continue with --resume)", err=True)
+        return 130
+    except AelabError as exc:
+        if debug:
+            raise
+        click.echo(f"aelab: error: {exc}", err=True)
+        return 2
+    except click.ClickException as exc:
+        click.echo(f"aelab: error: {exc.format_message()}", err=True)
+        return exc.exit_code
+    except Exception as exc:  # an internal failure: one line unless --debug
+        if debug:
+            raise
+        click.echo(f"aelab: internal error: {type(exc).__name__}: {exc} (rerun with --debug for a traceback)", err=True)
+        return 1
+
+
+def entry_point() -> None:
+    sys.exit(main())

@@ -1,0 +1,236 @@
+"""Data: `load_dataset(data=...)` turns a `--data` value into seeded train/val/test splits.
+
+Images come out as (N, C, H, W) float32 in [0, 1]; sequences as (N, T, F) float32, z-scored per feature
+with statistics of the training split only (kept in `Dataset.normalization` so new data is scaled alike).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from ..errors import AelabError
+from .cifar10 import locate_cifar10, open_cifar10
+from .images import ArrayPool, FolderPool, as_unit_float, digits_pool, images_from_npy, load_npy, looks_like_image_folder, validate_image_values
+from .sequences import sequences_from_csv, sequences_from_npy, synthetic, zscore_stats
+
+IMAGE, SEQUENCE = "image", "sequence"
+CIFAR_DEFAULT_TRAIN, CIFAR_DEFAULT_TEST = 10_000, 2_000
+HELD_OUT_TEST_FRACTION = 0.2  # test share for data without its own test set
+
+
+@dataclass
+class Split:
+    x: np.ndarray
+    y: np.ndarray | None
+
+
+@dataclass
+class Dataset:
+    kind: str  # IMAGE or SEQUENCE
+    train: Split
+    val: Split
+    test: Split
+    class_names: list[str] | None
+    spec: dict  # enough to rebuild the same splits: the --data value, sizes, seed
+    normalization: dict | None = None  # sequences: {"mean": [...F], "std": [...F]}
+    feature_names: list[str] | None = field(default=None)
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        return tuple(self.train.x.shape[1:])
+
+    @property
+    def has_labels(self) -> bool:
+        return self.train.y is not None and self.test.y is not None
+
+
+def parse_size(value, option: str):
+    """'all' -> None; a positive integer -> int; anything else is a usage error naming the option."""
+    if value is None or value == "all":
+        return None
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise AelabError(f"{option}: expected a positive integer or 'all', got {value!r}") from None
+    if n <= 0:
+        raise AelabError(f"{option}: must be positive, got {n}")
+    return n
+
+
+def _stratify(labels):
+    if labels is None:
+        return None
+    _, counts = np.unique(labels, return_counts=True)
+    return labels if counts.min() >= 2 else None
+
+
+def sample(indices: np.ndarray, labels, size: int | None, seed: int, what: str) -> np.ndarray:
+    """A seeded, class-stratified subset of `indices` of `size` elements (None: all, in a seeded order)."""
+    n = len(indices)
+    if size is None or size == n:
+        return np.random.default_rng(seed).permutation(indices)
+    if size > n:
+        raise AelabError(f"{what}: asked for {size} samples, only {n} are available")
+    sub_labels = None if labels is None else labels[indices]
+    n_classes = 0 if sub_labels is None else len(np.unique(sub_labels))
+    if size < n_classes:
+        raise AelabError(f"{what}: {size} samples cannot cover the {n_classes} classes")
+    strat = _stratify(sub_labels) if size >= n_classes and n - size >= n_classes else None
+    chosen, _ = train_test_split(indices, train_size=size, stratify=strat, random_state=seed)
+    return chosen
+
+
+def split_off(indices, labels, fraction: float, seed: int, what: str):
+    """Split `indices` into (rest, held_out) with `fraction` held out, stratified where possible."""
+    n_out = int(round(fraction * len(indices)))
+    if n_out < 1 or n_out >= len(indices):
+        raise AelabError(f"{what}: a fraction of {fraction} of {len(indices)} samples leaves an empty split")
+    sub_labels = None if labels is None else labels[indices]
+    n_classes = 0 if sub_labels is None else len(np.unique(sub_labels))
+    strat = _stratify(sub_labels) if min(n_out, len(indices) - n_out) >= n_classes else None
+    rest, held = train_test_split(indices, test_size=n_out, stratify=strat, random_state=seed)
+    return rest, held
+
+
+def load_dataset(
+    data: str = "cifar10",
+    *,
+    cifar10: str | None = None,
+    labels: str | None = None,
+    train_size=None,
+    test_size=None,
+    val_fraction: float = 0.2,
+    seed: int = 42,
+    normalization: dict | None = None,
+) -> Dataset:
+    """Load `data` and split it by the contract's protocol.
+
+    `normalization` ({"mean", "std"} per feature) scales sequences with a trained run's statistics
+    instead of fitting new ones on the training split.
+    """
+    if not 0 < val_fraction < 1:
+        raise AelabError(f"--val-fraction: must lie strictly between 0 and 1, got {val_fraction}")
+    spec = dict(data=data, train_size=train_size, test_size=test_size, val_fraction=val_fraction, seed=seed)
+    if labels:
+        spec["labels"] = str(labels)
+    train_n = parse_size(train_size, "--train-size")
+    test_n = parse_size(test_size, "--test-size")
+    if data in ("cifar10", "digits") or _is_image_path(data):
+        if data == "cifar10":
+            train_pool, test_pool = open_cifar10(locate_cifar10(cifar10))
+            if train_size is None:
+                train_n = CIFAR_DEFAULT_TRAIN
+            if test_size is None:
+                test_n = CIFAR_DEFAULT_TEST
+        elif data == "digits":
+            train_pool, test_pool = digits_pool(), None
+        else:
+            train_pool, test_pool = _image_path_pools(Path(data), labels)
+        return _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, spec)
+    if data == "synthetic":
+        x, y, names = synthetic(seed=seed)
+        return _sequence_dataset(x, y, names, None, train_n, test_n, val_fraction, seed, spec, "synthetic", normalization)
+    path = Path(data)
+    if not path.exists():
+        raise AelabError(f"--data: {data!r} is neither cifar10, digits, synthetic nor an existing path")
+    if path.suffix.lower() == ".csv":
+        x, y, names, features = sequences_from_csv(path)
+        if labels:
+            y, names = _labels_from_file(labels, len(x))
+        return _sequence_dataset(x, y, names, features, train_n, test_n, val_fraction, seed, spec, path, normalization)
+    if path.suffix.lower() == ".npy":
+        x = sequences_from_npy(path)
+        y, names = _labels_from_file(labels, len(x)) if labels else (None, None)
+        return _sequence_dataset(x, y, names, None, train_n, test_n, val_fraction, seed, spec, path, normalization)
+    raise AelabError(f"--data: {path} is not an image folder, .npy or .csv")
+
+
+def _is_image_path(data: str) -> bool:
+    path = Path(data)
+    if path.is_dir():
+        return True
+    if path.suffix.lower() == ".npy" and path.is_file():
+        try:
+            return np.load(path, mmap_mode="r", allow_pickle=False).ndim == 4
+        except (ValueError, OSError):
+            return False  # reported properly by the loader
+    return False
+
+
+def _image_path_pools(path: Path, labels):
+    if path.is_dir():
+        if not looks_like_image_folder(path):
+            if path.name in ("train", "test") and looks_like_image_folder(path.parent):
+                raise AelabError(f"{path}: points inside the image folder; pass its parent {path.parent}")
+            raise AelabError(f"{path}: expected an image folder with train/<class>/ sub-folders")
+        train = FolderPool.scan(path / "train")
+        test = FolderPool.scan(path / "test", train.class_names) if (path / "test").is_dir() else None
+        return train, test
+    images = images_from_npy(path)
+    validate_image_values(images, path)
+    if images.dtype != np.uint8:
+        images = np.round(images * 255).astype(np.uint8) if _is_k_over_255(images) else images
+    y, names = _labels_from_file(labels, len(images)) if labels else (None, None)
+    return ArrayPool(images, y, names, str(path)), None
+
+
+def _is_k_over_255(x):
+    return np.allclose(x * 255, np.round(x * 255), atol=1e-4)
+
+
+def _labels_from_file(path, n: int):
+    y = load_npy(Path(path))
+    if y.ndim != 1 or len(y) != n:
+        raise AelabError(f"{path}: labels must be a 1-D array of {n} entries, got shape {y.shape}")
+    names, y = np.unique(y, return_inverse=True)
+    return y.astype(np.int64), [str(v) for v in names]
+
+
+def _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, spec) -> Dataset:
+    labels = train_pool.labels
+    all_idx = np.arange(len(train_pool))
+    if test_pool is None:  # no test set of its own: hold out a seeded, stratified share
+        all_idx, test_idx = split_off(all_idx, labels, HELD_OUT_TEST_FRACTION, seed, "test split")
+        test_idx = sample(test_idx, labels, test_n, seed, "--test-size")
+        test_pool = train_pool
+    else:
+        test_idx = sample(np.arange(len(test_pool)), test_pool.labels, test_n, seed, "--test-size")
+    pool_idx = sample(all_idx, labels, train_n, seed, "--train-size")
+    train_idx, val_idx = split_off(pool_idx, labels, val_fraction, seed, "--val-fraction")
+
+    def split(pool, idx):
+        images = pool.take(idx)
+        return Split(as_unit_float(images), None if pool.labels is None else pool.labels[idx])
+
+    train, val, test = split(train_pool, train_idx), split(train_pool, val_idx), split(test_pool, test_idx)
+    shapes = {train.x.shape[1:], val.x.shape[1:], test.x.shape[1:]}
+    if len(shapes) > 1:
+        raise AelabError(f"{spec['data']}: train and test images differ in size {sorted(shapes)}")
+    return Dataset(IMAGE, train, val, test, train_pool.class_names, spec)
+
+
+def _sequence_dataset(x, y, names, features, train_n, test_n, val_fraction, seed, spec, origin,
+                      normalization=None) -> Dataset:
+    all_idx = np.arange(len(x))
+    if len(x) < 3:
+        raise AelabError(f"{origin}: {len(x)} sequences are too few to split into train/val/test")
+    rest, test_idx = split_off(all_idx, y, HELD_OUT_TEST_FRACTION, seed, "test split")
+    test_idx = sample(test_idx, y, test_n, seed, "--test-size")
+    pool_idx = sample(rest, y, train_n, seed, "--train-size")
+    train_idx, val_idx = split_off(pool_idx, y, val_fraction, seed, "--val-fraction")
+    if normalization is None:
+        mean, std = zscore_stats(x[train_idx], origin, features)
+    else:
+        mean, std = (np.asarray(normalization[k], dtype=np.float32) for k in ("mean", "std"))
+        if len(mean) != x.shape[2]:
+            raise AelabError(f"{origin}: {x.shape[2]} features, the model was trained on {len(mean)}")
+
+    def split(idx):
+        return Split((x[idx] - mean) / std, None if y is None else y[idx])
+
+    norm = {"mean": mean.tolist(), "std": std.tolist()}
+    return Dataset(SEQUENCE, split(train_idx), split(val_idx), split(test_idx), names, spec, norm, features)

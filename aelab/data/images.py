@@ -1,0 +1,199 @@
+"""Image pools: labelled collections that decode only the samples a protocol draws.
+
+A pool is either in memory (`ArrayPool`) or a folder of class sub-folders (`FolderPool`). `take(indices)`
+returns uint8 images (n, H, W, C). Decoded folder samples are cached under $AELAB_CACHE, never beside the data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from ..errors import AelabError
+
+
+def looks_like_image_folder(path: Path) -> bool:
+    train = Path(path) / "train"
+    return train.is_dir() and any(p.is_dir() for p in train.iterdir())
+
+
+def _visible(entries):
+    return sorted(p for p in entries if not p.name.startswith("."))
+
+
+def to_channels(img: Image.Image, channels: int | None, origin) -> np.ndarray:
+    """Convert a PIL image to (H, W, C) uint8: alpha dropped, gray replicated when 3 channels are wanted."""
+    if img.mode in ("RGBA", "LA", "P", "CMYK", "YCbCr", "I;16", "I", "F", "1"):
+        img = img.convert("RGB" if img.mode in ("RGBA", "P", "CMYK", "YCbCr") else "L")
+    if img.mode not in ("RGB", "L"):
+        raise AelabError(f"{origin}: unsupported image mode {img.mode}")
+    if channels == 3 and img.mode == "L":
+        img = img.convert("RGB")
+    elif channels == 1 and img.mode == "RGB":
+        raise AelabError(f"{origin}: colour image, but the model takes 1 channel")
+    arr = np.asarray(img, dtype=np.uint8)
+    return arr[:, :, None] if arr.ndim == 2 else arr
+
+
+def read_image(path: Path, channels: int | None = None, size: tuple[int, int] | None = None) -> np.ndarray:
+    """Decode one image file to (H, W, C) uint8, or raise a one-line error naming it."""
+    try:
+        with Image.open(path) as img:
+            img.load()
+            if size is not None and img.size != (size[1], size[0]):
+                img = img.resize((size[1], size[0]), Image.BILINEAR)
+            return to_channels(img, channels, path)
+    except UnidentifiedImageError:
+        raise AelabError(f"{path}: not an image file") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise AelabError(f"{path}: corrupt or truncated image ({exc})") from None
+
+
+@dataclass
+class ArrayPool:
+    """Images already in memory: (N, H, W, C) uint8 with optional integer labels."""
+
+    images: np.ndarray
+    labels: np.ndarray | None
+    class_names: list[str] | None
+    origin: str
+
+    def __len__(self):
+        return len(self.images)
+
+    def take(self, indices: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(self.images[indices])
+
+
+@dataclass
+class FolderPool:
+    """`<root>/<class>/<image>` files; nothing is decoded until `take`."""
+
+    files: list[Path]
+    labels: np.ndarray
+    class_names: list[str]
+    origin: str
+
+    @classmethod
+    def scan(cls, root: Path, class_names: list[str] | None = None) -> "FolderPool":
+        root = Path(root)
+        class_dirs = [p for p in _visible(root.iterdir()) if p.is_dir()] if root.is_dir() else []
+        if not class_dirs:
+            raise AelabError(f"{root}: no class sub-folders (expected {root}/<class>/<image files>)")
+        names = class_names or [p.name for p in class_dirs]
+        files, labels = [], []
+        for d in class_dirs:
+            if d.name not in names:
+                raise AelabError(f"{d}: class '{d.name}' is not among the training classes {names}")
+            members = [p for p in _visible(d.iterdir()) if p.is_file()]
+            files += members
+            labels += [names.index(d.name)] * len(members)
+        if not files:
+            raise AelabError(f"{root}: the class folders hold no files")
+        return cls(files, np.asarray(labels, dtype=np.int64), names, str(root))
+
+    def __len__(self):
+        return len(self.files)
+
+    def take(self, indices: np.ndarray) -> np.ndarray:
+        chosen = [self.files[i] for i in indices]
+        cache = _decode_cache_path(chosen)
+        if cache is not None and cache.exists():
+            try:
+                return np.load(cache, allow_pickle=False)
+            except (OSError, ValueError):
+                cache.unlink(missing_ok=True)
+        images = _decode_all(chosen)
+        if cache is not None:
+            _store(cache, images)
+        return images
+
+
+def _decode_all(files: list[Path]) -> np.ndarray:
+    first = read_image(files[0])
+    out = np.empty((len(files), *first.shape), dtype=np.uint8)
+    out[0] = first
+    for i, path in enumerate(files[1:], start=1):
+        img = read_image(path, channels=first.shape[2])
+        if img.shape != first.shape:
+            raise AelabError(f"{path}: image is {img.shape[1]}x{img.shape[0]}, the others {first.shape[1]}x{first.shape[0]}")
+        out[i] = img
+    return out
+
+
+def _decode_cache_path(files: list[Path]) -> Path | None:
+    from .cifar10 import cache_dir
+
+    digest = hashlib.sha256()
+    for f in files:
+        try:
+            st = f.stat()
+        except OSError as exc:
+            raise AelabError(f"{f}: cannot read ({exc.strerror})") from None
+        digest.update(f"{f.resolve()}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return cache_dir() / "decoded" / f"{digest.hexdigest()[:32]}.npy"
+
+
+def _store(path: Path, images: np.ndarray) -> None:
+    from ..io import atomic_path
+
+    try:
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as f:
+                np.save(f, images)
+    except OSError:
+        pass  # an unwritable cache only costs speed
+
+
+def images_from_npy(path: Path) -> np.ndarray:
+    """(N, H, W, C) uint8, or float in [0, 1] (converted to uint8 exactly when it is k/255)."""
+    arr = load_npy(path)
+    if arr.ndim != 4 or arr.shape[3] not in (1, 3):
+        raise AelabError(f"{path}: expected images (N, H, W, C) with C in (1, 3), got shape {arr.shape}")
+    return arr
+
+
+def validate_image_values(arr: np.ndarray, origin) -> None:
+    if arr.dtype == np.uint8:
+        return
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise AelabError(f"{origin}: images must be uint8 or float in [0, 1], got {arr.dtype}")
+    if not np.isfinite(arr).all():
+        raise AelabError(f"{origin}: images contain NaN or inf")
+    if arr.min() < 0 or arr.max() > 1:
+        raise AelabError(f"{origin}: float images must lie in [0, 1], found [{arr.min():.3g}, {arr.max():.3g}]")
+
+
+def as_unit_float(images: np.ndarray) -> np.ndarray:
+    """(N, H, W, C) uint8 or [0, 1] float -> (N, C, H, W) float32 in [0, 1], the models' layout."""
+    x = images.astype(np.float32)
+    if images.dtype == np.uint8:
+        x /= 255.0
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+
+def load_npy(path: Path, mmap: bool = False) -> np.ndarray:
+    """np.load with pickles refused and every failure turned into one line naming the file."""
+    try:
+        return np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            raise AelabError(f"{path}: holds pickled objects, which aelab refuses to load") from None
+        raise AelabError(f"{path}: not a valid .npy file ({exc})") from None
+    except (OSError, EOFError) as exc:
+        raise AelabError(f"{path}: cannot read .npy ({getattr(exc, 'strerror', None) or exc})") from None
+
+
+def digits_pool() -> ArrayPool:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    # 0..16 grey levels -> uint8 0..255, one channel: (1797, 8, 8, 1)
+    images = np.round(d.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
+    return ArrayPool(images, d.target.astype(np.int64), [str(n) for n in d.target_names], "digits")
+
+

@@ -1,0 +1,139 @@
+"""Multivariate sequences (N, T, F): the lab's synthetic generator, `.npy` files and long-format CSV."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import AelabError
+from .images import load_npy
+
+SYNTHETIC_SHAPE = (5000, 50, 10)
+NOISE_STD = 0.1
+
+
+def synthetic(n: int = 5000, steps: int = 50, features: int = 10, seed: int = 42):
+    """The lab's data: feature f of sequence n is sin(a t) + cos(b t) + N(0, 0.1), t = 0..T-1, a, b ~ U(0.1, 0.5).
+
+    Label: decile (10 balanced classes) of the sequence's mean frequency, the mean of its 2F a's and b's.
+    """
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(0.1, 0.5, (n, 1, features))
+    b = rng.uniform(0.1, 0.5, (n, 1, features))
+    t = np.arange(steps, dtype=np.float64)[None, :, None]
+    x = np.sin(a * t) + np.cos(b * t) + rng.normal(0.0, NOISE_STD, (n, steps, features))
+    mean_freq = (a.mean(axis=(1, 2)) + b.mean(axis=(1, 2))) / 2
+    deciles = np.quantile(mean_freq, np.linspace(0, 1, 11)[1:-1])
+    labels = np.searchsorted(deciles, mean_freq).astype(np.int64)
+    return x.astype(np.float32), labels, [f"decile {i + 1}" for i in range(10)]
+
+
+def validate_sequences(x: np.ndarray, origin) -> np.ndarray:
+    if x.ndim != 3:
+        raise AelabError(f"{origin}: expected sequences (N, T, F), got shape {x.shape}")
+    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
+        raise AelabError(f"{origin}: sequences must be numeric, got {x.dtype}")
+    if min(x.shape) == 0:
+        raise AelabError(f"{origin}: empty sequence array {x.shape}")
+    x = np.asarray(x, dtype=np.float32)
+    if not np.isfinite(x).all():
+        n = int(np.argwhere(~np.isfinite(x))[0][0])
+        raise AelabError(f"{origin}: sequence {n} contains NaN or inf")
+    return x
+
+
+def sequences_from_npy(path: Path) -> np.ndarray:
+    return validate_sequences(load_npy(path), path)
+
+
+def sequences_from_csv(path: Path):
+    """Read `sequence_id, t, <features...>[, label]` rows into (N, T, F), labels or None, feature names.
+
+    Every sequence must have the same steps t = t0, t0 + dt, ... with no gaps or duplicates.
+    """
+    path = Path(path)
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AelabError(f"{path}: cannot read CSV ({getattr(exc, 'strerror', None) or exc})") from None
+    if not rows:
+        raise AelabError(f"{path}: empty CSV")
+    header = [h.strip() for h in rows[0]]
+    if header[:2] != ["sequence_id", "t"]:
+        raise AelabError(f"{path}: header must start with 'sequence_id,t', got {','.join(header[:2])!r}")
+    has_label = "label" in header
+    features = [h for h in header[2:] if h != "label"]
+    if not features:
+        raise AelabError(f"{path}: no feature columns after sequence_id,t")
+    feature_cols = [header.index(h) for h in features]
+    label_col = header.index("label") if has_label else None
+
+    series: dict[str, dict[float, list[float]]] = {}
+    labels: dict[str, str] = {}
+    for line, row in enumerate(rows[1:], start=2):
+        if not row:
+            continue
+        if len(row) != len(header):
+            raise AelabError(f"{path}:{line}: {len(row)} cells, the header has {len(header)}")
+        sid = row[0]
+        try:
+            t = float(row[1])
+            values = [float(row[c]) for c in feature_cols]
+        except ValueError:
+            bad = next(c for c in [1, *feature_cols] if not _is_number(row[c]))
+            raise AelabError(f"{path}:{line}: non-numeric value {row[bad]!r} in column {header[bad]}") from None
+        if not all(math.isfinite(v) for v in values) or not math.isfinite(t):
+            raise AelabError(f"{path}:{line}: NaN or inf value")
+        steps = series.setdefault(sid, {})
+        if t in steps:
+            raise AelabError(f"{path}:{line}: duplicate row for sequence_id={sid}, t={row[1]}")
+        steps[t] = values
+        if label_col is not None:
+            if labels.setdefault(sid, row[label_col]) != row[label_col]:
+                raise AelabError(f"{path}:{line}: sequence {sid} changes label")
+    if not series:
+        raise AelabError(f"{path}: no data rows")
+
+    lengths = {sid: len(s) for sid, s in series.items()}
+    expected = max(lengths.values())
+    for sid, steps in series.items():
+        if len(steps) != expected:
+            raise AelabError(f"{path}: sequence {sid} has {len(steps)} steps, others {expected} (ragged)")
+        ts = np.array(sorted(steps))
+        if len(ts) > 2 and not np.allclose(np.diff(ts), ts[1] - ts[0]):
+            raise AelabError(f"{path}: sequence {sid} has a gap in t (uneven steps)")
+    ids = list(series)
+    x = np.array([[series[sid][t] for t in sorted(series[sid])] for sid in ids], dtype=np.float32)
+    y, names = None, None
+    if has_label:
+        raw = [labels[sid] for sid in ids]
+        names = sorted(set(raw), key=_label_sort_key)
+        y = np.array([names.index(v) for v in raw], dtype=np.int64)
+    return x, y, names, features
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+        return True
+    except ValueError:
+        return False
+
+
+def _label_sort_key(v: str):
+    return (0, float(v), v) if _is_number(v) else (1, 0.0, v)
+
+
+def zscore_stats(x_train: np.ndarray, origin, feature_names=None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and std over the training split; a constant feature cannot be scaled."""
+    mean = x_train.mean(axis=(0, 1), dtype=np.float64)
+    std = x_train.std(axis=(0, 1), dtype=np.float64)
+    flat = np.flatnonzero(std < 1e-8)
+    if len(flat):
+        name = feature_names[flat[0]] if feature_names else f"feature {flat[0]}"
+        raise AelabError(f"{origin}: {name} has zero variance in the training split; drop it")
+    return mean.astype(np.float32), std.astype(np.float32)

@@ -1,0 +1,110 @@
+"""`AutoencoderTransformer`: an autoencoder as a scikit-learn transformer.
+
+Inputs are NumPy arrays in the model's layout: images (N, C, H, W) in [0, 1], sequences (N, T, F)
+(scaled per feature with the training statistics, like the CLI). `transform` gives the codes,
+`inverse_transform` the reconstructions, `score` the negative reconstruction MSE.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .data.sequences import zscore_stats
+from .errors import AelabError
+from .evaluate import encode, reconstruct
+from .io import write_json
+from .models import SEQUENCE, config_dict, create_model, model_class, shape_config
+from .presets import model_settings, train_config
+from .run import SCHEMA_VERSION, load_run, save_weights
+from .train import Trainer
+
+
+class AutoencoderTransformer(TransformerMixin, BaseEstimator):
+    def __init__(self, model: str = "cnn", latent_dim: int = 32, epochs: int | None = None,
+                 batch_size: int | None = None, lr: float | None = None, preset: str = "lab",
+                 val_fraction: float = 0.1, seed: int = 42, progress: bool = False):
+        self.model = model
+        self.latent_dim = latent_dim
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.preset = preset
+        self.val_fraction = val_fraction
+        self.seed = seed
+        self.progress = progress
+
+    def _scale(self, X) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float32)
+        if self.kind_ == SEQUENCE:
+            X = (X - self.mean_) / self.std_
+        return X
+
+    def fit(self, X, y=None):
+        X = np.asarray(X, dtype=np.float32)
+        kind = model_class(self.model).input_kind
+        self.kind_ = kind
+        if kind == SEQUENCE:
+            self.mean_, self.std_ = zscore_stats(X, "X")
+        Xs = self._scale(X)
+        order = np.random.default_rng(self.seed).permutation(len(Xs))
+        n_val = max(1, int(round(self.val_fraction * len(Xs))))
+        if len(Xs) - n_val < 1:
+            raise AelabError(f"X: {len(Xs)} samples are too few to hold out validation data")
+        val, train = torch.from_numpy(Xs[order[:n_val]]), torch.from_numpy(Xs[order[n_val:]])
+        torch.manual_seed(self.seed)
+        self.model_ = create_model(self.model, latent_dim=self.latent_dim, **shape_config(kind, X.shape[1:]),
+                                   **model_settings(self.model, self.preset))
+        cfg = train_config(self.model, self.preset, epochs=self.epochs, lr=self.lr, seed=self.seed,
+                           batch_size=min(self.batch_size or train_config(self.model, self.preset).batch_size, len(train)))
+        self.model_.initialize_from_data(train)
+        self.history_ = Trainer(self.model_, cfg, progress=self.progress).fit(train, val)
+        self.model_.cpu().eval()
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        return encode(self.model_, self._scale(X))
+
+    def inverse_transform(self, Z) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        with torch.no_grad():
+            x_hat = self.model_.decode(torch.as_tensor(np.asarray(Z, dtype=np.float32))).numpy()
+        if self.model_.output_range:
+            x_hat = np.clip(x_hat, *self.model_.output_range)
+        return x_hat * self.std_ + self.mean_ if self.kind_ == SEQUENCE else x_hat
+
+    def score(self, X, y=None) -> float:
+        """Negative reconstruction MSE (on the scaled data), so that greater is better."""
+        check_is_fitted(self, "model_")
+        Xs = self._scale(X)
+        return -float(np.mean((reconstruct(self.model_, Xs) - Xs) ** 2))
+
+    def save(self, path) -> None:
+        """Write a run directory (config.json + model.safetensors) that `load` and `aelab encode` read."""
+        check_is_fitted(self, "model_")
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        norm = {"mean": self.mean_.tolist(), "std": self.std_.tolist()} if self.kind_ == SEQUENCE else None
+        save_weights(self.model_, path / "model.safetensors")
+        write_json(path / "config.json", {
+            "schema_version": SCHEMA_VERSION, "model": self.model, "model_config": config_dict(self.model_.config),
+            "input_kind": self.kind_, "normalization": norm, "estimator_params": self.get_params(),
+            "class_names": None, "feature_names": None,
+        })
+
+    @classmethod
+    def load(cls, path) -> "AutoencoderTransformer":
+        run = load_run(path)
+        params = run.config.get("estimator_params") or {"model": run.config["model"],
+                                                        "latent_dim": run.model.latent_dim}
+        est = cls(**params)
+        est.model_, est.kind_ = run.model, run.input_kind
+        if est.kind_ == SEQUENCE:
+            est.mean_ = np.asarray(run.normalization["mean"], np.float32)
+            est.std_ = np.asarray(run.normalization["std"], np.float32)
+        return est

@@ -1,0 +1,134 @@
+"""Test metrics for a trained autoencoder, always beside a PCA baseline of the same latent size.
+
+Reconstruction errors are on the model's input scale: [0, 1] pixels for images, z-scored values for
+sequences. Feature quality is probed on the latent codes: logistic regression and 5-NN fitted on the
+training codes and scored on the test codes, for the autoencoder and for PCA alike.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+PCA_MAX_ROWS = 20_000
+BATCH = 512
+
+
+@torch.no_grad()
+def _batched(fn, model, x: np.ndarray, batch_size: int = BATCH) -> np.ndarray:
+    model.eval()
+    device = next(model.parameters()).device
+    out = [fn(torch.from_numpy(np.ascontiguousarray(x[i : i + batch_size])).to(device)).cpu().numpy()
+           for i in range(0, len(x), batch_size)]
+    return np.concatenate(out)
+
+
+def encode(model, x: np.ndarray, batch_size: int = BATCH) -> np.ndarray:
+    """(N, ...) inputs -> (N, latent_dim) codes, through `model.encode` only."""
+    return _batched(model.encode, model, x, batch_size)
+
+
+def reconstruct(model, x: np.ndarray, batch_size: int = BATCH) -> np.ndarray:
+    return _batched(model, model, x, batch_size)
+
+
+class PCABaseline:
+    """PCA with as many components as the autoencoder's latent, fitted on (a seeded subsample of) train."""
+
+    def __init__(self, n_components: int, clip: tuple[float, float] | None = None, seed: int = 42):
+        self.n_components = n_components
+        self.clip = clip
+        self.seed = seed
+
+    def fit(self, x_train: np.ndarray) -> "PCABaseline":
+        flat = x_train.reshape(len(x_train), -1)
+        if len(flat) > PCA_MAX_ROWS:
+            flat = flat[np.random.default_rng(self.seed).choice(len(flat), PCA_MAX_ROWS, replace=False)]
+        self.pca_ = PCA(n_components=min(self.n_components, *flat.shape), random_state=self.seed).fit(flat)
+        return self
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        return self.pca_.transform(x.reshape(len(x), -1)).astype(np.float32)
+
+    def inverse_transform(self, codes: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        x_hat = self.pca_.inverse_transform(codes).reshape(len(codes), *shape).astype(np.float32)
+        return np.clip(x_hat, *self.clip) if self.clip else x_hat
+
+
+def probe_accuracies(z_train, y_train, z_test, y_test, seed: int = 42) -> tuple[float, float]:
+    """(logistic regression, 5-NN) test accuracy on standardised codes."""
+    logreg = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
+    knn = make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=min(5, len(z_train))))
+    return tuple(float(m.fit(z_train, y_train).score(z_test, y_test)) for m in (logreg, knn))
+
+
+@dataclass
+class Evaluation:
+    metrics: dict
+    test_reconstruction: np.ndarray
+    test_codes: np.ndarray
+    pca_reconstruction: np.ndarray
+    pca_codes: np.ndarray
+    val_errors: np.ndarray  # per-sample validation MSE: the reference for anomaly thresholds
+    pca_fit_seconds: float
+
+
+def error_metrics(x: np.ndarray, x_hat: np.ndarray, peak: float) -> dict:
+    mse = float(np.mean((x_hat - x) ** 2, dtype=np.float64))
+    return dict(mse=mse, mae=float(np.mean(np.abs(x_hat - x), dtype=np.float64)), rmse=math.sqrt(mse),
+                psnr=10 * math.log10(peak**2 / mse) if mse > 0 else math.inf)
+
+
+def per_sample_mse(x: np.ndarray, x_hat: np.ndarray) -> np.ndarray:
+    return np.mean((x_hat - x).reshape(len(x), -1) ** 2, axis=1, dtype=np.float64)
+
+
+def evaluate_model(model, dataset, seed: int = 42) -> Evaluation:
+    """Everything `metrics.json` and the plots need, computed once."""
+    x_train, x_test = dataset.train.x, dataset.test.x
+    shape = x_test.shape[1:]
+    input_dim = int(np.prod(shape))
+    latent_dim = model.latent_dim
+    # PSNR peak: 1 for [0, 1] images; the test data's range for (z-scored) sequences
+    peak = 1.0 if model.output_range == (0.0, 1.0) else float(x_test.max() - x_test.min())
+
+    recon = reconstruct(model, x_test)
+    codes = encode(model, x_test)
+    ae = error_metrics(x_test, recon, peak)
+    fit_started = time.perf_counter()
+    pca = PCABaseline(latent_dim, clip=model.output_range, seed=seed).fit(x_train)
+    pca_fit_seconds = time.perf_counter() - fit_started
+    pca_codes = pca.transform(x_test)
+    pca_recon = pca.inverse_transform(pca_codes, shape)
+    base = error_metrics(x_test, pca_recon, peak)
+
+    metrics = {
+        "test_mse": ae["mse"], "test_mae": ae["mae"], "test_rmse": ae["rmse"], "test_psnr": ae["psnr"],
+        "latent_dim": latent_dim, "input_dim": input_dim,
+        "compression_ratio": input_dim / latent_dim,
+        "compression_pct": 100.0 * (1 - latent_dim / input_dim),
+        "params": sum(p.numel() for p in model.parameters()),
+        "pca_test_mse": base["mse"], "pca_test_mae": base["mae"], "pca_test_psnr": base["psnr"],
+        "mse_vs_pca": ae["mse"] / base["mse"] if base["mse"] > 0 else math.inf,
+        "beats_pca": ae["mse"] < base["mse"],
+    }
+    # How much of the codes' spread the first two principal axes hold (the latent plot's PCA panel)
+    pcs = PCA(n_components=2, random_state=seed).fit(codes).explained_variance_ratio_
+    metrics["latent_pc1_variance"], metrics["latent_pc2_variance"] = float(pcs[0]), float(pcs[1])
+    if dataset.has_labels and len(np.unique(dataset.train.y)) > 1:
+        z_train = encode(model, x_train)
+        metrics["probe_logreg"], metrics["probe_knn"] = probe_accuracies(
+            z_train, dataset.train.y, codes, dataset.test.y, seed)
+        metrics["pca_probe_logreg"], metrics["pca_probe_knn"] = probe_accuracies(
+            pca.transform(x_train), dataset.train.y, pca_codes, dataset.test.y, seed)
+    val_errors = per_sample_mse(dataset.val.x, reconstruct(model, dataset.val.x))
+    return Evaluation(metrics, recon, codes, pca_recon, pca_codes, val_errors, pca_fit_seconds)

@@ -1,0 +1,126 @@
+"""One training run end to end: data -> model -> trainer -> evaluation -> plots -> run directory.
+
+Final artefacts are written to a staging folder inside the run directory and moved into place only when
+all of them exist, so a failed or interrupted run leaves its checkpoint and nothing half-made.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from . import plots
+from .data import IMAGE, Dataset, load_dataset
+from .errors import AelabError
+from .evaluate import evaluate_model
+from .models import create_model, model_class, shape_config
+from .presets import model_settings, train_config
+from .run import CHECKPOINTS, prepare_out_dir, publish, run_config, write_run_files
+from .summary import format_table
+from .train import Trainer
+
+DEFAULT_DATA = {"image": "cifar10", "sequence": "synthetic"}
+
+
+def default_data(model_name: str) -> str:
+    return DEFAULT_DATA[model_class(model_name).input_kind]
+
+
+def load_data_for(model_name: str, data: str | None = None, **data_args) -> Dataset:
+    kind = model_class(model_name).input_kind
+    dataset = load_dataset(data or DEFAULT_DATA[kind], **data_args)
+    if dataset.kind != kind:
+        raise AelabError(f"--data {data}: holds {dataset.kind}s, but model {model_name!r} takes {kind}s")
+    return dataset
+
+
+def build_model(model_name: str, dataset: Dataset, latent_dim: int | None, preset: str, seed: int):
+    torch.manual_seed(seed)  # weight initialisation is part of the run's seed
+    settings = model_settings(model_name, preset)
+    if latent_dim is not None:
+        settings["latent_dim"] = latent_dim
+    return create_model(model_name, **shape_config(dataset.kind, dataset.sample_shape), **settings)
+
+
+def train_on(dataset: Dataset, out, model_name: str, *, latent_dim: int | None = None, preset: str = "lab",
+             epochs: int | None = None, batch_size: int | None = None, lr: float | None = None, seed: int = 42,
+             resume: bool = False, force: bool = False, progress: bool = True,
+             echo: Callable[[str], None] = print) -> dict:
+    """Train `model_name` on `dataset` into run directory `out`; return its metrics."""
+    out = Path(out)
+    for option, value in (("--epochs", epochs), ("--batch-size", batch_size)):
+        if value is not None and value <= 0:
+            raise AelabError(f"{option}: must be positive, got {value}")
+    if lr is not None and not lr > 0:
+        raise AelabError(f"--lr: must be positive, got {lr}")
+    model = build_model(model_name, dataset, latent_dim, preset, seed)
+    n_train = len(dataset.train.x)
+    if batch_size is not None and batch_size > n_train:
+        raise AelabError(f"--batch-size: {batch_size} exceeds the {n_train} training samples")
+    cfg = train_config(model_name, preset, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
+    if cfg.batch_size > n_train:  # a preset's batch on a small data set: one batch per epoch
+        cfg = train_config(model_name, preset, epochs=epochs, batch_size=n_train, lr=lr, seed=seed)
+    prepare_out_dir(out, force=force, resume=resume)
+    echo(format_table(model))
+
+    x_train = torch.from_numpy(dataset.train.x)
+    checkpoint = out / CHECKPOINTS / "last.pt"
+    resuming = resume and checkpoint.exists()
+    if not resuming:
+        model.initialize_from_data(x_train)
+    started = time.perf_counter()
+    trainer = Trainer(model, cfg, checkpoint=checkpoint, progress=progress)
+    history = trainer.fit(x_train, torch.from_numpy(dataset.val.x), resume=resuming)
+    train_seconds = time.perf_counter() - started
+    model.cpu().eval()
+
+    staging = out / ".staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    started = time.perf_counter()
+    try:
+        evaluation = evaluate_model(model, dataset, seed=seed)
+        metrics = {**evaluation.metrics, "epochs": len(history["loss"]), "best_epoch": trainer.best_epoch}
+        _draw(staging, model_name, dataset, history, evaluation, seed)
+        timings = {"train_seconds": train_seconds, "eval_seconds": time.perf_counter() - started,
+                   "pca_fit_seconds": evaluation.pca_fit_seconds}
+        write_run_files(staging, run_config(model, cfg.to_dict(), dataset, preset), model, history, metrics,
+                        timings, evaluation.val_errors)
+        publish(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    echo(summary_line(model_name, metrics, train_seconds))
+    return metrics
+
+
+def _draw(staging: Path, name: str, dataset: Dataset, history: dict, ev, seed: int) -> None:
+    plots.history(history, staging / "plots" / "history.png", name)
+    x_test = dataset.test.x
+    if dataset.kind == IMAGE:
+        plots.image_reconstructions(x_test, ev.test_reconstruction, ev.pca_reconstruction,
+                                    staging / "plots" / "reconstructions.png", name)
+    else:
+        plots.sequence_reconstructions(x_test, ev.test_reconstruction, ev.pca_reconstruction,
+                                       staging / "plots" / "reconstructions.png", name)
+    plots.latent_space(ev.test_codes, dataset.test.y, dataset.class_names, staging / "plots" / "latent.png", name, seed)
+
+
+def summary_line(name: str, m: dict, seconds: float) -> str:
+    verdict = "beats" if m["beats_pca"] else "LOSES TO"
+    line = (f"{name}: test MSE {m['test_mse']:.5g} vs PCA-{m['latent_dim']} {m['pca_test_mse']:.5g} "
+            f"({m['mse_vs_pca']:.2f}x, {verdict} PCA); trained {m['epochs']} epochs in {seconds:.0f}s")
+    if "probe_logreg" in m:
+        line += f"; logistic probe {m['probe_logreg']:.1%} (PCA {m['pca_probe_logreg']:.1%})"
+    return line
+
+
+def train(model_name: str, out, *, data: str | None = None, cifar10=None, labels=None, train_size=None,
+          test_size=None, val_fraction: float = 0.2, seed: int = 42, **train_args) -> dict:
+    dataset = load_data_for(model_name, data, cifar10=cifar10, labels=labels, train_size=train_size,
+                            test_size=test_size, val_fraction=val_fraction, seed=seed)
+    return train_on(dataset, out, model_name, seed=seed, **train_args)
+
+

@@ -1,0 +1,268 @@
+"""Use a trained run on new data: encode, reconstruct, score. Inputs stream in batches and outputs are
+written through a temporary file that is renamed into place only when complete.
+
+Inputs: an image folder (read lazily, recursively), one image file, an `.npy` of images (N, H, W, C) or of
+sequences (N, T, F) (memory-mapped), or a sequence CSV. Outputs: `.npy`, `.csv` or `.parquet`.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from .data.images import load_npy, read_image
+from .data.sequences import sequences_from_csv
+from .errors import AelabError
+from .io import atomic_path
+from .models import IMAGE
+from .run import Run, load_run
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
+OUTPUT_SUFFIXES = (".npy", ".csv", ".parquet")
+
+
+class Source:
+    """N samples in model layout, produced batch by batch; `raw_dtype` says how to write reconstructions back."""
+
+    def __init__(self, n: int, batches, raw_dtype=np.float32):
+        self.n = n
+        self._batches = batches
+        self.raw_dtype = raw_dtype
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return self._batches()
+
+
+def _image_files(root: Path) -> list[Path]:
+    files = sorted(p for p in root.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    if not files:
+        raise AelabError(f"{root}: empty folder, no images to read")
+    return files
+
+
+def _image_source(run: Run, path: Path, resize: bool, batch_size: int) -> Source:
+    channels, height, width = run.model.input_shape
+    size = (height, width) if resize else None
+
+    def fit(img: np.ndarray, origin) -> np.ndarray:  # (H, W, C) uint8, checked against the model
+        if img.shape[2] != channels:
+            if img.shape[2] == 1 and channels == 3:
+                img = np.repeat(img, 3, axis=2)
+            else:
+                raise AelabError(f"{origin}: {img.shape[2]} channels, the model takes {channels}")
+        if img.shape[:2] != (height, width):
+            raise AelabError(f"{origin}: image is {img.shape[1]}x{img.shape[0]}, the model takes {width}x{height} "
+                             "(pass --resize)")
+        return img
+
+    if path.suffix.lower() == ".npy":
+        arr = load_npy(path, mmap=True)
+        if arr.ndim != 4:
+            raise AelabError(f"{path}: expected images (N, H, W, C), got shape {arr.shape}")
+        if arr.shape[3] not in (1, 3, 4):
+            raise AelabError(f"{path}: {arr.shape[3]} channels; images need 1 (gray), 3 (RGB) or 4 (RGBA)")
+        if not (arr.dtype == np.uint8 or np.issubdtype(arr.dtype, np.floating)):
+            raise AelabError(f"{path}: images must be uint8 or float in [0, 1], got {arr.dtype}")
+
+        def batches():
+            for i in range(0, len(arr), batch_size):
+                chunk = np.asarray(arr[i : i + batch_size])
+                if chunk.dtype != np.uint8:
+                    if not np.isfinite(chunk).all():
+                        raise AelabError(f"{path}: images contain NaN or inf (near sample {i})")
+                    if chunk.min() < 0 or chunk.max() > 1:
+                        raise AelabError(f"{path}: float images must lie in [0, 1] (near sample {i})")
+                x = chunk[..., :3] if chunk.shape[3] == 4 else chunk  # drop alpha
+                x = torch.from_numpy(x.astype(np.float32) / (255.0 if chunk.dtype == np.uint8 else 1.0)).permute(0, 3, 1, 2)
+                if x.shape[1] == 1 and channels == 3:
+                    x = x.expand(-1, 3, -1, -1)
+                if x.shape[1] != channels:
+                    raise AelabError(f"{path}: {x.shape[1]} channels, the model takes {channels}")
+                if x.shape[2:] != (height, width):
+                    if not resize:
+                        raise AelabError(f"{path}: images are {x.shape[3]}x{x.shape[2]}, the model takes {width}x{height} "
+                                         "(pass --resize)")
+                    x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False)
+                yield x.contiguous().numpy()
+
+        return Source(len(arr), batches, np.uint8 if arr.dtype == np.uint8 else np.float32)
+
+    files = _image_files(path) if path.is_dir() else [path]
+
+    def batches():
+        for i in range(0, len(files), batch_size):
+            imgs = [fit(read_image(f, channels=channels, size=size), f) for f in files[i : i + batch_size]]
+            yield np.stack(imgs).astype(np.float32).transpose(0, 3, 1, 2) / 255.0
+
+    return Source(len(files), batches, np.uint8)
+
+
+def _sequence_source(run: Run, path: Path, batch_size: int) -> Source:
+    seq_len, n_features = run.model.input_shape
+    norm = run.normalization
+    mean, std = np.asarray(norm["mean"], np.float32), np.asarray(norm["std"], np.float32)
+    if path.suffix.lower() == ".csv":
+        arr = sequences_from_csv(path)[0]
+    elif path.suffix.lower() == ".npy":
+        arr = load_npy(path, mmap=True)
+    else:
+        raise AelabError(f"{path}: sequences must come as .npy (N, T, F) or .csv")
+    if arr.ndim != 3 or arr.shape[1:] != (seq_len, n_features):
+        raise AelabError(f"{path}: sequences of shape {arr.shape[1:] if arr.ndim == 3 else arr.shape}, "
+                         f"the model takes (T={seq_len}, F={n_features})")
+
+    def batches():
+        for i in range(0, len(arr), batch_size):
+            chunk = np.asarray(arr[i : i + batch_size], dtype=np.float32)
+            if not np.isfinite(chunk).all():
+                raise AelabError(f"{path}: sequence {i + int(np.argwhere(~np.isfinite(chunk))[0][0])} contains NaN or inf")
+            yield (chunk - mean) / std
+
+    return Source(len(arr), batches)
+
+
+def open_input(run: Run, path, resize: bool = False, batch_size: int = 256) -> Source:
+    path = Path(path)
+    if not path.exists():
+        raise AelabError(f"{path}: no such file or directory")
+    if path.is_file() and path.stat().st_size == 0:
+        raise AelabError(f"{path}: empty file")
+    if batch_size <= 0:
+        raise AelabError(f"--batch-size: must be positive, got {batch_size}")
+    if run.input_kind == IMAGE:
+        return _image_source(run, path, resize, batch_size)
+    if resize:
+        raise AelabError("--resize: applies to images only")
+    return _sequence_source(run, path, batch_size)
+
+
+class Writer:
+    """Stream rows (or arrays) into `.npy`, `.csv` or `.parquet`, committed by rename on success."""
+
+    def __init__(self, path: Path, n: int, columns: list[str] | None, row_shape: tuple, dtype):
+        self.path = Path(path)
+        self.suffix = self.path.suffix.lower()
+        if self.suffix not in OUTPUT_SUFFIXES:
+            raise AelabError(f"-o {path}: unsupported output type; use one of {', '.join(OUTPUT_SUFFIXES)}")
+        if self.suffix != ".npy" and columns is None:
+            raise AelabError(f"-o {path}: this output has no table form; write .npy")
+        if not self.path.parent.exists():
+            raise AelabError(f"-o {path}: folder {self.path.parent} does not exist")
+        self.n, self.columns, self.row_shape, self.dtype = n, columns, row_shape, dtype
+
+    def __enter__(self):
+        self._ctx = atomic_path(self.path)
+        self.tmp = self._ctx.__enter__()
+        self.offset = 0
+        if self.suffix == ".npy":
+            self._out = np.lib.format.open_memmap(self.tmp, mode="w+", dtype=self.dtype, shape=(self.n, *self.row_shape))
+        elif self.suffix == ".csv":
+            self._file = open(self.tmp, "w", newline="")
+            self._csv = csv.writer(self._file)
+            self._csv.writerow(self.columns)
+        else:
+            try:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+            except ImportError:
+                raise AelabError("-o *.parquet needs pyarrow: pip install 'aelab[parquet]'") from None
+            self._pa = pa
+            self._parquet = None
+            self._pq = pq
+        return self
+
+    def write(self, rows: np.ndarray, table_rows=None):
+        """`rows`: (n, *row_shape) for .npy; `table_rows`: a list of column arrays for .csv/.parquet."""
+        if self.suffix == ".npy":
+            self._out[self.offset : self.offset + len(rows)] = rows
+            self.offset += len(rows)
+            return
+        if self.suffix == ".csv":
+            self._csv.writerows(zip(*[c.tolist() for c in table_rows]))
+            return
+        table = self._pa.table({name: col for name, col in zip(self.columns, table_rows)})
+        if self._parquet is None:
+            self._parquet = self._pq.ParquetWriter(self.tmp, table.schema)
+        self._parquet.write_table(table)
+
+    def __exit__(self, exc_type, exc, tb):
+        if self.suffix == ".npy":
+            self._out.flush()
+            del self._out
+        elif self.suffix == ".csv":
+            self._file.close()
+        elif self._parquet is not None:
+            self._parquet.close()
+        return self._ctx.__exit__(exc_type, exc, tb)
+
+
+@torch.no_grad()
+def _run_batches(run: Run, source: Source, fn):
+    run.model.eval()
+    for x in source:
+        yield x, fn(torch.from_numpy(np.ascontiguousarray(x))).numpy()
+
+
+def encode_file(run_dir, input_path, output, resize=False, batch_size=256) -> int:
+    run = load_run(run_dir)
+    source = open_input(run, input_path, resize, batch_size)
+    k = run.model.latent_dim
+    columns = ["index"] + [f"z{i}" for i in range(k)]
+    with Writer(output, source.n, columns, (k,), np.float32) as out:
+        start = 0
+        for _, z in _run_batches(run, source, run.model.encode):
+            out.write(z, [np.arange(start, start + len(z))] + [z[:, i] for i in range(k)])
+            start += len(z)
+    return source.n
+
+
+def reconstruct_file(run_dir, input_path, output, resize=False, batch_size=256) -> int:
+    """Reconstructions in the input's own scale: uint8 or [0, 1] images (N, H, W, C); sequences un-z-scored."""
+    run = load_run(run_dir)
+    source = open_input(run, input_path, resize, batch_size)
+    if run.input_kind == IMAGE:
+        c, h, w = run.model.input_shape
+        with Writer(output, source.n, None, (h, w, c), source.raw_dtype) as out:
+            for _, x_hat in _run_batches(run, source, run.model):
+                img = x_hat.transpose(0, 2, 3, 1)
+                out.write(np.round(img * 255).astype(np.uint8) if source.raw_dtype == np.uint8 else img)
+        return source.n
+    t, f = run.model.input_shape
+    norm = run.normalization
+    mean, std = np.asarray(norm["mean"], np.float32), np.asarray(norm["std"], np.float32)
+    features = run.config.get("feature_names") or [f"f{i}" for i in range(f)]
+    with Writer(output, source.n, ["sequence_id", "t", *features], (t, f), np.float32) as out:
+        start = 0
+        for _, x_hat in _run_batches(run, source, run.model):
+            seqs = x_hat * std + mean
+            ids = np.repeat(np.arange(start, start + len(seqs)), t)
+            steps = np.tile(np.arange(t), len(seqs))
+            flat = seqs.reshape(-1, f)
+            out.write(seqs, [ids, steps] + [flat[:, j] for j in range(f)])
+            start += len(seqs)
+    return source.n
+
+
+def score_file(run_dir, input_path, output, resize=False, batch_size=256, percentile: float = 99.0) -> int:
+    """Per-sample reconstruction MSE; flagged when above the given percentile of the run's validation errors."""
+    if not 0 < percentile <= 100:
+        raise AelabError(f"--percentile: must lie in (0, 100], got {percentile}")
+    run = load_run(run_dir)
+    threshold = float(np.percentile(run.val_errors(), percentile))
+    source = open_input(run, input_path, resize, batch_size)
+    dtype = np.dtype([("index", np.int64), ("score", np.float64), ("is_anomaly", np.bool_)])
+    with Writer(output, source.n, ["index", "score", "is_anomaly"], (), dtype) as out:
+        start = 0
+        for x, x_hat in _run_batches(run, source, run.model):
+            score = np.mean((x_hat - x).reshape(len(x), -1) ** 2, axis=1, dtype=np.float64)
+            index = np.arange(start, start + len(x))
+            rows = np.empty(len(x), dtype)
+            rows["index"], rows["score"], rows["is_anomaly"] = index, score, score > threshold
+            out.write(rows, [index, score, score > threshold])
+            start += len(x)
+    return source.n

@@ -1,0 +1,148 @@
+"""Figures, drawn with matplotlib's Agg backend and written atomically as PNG."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from sklearn.decomposition import PCA  # noqa: E402
+from sklearn.manifold import TSNE  # noqa: E402
+
+from .io import atomic_path  # noqa: E402
+
+TSNE_MAX_POINTS = 2000
+
+
+def _save(fig, path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def history(hist: dict, path, title: str) -> None:
+    epochs = np.arange(1, len(hist["loss"]) + 1)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    for ax, key, label in ((axes[0], "loss", "MSE loss"), (axes[1], "mae", "MAE")):
+        ax.plot(epochs, hist[key], label="train")
+        ax.plot(epochs, hist[f"val_{key}"], label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(f"{title}: training history")
+    _save(fig, path)
+
+
+def _as_image(x):  # (C, H, W) -> (H, W[, C]) for imshow
+    img = np.clip(x.transpose(1, 2, 0), 0, 1)
+    return img[:, :, 0] if img.shape[2] == 1 else img
+
+
+def image_reconstructions(x, ae, pca, path, title: str, n: int = 10) -> None:
+    n = min(n, len(x))
+    rows = (("original", x), ("autoencoder", ae), ("PCA", pca))
+    fig, axes = plt.subplots(3, n, figsize=(1.3 * n, 4.4), squeeze=False)
+    for r, (label, images) in enumerate(rows):
+        for i in range(n):
+            ax = axes[r][i]
+            ax.imshow(_as_image(images[i]), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_ylabel(label)
+    fig.suptitle(f"{title}: test images and their reconstructions")
+    _save(fig, path)
+
+
+def sequence_reconstructions(x, ae, pca, path, title: str, n: int = 5, features: int = 3) -> None:
+    n, features = min(n, len(x)), min(features, x.shape[2])
+    fig, axes = plt.subplots(n, 1, figsize=(10, 2.1 * n), squeeze=False, sharex=True)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i in range(n):
+        ax = axes[i][0]
+        for f in range(features):
+            c = colors[f % len(colors)]
+            ax.plot(x[i, :, f], color=c, lw=1.4, label=f"feature {f} original" if i == 0 else None)
+            ax.plot(ae[i, :, f], color=c, lw=1.2, ls="--", label=f"feature {f} autoencoder" if i == 0 else None)
+            ax.plot(pca[i, :, f], color=c, lw=0.8, ls=":", alpha=0.8, label=f"feature {f} PCA" if i == 0 else None)
+        ax.set_ylabel(f"test #{i}")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(ncol=features, fontsize=7, loc="upper right")
+    axes[-1][0].set_xlabel("time step")
+    fig.suptitle(f"{title}: original (solid), autoencoder (dashed), PCA (dotted)")
+    _save(fig, path)
+
+
+def latent_space(codes, labels, class_names, path, title: str, seed: int = 42) -> None:
+    """t-SNE and PCA of the codes side by side, coloured by class, PC variance in the axis labels."""
+    if len(codes) > TSNE_MAX_POINTS:
+        keep = np.random.default_rng(seed).choice(len(codes), TSNE_MAX_POINTS, replace=False)
+        codes, labels = codes[keep], None if labels is None else labels[keep]
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
+    perplexity = min(30.0, (len(codes) - 1) / 3)
+    tsne = TSNE(n_components=2, perplexity=perplexity, max_iter=1000, random_state=seed, init="pca")
+    embedded = tsne.fit_transform(codes)
+    pca = PCA(n_components=2, random_state=seed).fit(codes)
+    projected = pca.transform(codes)
+    var = pca.explained_variance_ratio_ * 100
+    for ax, pts, name in ((axes[0], embedded, "t-SNE"), (axes[1], projected, "PCA")):
+        if labels is None:
+            ax.scatter(pts[:, 0], pts[:, 1], s=4, alpha=0.6, color="tab:blue")
+        else:
+            for k in np.unique(labels):
+                sel = labels == k
+                name_k = class_names[k] if class_names else str(k)
+                ax.scatter(pts[sel, 0], pts[sel, 1], s=4, alpha=0.6, label=name_k, color=plt.cm.tab10(k % 10))
+        ax.set_title(f"{name} of the {codes.shape[1]}-d test codes")
+    axes[0].set_xlabel("t-SNE 1")
+    axes[0].set_ylabel("t-SNE 2")
+    axes[1].set_xlabel(f"PC1 ({var[0]:.1f}% of variance)")
+    axes[1].set_ylabel(f"PC2 ({var[1]:.1f}% of variance)")
+    if labels is not None:
+        axes[1].legend(markerscale=4, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.suptitle(f"{title}: latent space")
+    _save(fig, path)
+
+
+def model_comparison(rows: list[dict], path) -> None:
+    """Bars of MSE, MAE, compression ratio and training time, one bar per model or baseline."""
+    names = [r["model"] for r in rows]
+    panels = (("test_mse", "test MSE (log)", True), ("test_mae", "test MAE", False),
+              ("compression_ratio", "compression ratio", False), ("train_seconds", "training time (s)", False))
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4.5))
+    for ax, (key, label, log) in zip(axes, panels):
+        values = [r.get(key) or 0 for r in rows]
+        colors = ["tab:gray" if r["architecture"] == "PCA" else "tab:blue" for r in rows]
+        ax.bar(range(len(rows)), values, color=colors)
+        ax.set_xticks(range(len(rows)))
+        ax.set_xticklabels(names, rotation=45, ha="right", fontsize=8)
+        ax.set_title(label)
+        if log:
+            ax.set_yscale("log")
+        ax.grid(axis="y", alpha=0.3)
+    fig.suptitle("Autoencoders (blue) and PCA baselines (grey); MSE is on each data set's own scale")
+    _save(fig, path)
+
+
+def rate_distortion(curves: dict[str, dict[str, list]], path) -> None:
+    """Test MSE against latent size: one line per model or PCA, one panel per data set."""
+    datasets = sorted({c["dataset"] for c in curves.values()})
+    fig, axes = plt.subplots(1, len(datasets), figsize=(6.5 * len(datasets), 4.5), squeeze=False)
+    for ax, ds in zip(axes[0], datasets):
+        for name, c in curves.items():
+            if c["dataset"] != ds:
+                continue
+            ax.plot(c["latent_dims"], c["test_mse"], marker="o", ls="--" if name.startswith("PCA") else "-", label=name)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("latent size")
+        ax.set_ylabel("test MSE")
+        ax.set_title(ds)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle("Rate vs distortion: test MSE by latent size")
+    _save(fig, path)

@@ -1,0 +1,50 @@
+"""Training recipes per model: `lab` fits the lab's time budget on 2 CPU cores, `best` trains for quality.
+
+The seed models train exactly as the notebook did (Adam 1e-3, fixed epochs, no schedule, no early stop)
+under every preset, so that they reproduce it.
+"""
+
+from __future__ import annotations
+
+from .errors import AelabError
+from .train import TrainConfig
+
+PRESETS: dict[str, dict[str, TrainConfig]] = {
+    "cnn-seed": {
+        "lab": TrainConfig(epochs=25, batch_size=128, lr=1e-3),
+        "best": TrainConfig(epochs=25, batch_size=128, lr=1e-3),
+    },
+    "cnn": {
+        "lab": TrainConfig(epochs=6, batch_size=64, lr=1e-3, schedule="onecycle", clip_grad_norm=1.0),
+        "best": TrainConfig(epochs=30, batch_size=64, lr=1e-3, schedule="onecycle", clip_grad_norm=1.0, patience=8),
+    },
+    "lstm-seed": {
+        "lab": TrainConfig(epochs=30, batch_size=64, lr=1e-3),
+        "best": TrainConfig(epochs=30, batch_size=64, lr=1e-3),
+    },
+    "lstm": {
+        "lab": TrainConfig(epochs=12, batch_size=32, lr=5e-3, schedule="onecycle", clip_grad_norm=1.0),
+        "best": TrainConfig(epochs=60, batch_size=32, lr=5e-3, schedule="onecycle", clip_grad_norm=1.0, patience=15),
+    },
+    "conv1d": {
+        "lab": TrainConfig(epochs=40, batch_size=64, lr=2e-3, schedule="onecycle", clip_grad_norm=1.0),
+        "best": TrainConfig(epochs=150, batch_size=64, lr=2e-3, schedule="onecycle", clip_grad_norm=1.0, patience=30),
+    },
+}
+PRESET_NAMES = ("lab", "best")
+
+# Model settings a preset may change besides training (e.g. a wider network for `best`).
+MODEL_SETTINGS: dict[str, dict[str, dict]] = {
+    "lstm": {"lab": dict(patch=5, hidden=96), "best": dict(patch=5, hidden=128)},
+}
+
+
+def train_config(model: str, preset: str = "lab", **overrides) -> TrainConfig:
+    if preset not in PRESET_NAMES:
+        raise AelabError(f"--preset: unknown preset {preset!r}; choose from {', '.join(PRESET_NAMES)}")
+    base = PRESETS.get(model, PRESETS["cnn"] if model.startswith("cnn") else PRESETS["conv1d"])[preset]
+    return TrainConfig(**{**base.to_dict(), **{k: v for k, v in overrides.items() if v is not None}})
+
+
+def model_settings(model: str, preset: str = "lab") -> dict:
+    return dict(MODEL_SETTINGS.get(model, {}).get(preset, {}))

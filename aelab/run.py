@@ -1,0 +1,173 @@
+"""The run directory: what a training run leaves behind, and `load_run` to bring the model back.
+
+The model is rebuilt from `config.json` (name and frozen config) and its weights are read from
+`model.safetensors`; nothing is pickled, nothing is inferred from tensor shapes.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from .errors import AelabError
+from .io import atomic_path, read_json, write_json
+from .models import config_dict, create_model
+
+SCHEMA_VERSION = 1
+ARTEFACTS = ("config.json", "model.safetensors", "history.json", "metrics.json", "timings.json",
+             "environment.json", "val_errors.npy", "plots")
+CHECKPOINTS = "checkpoints"
+
+
+@dataclass
+class Run:
+    """A trained model and what it needs to process new data like its training data."""
+
+    path: Path
+    model: torch.nn.Module
+    config: dict
+
+    @property
+    def input_kind(self) -> str:
+        return self.model.input_kind
+
+    @property
+    def normalization(self) -> dict | None:
+        return self.config.get("normalization")
+
+    @property
+    def class_names(self):
+        return self.config.get("class_names")
+
+    def metrics(self) -> dict:
+        return read_json(self.path / "metrics.json") if (self.path / "metrics.json").exists() else {}
+
+    def val_errors(self) -> np.ndarray:
+        path = self.path / "val_errors.npy"
+        if not path.exists():
+            raise AelabError(f"{path}: missing; this run saved no validation errors to set a threshold from")
+        return np.load(path, allow_pickle=False)
+
+
+def run_config(model, train_config: dict, dataset, preset: str) -> dict:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "model": model.name,
+        "model_config": config_dict(model.config),
+        "input_kind": model.input_kind,
+        "train": train_config,
+        "preset": preset,
+        "data": dataset.spec,
+        "normalization": dataset.normalization,
+        "class_names": dataset.class_names,
+        "feature_names": dataset.feature_names,
+    }
+
+
+def environment() -> dict:
+    import sklearn
+
+    return {
+        "python": sys.version.split()[0], "platform": platform.platform(), "torch": torch.__version__,
+        "numpy": np.__version__, "scikit-learn": sklearn.__version__,
+        "cuda": torch.version.cuda if torch.cuda.is_available() else None,
+        "threads": torch.get_num_threads(),
+    }
+
+
+def save_weights(model, path: Path) -> None:
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    for name, tensor in state.items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise AelabError(f"refusing to save non-finite weights ({name})")
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp))
+
+
+def load_run(path) -> Run:
+    """Rebuild a run's model from config.json and model.safetensors, with one-line errors for each fault."""
+    path = Path(path)
+    cfg_path, weights = path / "config.json", path / "model.safetensors"
+    if not path.is_dir():
+        raise AelabError(f"{path}: not a run directory")
+    if not cfg_path.exists():
+        raise AelabError(f"{cfg_path}: missing; {path} is not a finished aelab run")
+    try:
+        config = read_json(cfg_path)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise AelabError(f"{cfg_path}: not valid JSON ({exc})") from None
+    version = config.get("schema_version") if isinstance(config, dict) else None
+    if version != SCHEMA_VERSION:
+        raise AelabError(f"{cfg_path}: unknown schema_version {version!r} (this aelab reads {SCHEMA_VERSION})")
+    try:
+        model = create_model(config["model"], **config["model_config"])
+    except KeyError as exc:
+        raise AelabError(f"{cfg_path}: lacks {exc}") from None
+    except AelabError as exc:
+        raise AelabError(f"{cfg_path}: {exc}") from None
+    if not weights.exists():
+        raise AelabError(f"{weights}: missing model weights")
+    try:
+        state = load_file(str(weights))
+    except Exception as exc:  # safetensors raises its own error type, which moved between releases
+        raise AelabError(f"{weights}: unreadable weights ({exc})") from None
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[-1].strip() if str(exc).strip() else "mismatch"
+        raise AelabError(f"{weights}: weights do not match config.json ({first})") from None
+    model.eval()
+    return Run(path, model, config)
+
+
+def prepare_out_dir(out: Path, force: bool, resume: bool) -> None:
+    """Refuse to mix a new run into an old one unless asked; check the directory is writable."""
+    if out.exists() and not out.is_dir():
+        raise AelabError(f"--out {out}: exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not (force or resume):
+        raise AelabError(f"--out {out}: exists and is not empty; pass --force to overwrite or --resume to continue")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".aelab-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise AelabError(f"--out {out}: not writable ({exc.strerror})") from None
+    if force and not resume:
+        for name in (*ARTEFACTS, CHECKPOINTS):
+            target = out / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+
+
+def publish(staging: Path, out: Path) -> None:
+    """Move finished artefacts from the staging folder into the run directory (renames, no copies)."""
+    for item in staging.iterdir():
+        target = out / item.name
+        if target.is_dir():
+            shutil.rmtree(target)
+        item.replace(target)
+    staging.rmdir()
+
+
+def write_run_files(staging: Path, config: dict, model, history: dict, metrics: dict, timings: dict,
+                    val_errors: np.ndarray) -> None:
+    write_json(staging / "config.json", config)
+    save_weights(model, staging / "model.safetensors")
+    write_json(staging / "history.json", history)
+    write_json(staging / "metrics.json", metrics)
+    write_json(staging / "timings.json", timings)
+    write_json(staging / "environment.json", environment())
+    with atomic_path(staging / "val_errors.npy") as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, val_errors.astype(np.float64))

@@ -1,0 +1,184 @@
+"""One generic trainer for every autoencoder: it sees tensors and a module with `forward`, nothing else.
+
+Adam, an optional learning-rate schedule, gradient clipping, early stopping on the validation loss with the
+best weights restored, a checkpoint after every epoch (atomic; loads with `torch.load(weights_only=True)`),
+and a stop with a clear error when the loss stops being finite.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .errors import TrainingDiverged
+
+SCHEDULES = ("none", "onecycle", "cosine")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 30
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    schedule: str = "none"
+    patience: int | None = None  # epochs without val improvement before stopping; None: never stop early
+    clip_grad_norm: float | None = None
+    seed: int = 42
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _batches(n: int, batch_size: int, generator: torch.Generator | None):
+    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+    return order.split(batch_size)
+
+
+@torch.no_grad()
+def evaluate_loss(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> tuple[float, float]:
+    """Mean squared and absolute error of the model's reconstruction of `x`, in eval mode."""
+    was_training = model.training
+    model.eval()
+    sq = ab = 0.0
+    for idx in _batches(len(x), batch_size, None):
+        xb = x[idx]
+        diff = model(xb) - xb
+        sq += diff.pow(2).sum().item()
+        ab += diff.abs().sum().item()
+    model.train(was_training)
+    return sq / x.numel(), ab / x.numel()
+
+
+class Trainer:
+    """Fit `model` to reconstruct `x_train`, watching `x_val`. History is a dict of per-epoch lists."""
+
+    def __init__(self, model: nn.Module, config: TrainConfig, checkpoint: str | os.PathLike | None = None,
+                 device: str = "auto", progress: bool = True):
+        self.model = model
+        self.config = config
+        self.checkpoint = Path(checkpoint) if checkpoint else None
+        self.device = pick_device(device)
+        self.progress = progress
+
+    def fit(self, x_train: torch.Tensor, x_val: torch.Tensor, resume: bool = False) -> dict:
+        cfg = self.config
+        torch.manual_seed(cfg.seed)
+        model = self.model.to(self.device)
+        x_train, x_val = x_train.to(self.device), x_val.to(self.device)
+        steps_per_epoch = math.ceil(len(x_train) / cfg.batch_size)
+        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        scheduler = self._scheduler(optimizer, steps_per_epoch)
+        generator = torch.Generator().manual_seed(cfg.seed)
+        state = dict(epoch=0, history={k: [] for k in ("loss", "mae", "val_loss", "val_mae", "seconds")},
+                     best_val=math.inf, best_epoch=0, best_weights=None)
+        if resume and self.checkpoint and self.checkpoint.exists():
+            state = self._restore(optimizer, scheduler, generator)
+
+        # A live bar on a terminal; one line per epoch in logs, where a bar would print every update
+        live = self.progress and sys.stderr.isatty()
+        bar = tqdm(total=cfg.epochs * steps_per_epoch, initial=state["epoch"] * steps_per_epoch,
+                   disable=not live, unit="batch", dynamic_ncols=True, leave=False)
+        try:
+            for epoch in range(state["epoch"], cfg.epochs):
+                started = time.perf_counter()
+                model.train()
+                sq = ab = 0.0
+                for idx in _batches(len(x_train), cfg.batch_size, generator):
+                    xb = x_train[idx]
+                    diff = model(xb) - xb
+                    loss = diff.pow(2).mean()
+                    if not torch.isfinite(loss):
+                        raise TrainingDiverged(
+                            f"training diverged at epoch {epoch + 1}: the loss became {loss.item()}; "
+                            "try a lower --lr (the last good checkpoint is kept)"
+                        )
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if cfg.clip_grad_norm:
+                        nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad_norm)
+                    optimizer.step()
+                    if scheduler is not None:
+                        scheduler.step()
+                    sq += loss.item() * len(idx)
+                    ab += diff.detach().abs().mean().item() * len(idx)
+                    bar.update(1)
+                val_loss, val_mae = evaluate_loss(model, x_val)
+                if not math.isfinite(val_loss):
+                    raise TrainingDiverged(f"training diverged at epoch {epoch + 1}: the validation loss is {val_loss}")
+                h = state["history"]
+                h["loss"].append(sq / len(x_train))
+                h["mae"].append(ab / len(x_train))
+                h["val_loss"].append(val_loss)
+                h["val_mae"].append(val_mae)
+                h["seconds"].append(time.perf_counter() - started)
+                bar.set_postfix(epoch=epoch + 1, loss=f"{h['loss'][-1]:.4g}", val_loss=f"{val_loss:.4g}")
+                if self.progress and not live:
+                    print(f"epoch {epoch + 1}/{cfg.epochs}: loss {h['loss'][-1]:.5g}, val_loss {val_loss:.5g} "
+                          f"({h['seconds'][-1]:.1f}s)", file=sys.stderr, flush=True)
+                state["epoch"] = epoch + 1
+                if val_loss < state["best_val"]:
+                    state.update(best_val=val_loss, best_epoch=epoch + 1,
+                                 best_weights=copy.deepcopy(model.state_dict()))
+                self._save(state, optimizer, scheduler, generator)
+                if cfg.patience is not None and state["epoch"] - state["best_epoch"] >= cfg.patience:
+                    break
+        finally:
+            bar.close()
+        if state["best_weights"] is not None:
+            model.load_state_dict(state["best_weights"])
+        self.history = state["history"]
+        self.best_epoch = state["best_epoch"]
+        return state["history"]
+
+    def _scheduler(self, optimizer, steps_per_epoch):
+        cfg = self.config
+        if cfg.schedule == "onecycle":
+            return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch,
+                                                       pct_start=0.15)
+        if cfg.schedule == "cosine":
+            return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs * steps_per_epoch)
+        if cfg.schedule != "none":
+            raise ValueError(f"unknown schedule {cfg.schedule!r}; choose from {SCHEDULES}")
+        return None
+
+    def _save(self, state, optimizer, scheduler, generator):
+        if self.checkpoint is None:
+            return
+        payload = {
+            "model": self.model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
+            "epoch": state["epoch"], "history": state["history"], "best_val": state["best_val"],
+            "best_epoch": state["best_epoch"], "best_weights": state["best_weights"],
+            "train_config": self.config.to_dict(),
+        }
+        self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.checkpoint.with_name(self.checkpoint.name + ".tmp")
+        torch.save(payload, tmp)
+        os.replace(tmp, self.checkpoint)
+
+    def _restore(self, optimizer, scheduler, generator) -> dict:
+        ckpt = torch.load(self.checkpoint, map_location=self.device, weights_only=True)
+        self.model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        if scheduler is not None and ckpt["scheduler"] is not None:
+            scheduler.load_state_dict(ckpt["scheduler"])
+        generator.set_state(ckpt["generator"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        return {k: ckpt[k] for k in ("epoch", "history", "best_val", "best_epoch", "best_weights")}

@@ -1,0 +1,119 @@
+"""Multi-run workflows on top of `experiment`: re-evaluation, latent-size sweeps, and the whole lab."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .data import load_dataset
+from .errors import AelabError
+from .evaluate import PCABaseline, evaluate_model
+from .experiment import load_data_for, train_on
+from .io import read_json, write_json
+from .run import load_run, prepare_out_dir
+
+LAB_MODELS = ("cnn", "lstm", "conv1d")
+SEED_MODELS = ("cnn-seed", "lstm-seed")
+SWEEP_MODELS = ("cnn", "lstm")
+SWEEP_DIMS = (4, 8, 16, 32, 64)
+PCA_CURVE_DIMS = (2, 4, 8, 16, 20, 32, 64, 128)
+
+
+def parse_latent_dims(text: str) -> list[int]:
+    try:
+        dims = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise AelabError(f"--latent-dims: expected comma-separated integers, got {text!r}") from None
+    if not dims or min(dims) <= 0:
+        raise AelabError(f"--latent-dims: expected positive integers, got {text!r}")
+    return sorted(set(dims))
+
+
+def evaluate_run(run_dir, data: str | None = None, cifar10=None, labels=None) -> dict:
+    """Recompute a run's metrics on its own test split (rebuilt from config.json) or on `data`."""
+    run = load_run(run_dir)
+    spec = dict(run.config["data"])
+    args = dict(cifar10=cifar10, train_size=spec.get("train_size"), test_size=spec.get("test_size"),
+                val_fraction=spec.get("val_fraction", 0.2), seed=spec.get("seed", 42),
+                labels=labels or spec.get("labels"), normalization=run.normalization)
+    if data is not None:
+        args.update(train_size=None, test_size=None, labels=labels)
+    dataset = load_dataset(data or spec["data"], **args)
+    if dataset.kind != run.input_kind or dataset.sample_shape != run.model.input_shape:
+        raise AelabError(f"--data {data or spec['data']}: samples {dataset.sample_shape} do not fit the model's "
+                         f"input {run.model.input_shape}")
+    started = time.perf_counter()
+    evaluation = evaluate_model(run.model, dataset, seed=spec.get("seed", 42))
+    previous = run.metrics()
+    metrics = {**evaluation.metrics, **{k: previous[k] for k in ("epochs", "best_epoch") if k in previous}}
+    if data is not None:
+        metrics["evaluated_on"] = data
+    write_json(run.path / "metrics.json", metrics)
+    timings_path = run.path / "timings.json"
+    timings = read_json(timings_path) if timings_path.exists() else {}
+    write_json(timings_path, {**timings, "eval_seconds": time.perf_counter() - started})
+    return metrics
+
+
+def run_sweep(model: str, latent_dims, out, *, data=None, cifar10=None, labels=None, train_size=None,
+              test_size=None, val_fraction=0.2, seed=42, preset="lab", epochs=None, force=False,
+              dataset=None, echo: Callable[[str], None] = print) -> list[dict]:
+    """Train `model` once per latent size into out/latent-<d>/ and collect the curve in out/sweep.json."""
+    out = Path(out)
+    prepare_out_dir(out, force=force, resume=False)
+    if dataset is None:
+        dataset = load_data_for(model, data, cifar10=cifar10, labels=labels, train_size=train_size,
+                                test_size=test_size, val_fraction=val_fraction, seed=seed)
+    rows = []
+    for d in latent_dims:
+        echo(f"--- sweep {model}: latent {d} ---")
+        m = train_on(dataset, out / f"latent-{d}", model, latent_dim=d, preset=preset, epochs=epochs, seed=seed,
+                     force=force, echo=echo)
+        timings = read_json(out / f"latent-{d}" / "timings.json")
+        rows.append({"latent_dim": d, "test_mse": m["test_mse"], "pca_test_mse": m["pca_test_mse"],
+                     "probe_logreg": m.get("probe_logreg"), "train_seconds": timings["train_seconds"]})
+    write_json(out / "sweep.json", {"model": model, "dataset": dataset.spec["data"], "rows": rows})
+    return rows
+
+
+def pca_curve(dataset, dims=PCA_CURVE_DIMS, seed: int = 42) -> dict:
+    """PCA's test MSE at several latent sizes from one fit: the leading k axes are PCA with k components."""
+    x_train, x_test = dataset.train.x, dataset.test.x
+    input_dim = int(np.prod(x_test.shape[1:]))
+    dims = [d for d in dims if d <= min(input_dim, len(x_train))]
+    clip = (0.0, 1.0) if dataset.kind == "image" else None
+    pca = PCABaseline(max(dims), clip=clip, seed=seed).fit(x_train).pca_
+    centred = x_test.reshape(len(x_test), -1) - pca.mean_
+    mses = []
+    for d in dims:
+        axes = pca.components_[:d]
+        x_hat = centred @ axes.T @ axes + pca.mean_
+        if clip:
+            x_hat = np.clip(x_hat, *clip)
+        mses.append(float(np.mean((x_hat - x_test.reshape(len(x_test), -1)) ** 2)))
+    return {"dataset": dataset.spec["data"], "latent_dims": dims, "test_mse": mses}
+
+
+def run_lab(out, *, preset="lab", with_seed_models=False, with_sweep=False, cifar10=None, force=False,
+            echo: Callable[[str], None] = print) -> None:
+    from .report import render_lab
+
+    out = Path(out)
+    prepare_out_dir(out, force=force, resume=False)
+    images = load_data_for("cnn", None, cifar10=cifar10)
+    sequences = load_data_for("lstm", None)
+    plan = [("cnn", images), ("lstm", sequences), ("conv1d", sequences)]
+    if with_seed_models:
+        plan += [("cnn-seed", images), ("lstm-seed", sequences)]
+    for step, (model, dataset) in enumerate(plan, start=1):
+        echo(f"=== [{step}/{len(plan)}] {model} on {dataset.spec['data']} ===")
+        train_on(dataset, out / model, model, preset=preset, force=True, echo=echo)
+    write_json(out / "pca_curves.json", {"cifar10": pca_curve(images), "synthetic": pca_curve(sequences)})
+    if with_sweep:
+        for model in SWEEP_MODELS:
+            dataset = images if model == "cnn" else sequences
+            run_sweep(model, SWEEP_DIMS, out / f"sweep-{model}", preset=preset, force=True, dataset=dataset, echo=echo)
+    render_lab(out)

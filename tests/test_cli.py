@@ -1,0 +1,174 @@
+"""The CLI through `main(argv)`, in-process: help, validation errors, and small end-to-end runs."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from aelab import load_run
+from aelab.cli import main
+from conftest import run_cli
+
+SUBCOMMANDS = ["train", "evaluate", "lab", "sweep", "report", "encode", "reconstruct", "score", "export"]
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_help(capsys, command):
+    code, out, _ = run_cli(capsys, command, "--help")
+    assert code == 0 and "Usage: aelab " + command in out
+
+
+def test_top_level_help_lists_commands(capsys):
+    code, out, _ = run_cli(capsys, "--help")
+    assert code == 0 and all(c in out for c in SUBCOMMANDS)
+
+
+def assert_one_line_error(code, err, *fragments):
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    for f in fragments:
+        assert f in lines[0], lines[0]
+
+
+def test_unknown_model_is_a_usage_error(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "train", "resnet", "--out", tmp_path / "r")
+    assert_one_line_error(code, err, "resnet")
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["--latent-dim", "0"], ["--latent-dim", "positive"]),
+    (["--latent-dim", "100"], ["--latent-dim", "exceeds the 64 values"]),
+    (["--train-size", "100000"], ["--train-size", "only 1438 are available"]),
+    (["--train-size", "5"], ["--train-size", "10 classes"]),
+    (["--batch-size", "5000"], ["--batch-size", "exceeds"]),
+    (["--epochs", "0"], ["--epochs", "positive"]),
+])
+def test_option_validation(capsys, tmp_path, args, fragments):
+    out = tmp_path / "run"
+    code, _, err = run_cli(capsys, "train", "cnn", "--data", "digits", "--out", out, *args)
+    assert_one_line_error(code, err, *fragments)
+    assert not (out / "metrics.json").exists()
+
+
+def test_image_size_the_model_cannot_take(capsys, tmp_path):
+    np.save(tmp_path / "odd.npy", np.zeros((40, 10, 10, 3), dtype=np.uint8) + np.arange(40)[:, None, None, None].astype(np.uint8))
+    code, _, err = run_cli(capsys, "train", "cnn", "--data", tmp_path / "odd.npy", "--out", tmp_path / "r")
+    assert_one_line_error(code, err, "10x10", "multiples of 4")
+
+
+def test_zero_variance_feature(capsys, tmp_path):
+    x = np.random.default_rng(0).normal(size=(40, 8, 2)).astype(np.float32)
+    x[:, :, 0] = 1.0
+    np.save(tmp_path / "flat.npy", x)
+    code, _, err = run_cli(capsys, "train", "lstm", "--data", tmp_path / "flat.npy", "--out", tmp_path / "r")
+    assert_one_line_error(code, err, "flat.npy", "zero variance")
+
+
+def test_data_of_the_wrong_kind(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "train", "lstm", "--data", "digits", "--out", tmp_path / "r")
+    assert_one_line_error(code, err, "images", "sequences")
+
+
+def test_non_empty_out_is_refused(capsys, tmp_path):
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "keep.txt").write_text("mine")
+    code, _, err = run_cli(capsys, "train", "cnn", "--data", "digits", "--out", tmp_path / "r")
+    assert_one_line_error(code, err, "--out", "not empty", "--force")
+    assert (tmp_path / "r" / "keep.txt").read_text() == "mine"
+
+
+def test_unwritable_out(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, err = run_cli(capsys, "train", "cnn", "--data", "digits", "--out", blocker / "run")
+    assert_one_line_error(code, err, "--out")
+
+
+def test_missing_cifar_is_one_line(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "train", "cnn", "--cifar10", tmp_path / "nowhere", "--out", tmp_path / "r")
+    assert_one_line_error(code, err, "nowhere")
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "digits-cnn"
+    code = main(["train", "cnn", "--data", "digits", "--out", str(out), "--epochs", "2", "--latent-dim", "8",
+                 "--train-size", "400", "--test-size", "100"])
+    assert code == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def sequence_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("seq")
+    rng = np.random.default_rng(0)
+    t = np.arange(20)
+    x = np.sin(rng.uniform(0.2, 0.6, (120, 1, 3)) * t[None, :, None]) + 3 + 0.05 * rng.normal(size=(120, 20, 3))
+    np.save(root / "seq.npy", x.astype(np.float32))
+    np.save(root / "labels.npy", (np.arange(120) % 2))
+    out = root / "run"
+    assert main(["train", "lstm", "--data", str(root / "seq.npy"), "--labels", str(root / "labels.npy"),
+                 "--out", str(out), "--epochs", "2", "--latent-dim", "6"]) == 0
+    return out
+
+
+def test_train_writes_the_contract_run_directory(digits_run):
+    for name in ("config.json", "model.safetensors", "history.json", "metrics.json", "timings.json",
+                 "environment.json", "plots/history.png", "plots/reconstructions.png", "plots/latent.png",
+                 "checkpoints/last.pt"):
+        assert (digits_run / name).exists(), name
+    assert not (digits_run / ".staging").exists()
+    config = json.loads((digits_run / "config.json").read_text())
+    assert config["schema_version"] == 1 and config["model"] == "cnn" and config["class_names"][0] == "0"
+    metrics = json.loads((digits_run / "metrics.json").read_text())
+    for key in ("test_mse", "test_mae", "test_rmse", "test_psnr", "latent_dim", "input_dim", "compression_ratio",
+                "compression_pct", "params", "epochs", "pca_test_mse", "pca_test_mae", "probe_logreg", "probe_knn",
+                "pca_probe_logreg", "pca_probe_knn"):
+        assert key in metrics, key
+    assert metrics["compression_ratio"] == 8.0 and metrics["epochs"] == 2
+    assert abs(metrics["test_psnr"] - 10 * np.log10(1 / metrics["test_mse"])) < 1e-9
+    assert 0 <= metrics["probe_logreg"] <= 1
+    history = json.loads((digits_run / "history.json").read_text())
+    assert set(history) >= {"loss", "mae", "val_loss", "val_mae", "seconds"}
+    timings = json.loads((digits_run / "timings.json").read_text())
+    assert timings["train_seconds"] > 0 and "train_seconds" not in metrics
+    torch.load(digits_run / "checkpoints" / "last.pt", weights_only=True)
+
+
+def test_save_load_round_trip_gives_identical_outputs(digits_run):
+    from aelab.data import load_dataset
+
+    run = load_run(digits_run)
+    x = torch.from_numpy(load_dataset("digits", train_size=400, test_size=100).test.x[:16])
+    again = load_run(digits_run)
+    with torch.no_grad():
+        torch.testing.assert_close(run.model(x), again.model(x), rtol=0, atol=0)
+        assert run.model.encode(x).shape == (16, 8)
+
+
+def test_evaluate_recomputes_the_same_metrics(capsys, digits_run):
+    before = json.loads((digits_run / "metrics.json").read_text())
+    code, out, _ = run_cli(capsys, "evaluate", digits_run)
+    assert code == 0 and "test_mse=" in out
+    after = json.loads((digits_run / "metrics.json").read_text())
+    assert after["test_mse"] == pytest.approx(before["test_mse"], rel=1e-6)
+    assert after["pca_test_mse"] == pytest.approx(before["pca_test_mse"], rel=1e-6)
+
+
+def test_sequence_run_keeps_its_normalisation(sequence_run):
+    config = json.loads((sequence_run / "config.json").read_text())
+    assert np.allclose(config["normalization"]["mean"], 3, atol=0.2)
+    metrics = json.loads((sequence_run / "metrics.json").read_text())
+    assert "probe_logreg" in metrics and metrics["latent_dim"] == 6
+
+
+def test_force_overwrites_a_run(capsys, tmp_path):
+    out = tmp_path / "r"
+    args = ["train", "conv1d", "--data", "synthetic", "--train-size", "200", "--test-size", "50", "--epochs", "1",
+            "--out", out]
+    assert run_cli(capsys, *args)[0] == 0
+    code, _, err = run_cli(capsys, *args)
+    assert code == 2 and "not empty" in err
+    assert run_cli(capsys, *args, "--force")[0] == 0

@@ -1,0 +1,227 @@
+import hashlib
+import io
+import pickle
+import urllib.error
+
+import numpy as np
+import pytest
+
+from aelab.data import load_dataset, sample, split_off
+from aelab.data import cifar10 as cifar
+from aelab.data.sequences import synthetic
+from aelab.errors import AelabError
+from conftest import write_image_folder, write_sequence_csv
+
+
+def small(path, **kw):
+    return load_dataset("cifar10", cifar10=str(path), train_size=kw.pop("train_size", 50),
+                        test_size=kw.pop("test_size", 10), **kw)
+
+
+def test_cifar_batches_dir(cifar_batches):
+    d = small(cifar_batches)
+    assert d.kind == "image"
+    assert d.train.x.shape == (40, 3, 32, 32) and d.val.x.shape == (10, 3, 32, 32) and d.test.x.shape == (10, 3, 32, 32)
+    assert d.train.x.dtype == np.float32 and 0 <= d.train.x.min() and d.train.x.max() <= 1
+    assert d.class_names[0] == "airplane"
+
+
+def test_cifar_pixels_are_decoded_channel_planar(cifar_batches):
+    batch = pickle.loads((cifar_batches / "test_batch").read_bytes())
+    d = small(cifar_batches, test_size="all")
+    raw = batch[b"data"].reshape(-1, 3, 32, 32) / 255.0
+    # every test image of the split is one of the batch's images, with red/green/blue planes intact
+    for img in d.test.x[:3]:
+        assert np.isclose(raw, img[None], atol=1e-6).all(axis=(1, 2, 3)).any()
+
+
+def test_cifar_tarball_and_parent_dir(cifar_tarball, cifar_batches):
+    a = small(cifar_tarball)
+    b = small(cifar_batches.parent)  # parent of cifar-10-batches-py/ is detected
+    np.testing.assert_array_equal(a.train.x, b.train.x)
+
+
+def test_cifar_image_folder_and_one_level_off(tmp_path):
+    root = write_image_folder(tmp_path / "c10", per_class=10, test_per_class=4, size=8)
+    d = load_dataset("cifar10", cifar10=str(root), train_size="all", test_size="all")
+    assert d.train.x.shape == (24, 3, 8, 8) and d.test.x.shape == (12, 3, 8, 8)
+    with pytest.raises(AelabError, match="pass its parent"):
+        load_dataset("cifar10", cifar10=str(root / "train"))
+
+
+def test_cifar_lookup_prefers_env_then_cache(cifar_batches, monkeypatch, tmp_path):
+    monkeypatch.setenv("AELAB_CIFAR10", str(cifar_batches))
+    assert cifar.locate_cifar10() == cifar_batches
+    monkeypatch.delenv("AELAB_CIFAR10")
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("AELAB_CACHE", str(cache))
+    (cache / "cifar-10-batches-py").mkdir(parents=True)
+    (cache / "cifar-10-batches-py" / "data_batch_1").write_bytes(b"x")
+    assert cifar.locate_cifar10() == cache / "cifar-10-batches-py"
+
+
+def test_download_checks_md5_and_replaces_corrupt_cache(cifar_tarball, monkeypatch, tmp_path):
+    payload = cifar_tarball.read_bytes()
+    monkeypatch.setattr(cifar, "MD5", hashlib.md5(payload).hexdigest())
+    monkeypatch.setattr(cifar.download, "__defaults__", (cifar.URL, cifar.MD5))
+    cache = tmp_path / "dl-cache"
+    monkeypatch.setenv("AELAB_CACHE", str(cache))
+    cache.mkdir()
+    (cache / cifar.TARBALL).write_bytes(b"corrupt")
+    calls = []
+
+    def fake_urlopen(url, timeout):
+        calls.append(url)
+        return io.BytesIO(payload)
+
+    monkeypatch.setattr(cifar.urllib.request, "urlopen", fake_urlopen)
+    path = cifar.locate_cifar10()
+    assert calls == [cifar.URL]
+    assert path.read_bytes() == payload
+    assert not list(cache.glob(".*tmp"))  # written atomically
+    assert cifar.locate_cifar10() == path and len(calls) == 1  # a good cached copy is not fetched again
+
+
+def test_download_fails_fast_without_network(monkeypatch):
+    def offline(url, timeout):
+        raise urllib.error.URLError("no route to host")
+
+    monkeypatch.setattr(cifar.urllib.request, "urlopen", offline)
+    with pytest.raises(AelabError, match="AELAB_CIFAR10"):
+        cifar.locate_cifar10()
+    assert not list(cifar.cache_dir().glob("*.tar.gz"))
+
+
+def test_bad_md5_download_leaves_nothing(monkeypatch):
+    monkeypatch.setattr(cifar.urllib.request, "urlopen", lambda url, timeout: io.BytesIO(b"not the tarball"))
+    with pytest.raises(AelabError, match="MD5"):
+        cifar.locate_cifar10()
+    assert not any(cifar.cache_dir().iterdir())
+
+
+def test_pickled_code_in_a_batch_is_refused(cifar_batches):
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    (cifar_batches / "data_batch_1").write_bytes(pickle.dumps({b"data": Evil()}))
+    with pytest.raises(AelabError, match="data_batch_1"):
+        small(cifar_batches)
+
+
+def test_not_a_cifar_copy(tmp_path):
+    with pytest.raises(AelabError, match="not a CIFAR-10 copy"):
+        load_dataset("cifar10", cifar10=str(tmp_path))
+
+
+def test_digits():
+    d = load_dataset("digits")
+    assert d.train.x.shape[1:] == (1, 8, 8)
+    assert len(d.train.x) + len(d.val.x) + len(d.test.x) == 1797
+    assert d.class_names == [str(i) for i in range(10)]
+
+
+def test_synthetic_matches_the_contract():
+    x, y, names = synthetic()
+    assert x.shape == (5000, 50, 10) and len(names) == 10
+    assert np.bincount(y).tolist() == [500] * 10  # decile labels are balanced
+    d = load_dataset("synthetic")
+    assert (len(d.train.x), len(d.val.x), len(d.test.x)) == (3200, 800, 1000)  # 64/16/20
+    np.testing.assert_allclose(d.train.x.mean(axis=(0, 1)), 0, atol=1e-5)
+    np.testing.assert_allclose(d.train.x.std(axis=(0, 1)), 1, atol=1e-4)
+    assert abs(d.test.x.mean()) < 0.05  # test is scaled with train statistics, not its own
+
+
+def test_image_folder_path_and_npy(image_folder, tmp_path):
+    d = load_dataset(str(image_folder))
+    assert d.class_names == ["a", "b", "c"] and d.test.x.shape == (9, 3, 8, 8)
+    images = (np.random.default_rng(0).random((30, 8, 8, 1))).astype(np.float32)
+    np.save(tmp_path / "imgs.npy", images)
+    np.save(tmp_path / "labels.npy", np.arange(30) % 3)
+    d = load_dataset(str(tmp_path / "imgs.npy"), labels=str(tmp_path / "labels.npy"))
+    assert d.kind == "image" and d.train.x.shape[1:] == (1, 8, 8) and d.has_labels
+
+
+def test_image_folder_without_test_gets_seeded_split(tmp_path):
+    root = write_image_folder(tmp_path / "only", per_class=10, test_per_class=0)
+    for c in ("a", "b", "c"):
+        (root / "test" / c).rmdir()
+    (root / "test").rmdir()
+    d1, d2 = load_dataset(str(root)), load_dataset(str(root))
+    assert len(d1.test.x) == 6
+    np.testing.assert_array_equal(d1.test.x, d2.test.x)
+
+
+def test_sequence_npy_and_csv(sequences_npy, tmp_path):
+    d = load_dataset(str(sequences_npy))
+    assert d.kind == "sequence" and d.train.x.shape[1:] == (12, 3) and not d.has_labels
+    csv_path = write_sequence_csv(tmp_path / "s.csv")
+    d = load_dataset(str(csv_path))
+    assert d.train.x.shape[1:] == (8, 2) and d.class_names == ["0", "1"] and d.feature_names == ["f0", "f1"]
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda lines: lines[:-1], "ragged"),
+    (lambda lines: lines + [lines[1]], "duplicate row"),
+    (lambda lines: [lines[0], lines[1].replace("s0,0,", "s0,0,abc")] + lines[2:], "non-numeric"),
+    (lambda lines: [lines[0], *[ln for ln in lines[1:] if not ln.startswith("s0,3,")],
+                    lines[4].replace("s0,3,", "s0,9,")], "gap"),
+    (lambda lines: [lines[0], lines[1].replace("s0,0,", "s0,0,nan,")[: len(lines[1]) + 4]] + lines[2:], "NaN"),
+])
+def test_bad_csv(tmp_path, mutate, message):
+    path = write_sequence_csv(tmp_path / "bad.csv", label=False)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(mutate(lines)) + "\n")
+    with pytest.raises(AelabError, match=message) as info:
+        load_dataset(str(path))
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_zero_variance_feature(tmp_path):
+    x = np.random.default_rng(0).normal(size=(40, 10, 3)).astype(np.float32)
+    x[:, :, 1] = 3.0
+    np.save(tmp_path / "flat.npy", x)
+    with pytest.raises(AelabError, match="feature 1 has zero variance"):
+        load_dataset(str(tmp_path / "flat.npy"))
+
+
+def test_pickled_npy_refused(tmp_path):
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(AelabError, match="pickled"):
+        load_dataset(str(tmp_path / "obj.npy"))
+
+
+def test_split_sizes_stratification_and_determinism(cifar_batches):
+    d1 = small(cifar_batches, train_size=60, test_size=20)
+    d2 = small(cifar_batches, train_size=60, test_size=20)
+    assert (len(d1.train.x), len(d1.val.x), len(d1.test.x)) == (48, 12, 20)
+    np.testing.assert_array_equal(d1.train.x, d2.train.x)
+    assert np.bincount(d1.test.y).tolist() == [2] * 10  # stratified
+    assert np.bincount(d1.val.y, minlength=10).min() >= 1
+    d3 = small(cifar_batches, train_size=60, test_size=20, seed=7)
+    assert not np.array_equal(d1.train.x, d3.train.x)
+
+
+def test_splits_do_not_overlap():
+    idx = np.arange(1000)
+    labels = idx % 10
+    pool = sample(idx, labels, 500, 42, "--train-size")
+    rest, held = split_off(pool, labels, 0.2, 42, "val")
+    assert len(set(rest) & set(held)) == 0 and len(rest) + len(held) == 500 and len(set(pool)) == 500
+    assert np.bincount(labels[held]).tolist() == [10] * 10
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(train_size=10_000), "--train-size: asked for 10000"),
+    (dict(train_size=5), "cannot cover the 10 classes"),
+    (dict(train_size="lots"), "--train-size: expected a positive integer"),
+    (dict(val_fraction=1.5), "--val-fraction"),
+])
+def test_size_validation(cifar_batches, kwargs, message):
+    with pytest.raises(AelabError, match=message):
+        small(cifar_batches, **kwargs)
+
+
+def test_unknown_data_value():
+    with pytest.raises(AelabError, match="neither cifar10, digits, synthetic"):
+        load_dataset("imagenet")

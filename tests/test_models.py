@@ -1,0 +1,93 @@
+import numpy as np
+import pytest
+import torch
+
+from aelab import create_model, list_models
+from aelab.errors import AelabError
+from aelab.models import IMAGE, model_class
+
+SMALL = {IMAGE: dict(channels=3, height=8, width=8, latent_dim=6), "sequence": dict(seq_len=12, n_features=3, latent_dim=5)}
+
+
+def small_model(name):
+    torch.manual_seed(0)
+    return create_model(name, **SMALL[model_class(name).input_kind])
+
+
+def test_registry_lists_the_contract_models():
+    assert {"cnn", "cnn-seed", "lstm", "lstm-seed", "conv1d"} <= set(list_models())
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_shapes_finite_and_gradients(name):
+    model = small_model(name)
+    x = torch.rand(4, *model.input_shape)
+    model.initialize_from_data(x)
+    z = model.encode(x)
+    assert z.shape == (4, model.latent_dim)
+    x_hat = model.decode(z)
+    assert x_hat.shape == x.shape and torch.isfinite(x_hat).all()
+    loss = (model(x) - x).pow(2).mean()
+    loss.backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    assert any(g.abs().sum() > 0 for g in grads)
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_eval_output_respects_range(name):
+    model = small_model(name).eval()
+    x_hat = model(torch.rand(3, *model.input_shape) * 5)
+    if model.output_range:
+        assert x_hat.min() >= 0 and x_hat.max() <= 1
+
+
+def test_seed_models_match_the_notebook_sizes():
+    assert sum(p.numel() for p in create_model("cnn-seed").parameters()) == 590_819
+    assert sum(p.numel() for p in create_model("lstm-seed").parameters()) == 65_310
+
+
+def test_cnn_rejects_sizes_not_divisible_by_4():
+    with pytest.raises(AelabError, match="multiples of 4"):
+        create_model("cnn", height=30, width=30)
+
+
+def test_latent_larger_than_input_is_refused():
+    with pytest.raises(AelabError, match="exceeds the 64 values"):
+        create_model("cnn", channels=1, height=8, width=8, latent_dim=65)
+    with pytest.raises(AelabError, match="must be positive"):
+        create_model("lstm", latent_dim=0)
+
+
+def test_unknown_model_and_setting():
+    with pytest.raises(AelabError, match="unknown model"):
+        create_model("transformer")
+    with pytest.raises(AelabError, match="no setting depth"):
+        create_model("cnn", depth=3)
+
+
+def test_cnn_starts_at_the_pca_reconstruction():
+    from sklearn.decomposition import PCA
+
+    x = torch.rand(200, 1, 8, 8)
+    model = create_model("cnn", channels=1, height=8, width=8, latent_dim=6)
+    model.initialize_from_data(x)
+    model.train()  # no clamping: compare the raw linear reconstruction
+    flat = x.reshape(200, -1).numpy()
+    pca = PCA(6).fit(flat)
+    expected = pca.inverse_transform(pca.transform(flat))
+    with torch.no_grad():
+        got = model(x).reshape(200, -1).numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+
+
+def test_conv1d_handles_odd_lengths_and_rejects_short():
+    model = create_model("conv1d", seq_len=13, n_features=2, latent_dim=4)
+    assert model(torch.rand(2, 13, 2)).shape == (2, 13, 2)
+    with pytest.raises(AelabError, match="at least 4 steps"):
+        create_model("conv1d", seq_len=3, n_features=2, latent_dim=2)
+
+
+def test_lstm_patches_pad_uneven_lengths():
+    model = create_model("lstm", seq_len=12, n_features=3, latent_dim=4, patch=5)
+    assert model(torch.rand(2, 12, 3)).shape == (2, 12, 3)
