@@ -181,7 +181,7 @@ def load_npy(path: Path, mmap: bool = False) -> np.ndarray:
     try:
         return np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
     except ValueError as exc:
-        if "pickle" in str(exc):
+        if "pickle" in str(exc) or "Python objects" in str(exc):
             raise AelabError(f"{path}: holds pickled objects, which aelab refuses to load") from None
         raise AelabError(f"{path}: not a valid .npy file ({exc})") from None
     except (OSError, EOFError) as exc:

@@ -1,0 +1,224 @@
+"""Using a trained run: encode / reconstruct / score / export, the estimator, and bad inputs."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from aelab import AutoencoderTransformer, load_run
+from aelab.cli import main
+from conftest import run_cli, write_sequence_csv
+
+
+@pytest.fixture(scope="module")
+def image_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("img") / "run"
+    assert main(["train", "cnn", "--data", "digits", "--out", str(out), "--epochs", "1", "--latent-dim", "4",
+                 "--train-size", "300", "--test-size", "60"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def seq_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("seq") / "run"
+    assert main(["train", "conv1d", "--data", "synthetic", "--out", str(out), "--epochs", "1",
+                 "--train-size", "300", "--test-size", "50"]) == 0
+    return out
+
+
+def images(n=5, size=8, mode="L"):
+    rng = np.random.default_rng(0)
+    shape = (size, size) if mode == "L" else (size, size, len(mode))
+    return [Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8), mode) for _ in range(n)]
+
+
+def test_encode_image_folder_with_mixed_modes(capsys, image_run, tmp_path):
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    for i, img in enumerate(images(3)):
+        img.save(folder / f"{i}.png")
+    images(1, mode="RGBA")[0].convert("LA").save(folder / "sub" / "alpha.png")  # gray + alpha: alpha dropped
+    code, out, err = run_cli(capsys, "encode", image_run, folder, "-o", tmp_path / "codes.npy")
+    assert code == 0, err
+    codes = np.load(tmp_path / "codes.npy")
+    assert codes.shape == (4, 4) and np.isfinite(codes).all()
+
+
+def test_encode_matches_the_model(capsys, image_run, tmp_path):
+    x = np.random.default_rng(1).integers(0, 256, (7, 8, 8, 1), dtype=np.uint8)
+    np.save(tmp_path / "x.npy", x)
+    for suffix in ("npy", "csv", "parquet"):
+        assert run_cli(capsys, "encode", image_run, tmp_path / "x.npy", "-o", tmp_path / f"z.{suffix}")[0] == 0
+    model = load_run(image_run).model
+    with torch.no_grad():
+        expected = model.encode(torch.from_numpy(x.transpose(0, 3, 1, 2).astype(np.float32) / 255)).numpy()
+    np.testing.assert_allclose(np.load(tmp_path / "z.npy"), expected, atol=1e-5)
+    header = (tmp_path / "z.csv").read_text().splitlines()[0]
+    assert header == "index,z0,z1,z2,z3"
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(tmp_path / "z.parquet").num_rows == 7
+
+
+def test_reconstruct_keeps_the_input_scale(capsys, image_run, seq_run, tmp_path):
+    x = np.random.default_rng(1).integers(0, 256, (3, 8, 8, 1), dtype=np.uint8)
+    np.save(tmp_path / "x.npy", x)
+    assert run_cli(capsys, "reconstruct", image_run, tmp_path / "x.npy", "-o", tmp_path / "r.npy")[0] == 0
+    r = np.load(tmp_path / "r.npy")
+    assert r.shape == x.shape and r.dtype == np.uint8
+    seq = np.random.default_rng(0).normal(5, 2, (4, 50, 10)).astype(np.float32)
+    np.save(tmp_path / "s.npy", seq)
+    assert run_cli(capsys, "reconstruct", seq_run, tmp_path / "s.npy", "-o", tmp_path / "rs.npy")[0] == 0
+    rs = np.load(tmp_path / "rs.npy")
+    assert rs.shape == seq.shape and abs(rs.mean()) < 2  # back in raw units, not z-scores
+
+
+def test_score_flags_outliers(capsys, seq_run, tmp_path):
+    from aelab.data.sequences import synthetic
+
+    x = synthetic(n=40, seed=3)[0]
+    x[-1] += np.random.default_rng(0).normal(0, 5, x[-1].shape).astype(np.float32)  # one wild sequence
+    np.save(tmp_path / "s.npy", x)
+    code, _, err = run_cli(capsys, "score", seq_run, tmp_path / "s.npy", "-o", tmp_path / "scores.csv")
+    assert code == 0, err
+    lines = (tmp_path / "scores.csv").read_text().splitlines()
+    assert lines[0] == "index,score,is_anomaly" and len(lines) == 41
+    scores = np.array([float(ln.split(",")[1]) for ln in lines[1:]])
+    assert scores.argmax() == 39 and lines[-1].endswith("True")
+
+
+def test_sequence_csv_input(capsys, tmp_path):
+    csv_path = write_sequence_csv(tmp_path / "train.csv", n=40, steps=8, features=2)
+    out = tmp_path / "run"
+    assert run_cli(capsys, "train", "lstm", "--data", csv_path, "--out", out, "--epochs", "1", "--latent-dim", "4")[0] == 0
+    assert run_cli(capsys, "encode", out, csv_path, "-o", tmp_path / "z.csv")[0] == 0
+    assert len((tmp_path / "z.csv").read_text().splitlines()) == 41
+    assert run_cli(capsys, "reconstruct", out, csv_path, "-o", tmp_path / "r.csv")[0] == 0
+    assert (tmp_path / "r.csv").read_text().splitlines()[0] == "sequence_id,t,f0,f1"
+
+
+def _bad_inputs(tmp_path):
+    cases = {}
+    (tmp_path / "trunc.png").write_bytes(_png_bytes()[:60])
+    cases["truncated"] = (tmp_path / "trunc.png", "trunc.png")
+    (tmp_path / "zero.png").write_bytes(b"")
+    cases["zero-byte"] = (tmp_path / "zero.png", "empty file")
+    folder = tmp_path / "withtext"
+    folder.mkdir()
+    images(1)[0].save(folder / "ok.png")
+    (folder / "notes.txt").write_text("hello")
+    cases["non-image in folder"] = (folder, "notes.txt")
+    (tmp_path / "empty").mkdir()
+    cases["empty folder"] = (tmp_path / "empty", "empty folder")
+    np.save(tmp_path / "big.npy", np.zeros((2, 12, 12, 1), np.uint8))
+    cases["wrong size"] = (tmp_path / "big.npy", "--resize")
+    np.save(tmp_path / "ch.npy", np.zeros((2, 8, 8, 2), np.uint8))
+    cases["wrong channels"] = (tmp_path / "ch.npy", "channels")
+    np.save(tmp_path / "range.npy", np.full((2, 8, 8, 1), 2.0, np.float32))
+    cases["float out of range"] = (tmp_path / "range.npy", "[0, 1]")
+    np.save(tmp_path / "nan.npy", np.full((2, 8, 8, 1), np.nan, np.float32))
+    cases["nan"] = (tmp_path / "nan.npy", "NaN")
+    np.save(tmp_path / "obj.npy", np.array([None, 1], dtype=object), allow_pickle=True)
+    cases["pickled npy"] = (tmp_path / "obj.npy", "pickled")
+    (tmp_path / "junk.npy").write_bytes(b"\x93NUMPY garbage")
+    cases["malformed npy"] = (tmp_path / "junk.npy", "junk.npy")
+    return cases
+
+
+def _png_bytes():
+    import io
+
+    buf = io.BytesIO()
+    images(1, size=8)[0].save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_bad_image_inputs_each_get_one_line(capsys, image_run, tmp_path):
+    for name, (path, fragment) in _bad_inputs(tmp_path).items():
+        out = tmp_path / f"out-{name.replace(' ', '_')}.npy"
+        code, _, err = run_cli(capsys, "encode", image_run, path, "-o", out)
+        assert code == 2, name
+        assert len(err.strip().splitlines()) == 1 and fragment in err, (name, err)
+        assert not out.exists(), name
+        assert not list(tmp_path.glob(".out-*")), name  # no temp file left behind
+
+
+def test_resize_makes_other_sizes_fit(capsys, image_run, tmp_path):
+    np.save(tmp_path / "big.npy", np.zeros((2, 12, 12, 1), np.uint8))
+    assert run_cli(capsys, "encode", image_run, tmp_path / "big.npy", "-o", tmp_path / "z.npy", "--resize")[0] == 0
+
+
+def test_bad_sequence_inputs(capsys, seq_run, tmp_path):
+    np.save(tmp_path / "short.npy", np.zeros((3, 20, 10), np.float32))
+    code, _, err = run_cli(capsys, "encode", seq_run, tmp_path / "short.npy", "-o", tmp_path / "z.npy")
+    assert code == 2 and "T=50" in err
+    bad = np.zeros((3, 50, 10), np.float32)
+    bad[1, 4, 2] = np.inf
+    np.save(tmp_path / "inf.npy", bad)
+    code, _, err = run_cli(capsys, "encode", seq_run, tmp_path / "inf.npy", "-o", tmp_path / "z.npy")
+    assert code == 2 and "sequence 1" in err and not (tmp_path / "z.npy").exists()
+
+
+def test_broken_run_directories(capsys, image_run, tmp_path):
+    import shutil
+
+    x = tmp_path / "x.npy"
+    np.save(x, np.zeros((2, 8, 8, 1), np.uint8))
+    broken = {}
+    for name in ("no-weights", "mismatch", "schema"):
+        shutil.copytree(image_run, tmp_path / name)
+        broken[name] = tmp_path / name
+    (broken["no-weights"] / "model.safetensors").unlink()
+    cfg = json.loads((broken["mismatch"] / "config.json").read_text())
+    cfg["model_config"]["latent_dim"] = 5
+    (broken["mismatch"] / "config.json").write_text(json.dumps(cfg))
+    cfg["model_config"]["latent_dim"] = 4
+    cfg["schema_version"] = 99
+    (broken["schema"] / "config.json").write_text(json.dumps(cfg))
+    for name, fragment in (("no-weights", "missing model weights"), ("mismatch", "do not match config.json"),
+                           ("schema", "unknown schema_version 99")):
+        code, _, err = run_cli(capsys, "encode", broken[name], x, "-o", tmp_path / "z.npy")
+        assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1, (name, err)
+
+
+def test_onnx_export_matches_pytorch(capsys, image_run, tmp_path):
+    import onnxruntime as ort
+
+    code, _, err = run_cli(capsys, "export", image_run, "--out", tmp_path / "onnx")
+    assert code == 0, err
+    model = load_run(image_run).model
+    x = torch.rand(5, *model.input_shape)
+    with torch.no_grad():
+        z, x_hat = model.encode(x), model(x)
+    enc = ort.InferenceSession(str(tmp_path / "onnx" / "encoder.onnx"))
+    dec = ort.InferenceSession(str(tmp_path / "onnx" / "decoder.onnx"))
+    z_onnx = enc.run(None, {"x": x.numpy()})[0]
+    np.testing.assert_allclose(z_onnx, z.numpy(), atol=1e-4)
+    np.testing.assert_allclose(dec.run(None, {"z": z_onnx})[0], x_hat.numpy(), atol=1e-4)
+
+
+def test_estimator_follows_sklearn_conventions(tmp_path):
+    from sklearn.base import clone
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import Pipeline
+
+    from aelab.data.sequences import synthetic
+
+    x, y, _ = synthetic(n=80, steps=12, features=2, seed=0)
+    est = AutoencoderTransformer(model="conv1d", latent_dim=4, epochs=2)
+    assert clone(est).get_params() == est.get_params()
+    assert est.fit(x) is est
+    z = est.transform(x)
+    assert z.shape == (80, 4)
+    assert est.inverse_transform(z).shape == x.shape
+    assert est.score(x) < 0
+    est.save(tmp_path / "est")
+    again = AutoencoderTransformer.load(tmp_path / "est")
+    np.testing.assert_allclose(again.transform(x), z, atol=1e-6)
+    pipe = Pipeline([("ae", AutoencoderTransformer(model="conv1d", latent_dim=4, epochs=1)),
+                     ("clf", LogisticRegression(max_iter=200))])
+    search = GridSearchCV(pipe, {"ae__latent_dim": [2, 4]}, cv=2).fit(x, y % 2)
+    assert search.best_params_["ae__latent_dim"] in (2, 4)
