@@ -43,6 +43,8 @@ def training_options(f):
     f = click.option("--lr", type=float, default=None, help="Override the preset's learning rate.")(f)
     f = click.option("--preset", default="lab", show_default=True, type=click.Choice(["lab", "best"]),
                      help="lab: fits the lab's time budget; best: longer, best quality.")(f)
+    f = click.option("--precision", default=None, type=click.Choice(["fp32", "bf16"]),
+                     help="Autocast precision of the forward pass (default: the preset's).")(f)
     return f
 
 
@@ -63,16 +65,25 @@ def cli(ctx, debug):
 @click.option("--resume", is_flag=True, help="Continue from --out's checkpoints/last.pt.")
 @click.option("--force", is_flag=True, help="Overwrite an existing run in --out.")
 def train(model, out, data, cifar10, labels, train_size, test_size, val_fraction, seed, latent_dim, epochs,
-          batch_size, lr, preset, resume, force):
+          batch_size, lr, preset, precision, resume, force):
     """Train MODEL and write a run directory (weights, metrics, plots)."""
+    from . import distributed
     from .experiment import train as run_training
     from .run import prepare_out_dir
 
-    prepare_out_dir(out, force=force, resume=resume)
-    run_training(model, out, data=data, cifar10=cifar10, labels=labels, train_size=train_size,
-                 test_size=test_size, val_fraction=val_fraction, seed=seed, latent_dim=latent_dim, preset=preset,
-                 epochs=epochs, batch_size=batch_size, lr=lr, resume=resume, force=force, echo=_echo)
-    _echo(f"run written to {out}")
+    distributed.init_from_env()
+    main_process = distributed.is_main()
+    try:
+        if main_process:
+            prepare_out_dir(out, force=force, resume=resume)
+        run_training(model, out, data=data, cifar10=cifar10, labels=labels, train_size=train_size,
+                     test_size=test_size, val_fraction=val_fraction, seed=seed, latent_dim=latent_dim, preset=preset,
+                     epochs=epochs, batch_size=batch_size, lr=lr, precision=precision, resume=resume, force=force,
+                     echo=_echo)
+    finally:
+        distributed.shutdown()
+    if main_process:
+        _echo(f"run written to {out}")
 
 
 @cli.command()
@@ -95,13 +106,16 @@ def evaluate(run_dir, data, cifar10, labels):
 @click.option("--sweep", "with_sweep", is_flag=True, help="Also sweep latent sizes for cnn and lstm.")
 @click.option("--cifar10", default=None, type=click.Path())
 @click.option("--force", is_flag=True, help="Overwrite an existing lab directory.")
-def lab(out, preset, with_seed_models, with_sweep, cifar10, force):
+@click.option("--train-size", default=None, help="Quick runs: training pool for every model (N or 'all').")
+@click.option("--test-size", default=None, help="Quick runs: test samples for every model (N or 'all').")
+@click.option("--epochs", type=int, default=None, help="Quick runs: epochs for every model.")
+def lab(out, preset, with_seed_models, with_sweep, cifar10, force, train_size, test_size, epochs):
     """Run the whole lab: cnn on CIFAR-10, lstm and conv1d on the sequences, comparison and report."""
     from .workflows import run_lab
 
     started = time.perf_counter()
     run_lab(out, preset=preset, with_seed_models=with_seed_models, with_sweep=with_sweep, cifar10=cifar10,
-            force=force, echo=_echo)
+            force=force, train_size=train_size, test_size=test_size, epochs=epochs, echo=_echo)
     _echo(f"lab finished in {time.perf_counter() - started:.0f}s; report: {out / 'report.html'}")
 
 

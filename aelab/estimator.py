@@ -14,6 +14,7 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .data.augment import get_augmentation
 from .data.sequences import zscore_stats
 from .errors import AelabError
 from .evaluate import encode, reconstruct
@@ -61,8 +62,8 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
                                    **model_settings(self.model, self.preset))
         cfg = train_config(self.model, self.preset, epochs=self.epochs, lr=self.lr, seed=self.seed,
                            batch_size=min(self.batch_size or train_config(self.model, self.preset).batch_size, len(train)))
-        self.model_.initialize_from_data(train)
-        self.history_ = Trainer(self.model_, cfg, progress=self.progress).fit(train, val)
+        self.history_ = Trainer(self.model_, cfg, progress=self.progress).fit(
+            train, val, augment=get_augmentation(cfg.augment, kind))
         self.model_.cpu().eval()
         return self
 

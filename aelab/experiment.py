@@ -15,6 +15,8 @@ import torch
 
 from . import plots
 from .data import IMAGE, Dataset, load_dataset
+from .data.augment import get_augmentation
+from .distributed import barrier, is_main
 from .errors import AelabError
 from .evaluate import evaluate_model
 from .models import create_model, model_class, shape_config
@@ -47,8 +49,8 @@ def build_model(model_name: str, dataset: Dataset, latent_dim: int | None, prese
 
 
 def train_on(dataset: Dataset, out, model_name: str, *, latent_dim: int | None = None, preset: str = "lab",
-             epochs: int | None = None, batch_size: int | None = None, lr: float | None = None, seed: int = 42,
-             resume: bool = False, force: bool = False, progress: bool = True,
+             epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
+             precision: str | None = None, seed: int = 42, resume: bool = False, force: bool = False, progress: bool = True,
              echo: Callable[[str], None] = print) -> dict:
     """Train `model_name` on `dataset` into run directory `out`; return its metrics."""
     out = Path(out)
@@ -57,26 +59,32 @@ def train_on(dataset: Dataset, out, model_name: str, *, latent_dim: int | None =
             raise AelabError(f"{option}: must be positive, got {value}")
     if lr is not None and not lr > 0:
         raise AelabError(f"--lr: must be positive, got {lr}")
+    main = is_main()
+    if not main:
+        echo = _silent
     model = build_model(model_name, dataset, latent_dim, preset, seed)
     n_train = len(dataset.train.x)
     if batch_size is not None and batch_size > n_train:
         raise AelabError(f"--batch-size: {batch_size} exceeds the {n_train} training samples")
-    cfg = train_config(model_name, preset, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
+    cfg = train_config(model_name, preset, epochs=epochs, batch_size=batch_size, lr=lr, precision=precision, seed=seed)
     if cfg.batch_size > n_train:  # a preset's batch on a small data set: one batch per epoch
-        cfg = train_config(model_name, preset, epochs=epochs, batch_size=n_train, lr=lr, seed=seed)
-    prepare_out_dir(out, force=force, resume=resume)
+        cfg = train_config(model_name, preset, epochs=epochs, batch_size=n_train, lr=lr, precision=precision, seed=seed)
+    if main:
+        prepare_out_dir(out, force=force, resume=resume)
+    barrier()
     echo(format_table(model))
 
     x_train = torch.from_numpy(dataset.train.x)
     checkpoint = out / CHECKPOINTS / "last.pt"
     resuming = resume and checkpoint.exists()
-    if not resuming:
-        model.initialize_from_data(x_train)
     started = time.perf_counter()
     trainer = Trainer(model, cfg, checkpoint=checkpoint, progress=progress)
-    history = trainer.fit(x_train, torch.from_numpy(dataset.val.x), resume=resuming)
+    history = trainer.fit(x_train, torch.from_numpy(dataset.val.x), resume=resuming,
+                          augment=get_augmentation(cfg.augment, dataset.kind))
     train_seconds = time.perf_counter() - started
     model.cpu().eval()
+    if not main:  # rank 0 evaluates and writes; the other ranks are done
+        return {}
 
     staging = out / ".staging"
     shutil.rmtree(staging, ignore_errors=True)
@@ -94,6 +102,10 @@ def train_on(dataset: Dataset, out, model_name: str, *, latent_dim: int | None =
         shutil.rmtree(staging, ignore_errors=True)
     echo(summary_line(model_name, metrics, train_seconds))
     return metrics
+
+
+def _silent(_msg: str) -> None:
+    pass
 
 
 def _draw(staging: Path, name: str, dataset: Dataset, history: dict, ev, seed: int) -> None:

@@ -15,7 +15,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .data.images import load_npy, read_image
+from .data.images import read_image
+from .data.npy import ArrayRows, NpyChunks
 from .data.sequences import sequences_from_csv
 from .errors import AelabError
 from .io import atomic_path
@@ -61,7 +62,7 @@ def _image_source(run: Run, path: Path, resize: bool, batch_size: int) -> Source
         return img
 
     if path.suffix.lower() == ".npy":
-        arr = load_npy(path, mmap=True)
+        arr = NpyChunks(path)
         if arr.ndim != 4:
             raise AelabError(f"{path}: expected images (N, H, W, C), got shape {arr.shape}")
         if arr.shape[3] not in (1, 3, 4):
@@ -71,7 +72,7 @@ def _image_source(run: Run, path: Path, resize: bool, batch_size: int) -> Source
 
         def batches():
             for i in range(0, len(arr), batch_size):
-                chunk = np.asarray(arr[i : i + batch_size])
+                chunk = arr.read(i, i + batch_size)
                 if chunk.dtype != np.uint8:
                     if not np.isfinite(chunk).all():
                         raise AelabError(f"{path}: images contain NaN or inf (near sample {i})")
@@ -107,9 +108,9 @@ def _sequence_source(run: Run, path: Path, batch_size: int) -> Source:
     norm = run.normalization
     mean, std = np.asarray(norm["mean"], np.float32), np.asarray(norm["std"], np.float32)
     if path.suffix.lower() == ".csv":
-        arr = sequences_from_csv(path)[0]
+        arr = ArrayRows(sequences_from_csv(path)[0])
     elif path.suffix.lower() == ".npy":
-        arr = load_npy(path, mmap=True)
+        arr = NpyChunks(path)
     else:
         raise AelabError(f"{path}: sequences must come as .npy (N, T, F) or .csv")
     if arr.ndim != 3 or arr.shape[1:] != (seq_len, n_features):
@@ -118,7 +119,7 @@ def _sequence_source(run: Run, path: Path, batch_size: int) -> Source:
 
     def batches():
         for i in range(0, len(arr), batch_size):
-            chunk = np.asarray(arr[i : i + batch_size], dtype=np.float32)
+            chunk = arr.read(i, i + batch_size).astype(np.float32)
             if not np.isfinite(chunk).all():
                 raise AelabError(f"{path}: sequence {i + int(np.argwhere(~np.isfinite(chunk))[0][0])} contains NaN or inf")
             yield (chunk - mean) / std

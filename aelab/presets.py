@@ -15,8 +15,10 @@ PRESETS: dict[str, dict[str, TrainConfig]] = {
         "best": TrainConfig(epochs=25, batch_size=128, lr=1e-3),
     },
     "cnn": {
-        "lab": TrainConfig(epochs=6, batch_size=64, lr=1e-3, schedule="onecycle", clip_grad_norm=1.0),
-        "best": TrainConfig(epochs=30, batch_size=64, lr=1e-3, schedule="onecycle", clip_grad_norm=1.0, patience=8),
+        "lab": TrainConfig(epochs=40, batch_size=64, lr=3e-3, schedule="onecycle", clip_grad_norm=1.0,
+                           precision="bf16", augment="flip"),
+        "best": TrainConfig(epochs=40, batch_size=64, lr=3e-3, schedule="onecycle", clip_grad_norm=1.0,
+                            precision="bf16", augment="flip"),
     },
     "lstm-seed": {
         "lab": TrainConfig(epochs=30, batch_size=64, lr=1e-3),

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .distributed import all_sum, is_main, rank_and_world
 from .errors import TrainingDiverged
 
 SCHEDULES = ("none", "onecycle", "cosine")
@@ -33,6 +34,8 @@ class TrainConfig:
     schedule: str = "none"
     patience: int | None = None  # epochs without val improvement before stopping; None: never stop early
     clip_grad_norm: float | None = None
+    precision: str = "fp32"  # "bf16": autocast the forward pass (CPU and CUDA); weights and optimiser stay fp32
+    augment: str = "none"  # a name from aelab.data.augment.AUGMENTATIONS, resolved by whoever calls `fit`
     seed: int = 42
 
     def to_dict(self):
@@ -48,6 +51,12 @@ def pick_device(device: str = "auto") -> torch.device:
 def _batches(n: int, batch_size: int, generator: torch.Generator | None):
     order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
     return order.split(batch_size)
+
+
+def all_finite(loss: torch.Tensor) -> bool:
+    """Whether the loss is finite on every rank: all ranks must stop together or none may."""
+    finite = all_sum([float(torch.isfinite(loss))], loss.device)[0]
+    return finite == rank_and_world()[1]
 
 
 @torch.no_grad()
@@ -76,10 +85,18 @@ class Trainer:
         self.device = pick_device(device)
         self.progress = progress
 
-    def fit(self, x_train: torch.Tensor, x_val: torch.Tensor, resume: bool = False) -> dict:
+    def fit(self, x_train: torch.Tensor, x_val: torch.Tensor, resume: bool = False, on_epoch_end=None,
+            augment=None) -> dict:
+        """Train; `augment(batch, generator) -> batch`, if given, transforms each training batch (the
+        target is the augmented batch too); `on_epoch_end(epoch, model, history)` runs after each epoch's
+        bookkeeping (outside the timed part), e.g. for a benchmark's time-to-quality measurement."""
         cfg = self.config
         torch.manual_seed(cfg.seed)
         model = self.model.to(self.device)
+        rank, world = rank_and_world()
+        # Under torchrun every rank takes its share of each global batch; DDP averages the gradients,
+        # which equals the global batch's mean gradient when the shares are equal.
+        net = nn.parallel.DistributedDataParallel(model) if world > 1 else model
         x_train, x_val = x_train.to(self.device), x_val.to(self.device)
         steps_per_epoch = math.ceil(len(x_train) / cfg.batch_size)
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -91,7 +108,8 @@ class Trainer:
             state = self._restore(optimizer, scheduler, generator)
 
         # A live bar on a terminal; one line per epoch in logs, where a bar would print every update
-        live = self.progress and sys.stderr.isatty()
+        progress = self.progress and rank == 0
+        live = progress and sys.stderr.isatty()
         bar = tqdm(total=cfg.epochs * steps_per_epoch, initial=state["epoch"] * steps_per_epoch,
                    disable=not live, unit="batch", dynamic_ncols=True, leave=False)
         try:
@@ -101,9 +119,14 @@ class Trainer:
                 sq = ab = 0.0
                 for idx in _batches(len(x_train), cfg.batch_size, generator):
                     xb = x_train[idx]
-                    diff = model(xb) - xb
+                    if augment is not None:  # on the global batch, so every rank's generator stays in step
+                        xb = augment(xb, generator)
+                    xb = xb[rank::world]
+                    with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+                        x_hat = net(xb)
+                    diff = x_hat.float() - xb
                     loss = diff.pow(2).mean()
-                    if not torch.isfinite(loss):
+                    if not all_finite(loss):
                         raise TrainingDiverged(
                             f"training diverged at epoch {epoch + 1}: the loss became {loss.item()}; "
                             "try a lower --lr (the last good checkpoint is kept)"
@@ -115,12 +138,13 @@ class Trainer:
                     optimizer.step()
                     if scheduler is not None:
                         scheduler.step()
-                    sq += loss.item() * len(idx)
-                    ab += diff.detach().abs().mean().item() * len(idx)
+                    sq += loss.item() * len(xb)
+                    ab += diff.detach().abs().mean().item() * len(xb)
                     bar.update(1)
                 val_loss, val_mae = evaluate_loss(model, x_val)
                 if not math.isfinite(val_loss):
                     raise TrainingDiverged(f"training diverged at epoch {epoch + 1}: the validation loss is {val_loss}")
+                sq, ab = all_sum([sq, ab], self.device)
                 h = state["history"]
                 h["loss"].append(sq / len(x_train))
                 h["mae"].append(ab / len(x_train))
@@ -128,7 +152,7 @@ class Trainer:
                 h["val_mae"].append(val_mae)
                 h["seconds"].append(time.perf_counter() - started)
                 bar.set_postfix(epoch=epoch + 1, loss=f"{h['loss'][-1]:.4g}", val_loss=f"{val_loss:.4g}")
-                if self.progress and not live:
+                if progress and not live:
                     print(f"epoch {epoch + 1}/{cfg.epochs}: loss {h['loss'][-1]:.5g}, val_loss {val_loss:.5g} "
                           f"({h['seconds'][-1]:.1f}s)", file=sys.stderr, flush=True)
                 state["epoch"] = epoch + 1
@@ -136,6 +160,9 @@ class Trainer:
                     state.update(best_val=val_loss, best_epoch=epoch + 1,
                                  best_weights=copy.deepcopy(model.state_dict()))
                 self._save(state, optimizer, scheduler, generator)
+                if on_epoch_end is not None:
+                    on_epoch_end(epoch + 1, model, h)
+                    model.train()
                 if cfg.patience is not None and state["epoch"] - state["best_epoch"] >= cfg.patience:
                     break
         finally:
@@ -158,7 +185,7 @@ class Trainer:
         return None
 
     def _save(self, state, optimizer, scheduler, generator):
-        if self.checkpoint is None:
+        if self.checkpoint is None or not is_main():
             return
         payload = {
             "model": self.model.state_dict(), "optimizer": optimizer.state_dict(),

@@ -98,22 +98,25 @@ def pca_curve(dataset, dims=PCA_CURVE_DIMS, seed: int = 42) -> dict:
 
 
 def run_lab(out, *, preset="lab", with_seed_models=False, with_sweep=False, cifar10=None, force=False,
-            echo: Callable[[str], None] = print) -> None:
+            train_size=None, test_size=None, epochs=None, echo: Callable[[str], None] = print) -> None:
+    """cnn on CIFAR-10, lstm and conv1d on the synthetic sequences (seed protocols unless sizes are given),
+    then the comparison and the report. Sizes and epochs, when given, apply to every model (quick runs)."""
     from .report import render_lab
 
     out = Path(out)
     prepare_out_dir(out, force=force, resume=False)
-    images = load_data_for("cnn", None, cifar10=cifar10)
-    sequences = load_data_for("lstm", None)
+    images = load_data_for("cnn", None, cifar10=cifar10, train_size=train_size, test_size=test_size)
+    sequences = load_data_for("lstm", None, train_size=train_size, test_size=test_size)
     plan = [("cnn", images), ("lstm", sequences), ("conv1d", sequences)]
     if with_seed_models:
         plan += [("cnn-seed", images), ("lstm-seed", sequences)]
     for step, (model, dataset) in enumerate(plan, start=1):
         echo(f"=== [{step}/{len(plan)}] {model} on {dataset.spec['data']} ===")
-        train_on(dataset, out / model, model, preset=preset, force=True, echo=echo)
+        train_on(dataset, out / model, model, preset=preset, epochs=epochs, force=True, echo=echo)
     write_json(out / "pca_curves.json", {"cifar10": pca_curve(images), "synthetic": pca_curve(sequences)})
     if with_sweep:
         for model in SWEEP_MODELS:
             dataset = images if model == "cnn" else sequences
-            run_sweep(model, SWEEP_DIMS, out / f"sweep-{model}", preset=preset, force=True, dataset=dataset, echo=echo)
+            run_sweep(model, SWEEP_DIMS, out / f"sweep-{model}", preset=preset, epochs=epochs, force=True,
+                      dataset=dataset, echo=echo)
     render_lab(out)

@@ -172,3 +172,10 @@ def test_force_overwrites_a_run(capsys, tmp_path):
     code, _, err = run_cli(capsys, *args)
     assert code == 2 and "not empty" in err
     assert run_cli(capsys, *args, "--force")[0] == 0
+
+
+def test_same_seed_gives_byte_identical_metrics(capsys, tmp_path):
+    args = ["--data", "synthetic", "--train-size", "200", "--test-size", "50", "--epochs", "2"]
+    for name in ("a", "b"):
+        assert run_cli(capsys, "train", "conv1d", "--out", tmp_path / name, *args)[0] == 0
+    assert (tmp_path / "a" / "metrics.json").read_bytes() == (tmp_path / "b" / "metrics.json").read_bytes()

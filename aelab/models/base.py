@@ -39,9 +39,6 @@ class Autoencoder(nn.Module):
             x_hat = x_hat.clamp(*self.output_range)
         return x_hat
 
-    def initialize_from_data(self, x_train: torch.Tensor) -> None:
-        """Data-dependent initialisation before training (a no-op unless a model needs one)."""
-
     @property
     def input_shape(self) -> tuple[int, ...]:
         c = self.config

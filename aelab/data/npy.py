@@ -1,0 +1,66 @@
+"""Chunked `.npy` reading with plain file reads: memory stays flat for files larger than RAM.
+
+(A memory map would also stream, but every page it touches counts toward the process's resident memory.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import AelabError
+
+
+class NpyChunks:
+    """The shape and dtype of an `.npy` file, and its rows `[start, stop)` on demand."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        try:
+            with open(self.path, "rb") as f:
+                version = np.lib.format.read_magic(f)
+                read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                               (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+                if read_header is None:
+                    raise ValueError(f"unsupported .npy format version {version}")
+                shape, fortran, dtype = read_header(f)
+                self.offset = f.tell()
+        except (ValueError, OSError, EOFError) as exc:
+            raise AelabError(f"{self.path}: not a valid .npy file ({exc})") from None
+        if dtype.hasobject:
+            raise AelabError(f"{self.path}: holds pickled objects, which aelab refuses to load")
+        if fortran and len(shape) > 1:
+            raise AelabError(f"{self.path}: Fortran-ordered arrays are not supported; save with np.ascontiguousarray")
+        if len(shape) == 0:
+            raise AelabError(f"{self.path}: holds a scalar, not an array of samples")
+        self.shape, self.dtype = tuple(shape), dtype
+        self.ndim = len(shape)
+        self.row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
+        expected = self.offset + self.row_bytes * shape[0]
+        if self.path.stat().st_size < expected:
+            raise AelabError(f"{self.path}: truncated .npy ({self.path.stat().st_size} bytes, header promises {expected})")
+
+    def __len__(self):
+        return self.shape[0]
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        stop = min(stop, len(self))
+        with open(self.path, "rb") as f:
+            f.seek(self.offset + start * self.row_bytes)
+            data = np.fromfile(f, dtype=self.dtype, count=(stop - start) * (self.row_bytes // self.dtype.itemsize))
+        return data.reshape(stop - start, *self.shape[1:])
+
+
+class ArrayRows:
+    """The `NpyChunks` interface over an array already in memory (e.g. parsed from CSV)."""
+
+    def __init__(self, array: np.ndarray):
+        self.array = array
+        self.shape, self.dtype, self.ndim = array.shape, array.dtype, array.ndim
+
+    def __len__(self):
+        return len(self.array)
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        return self.array[start:stop]

@@ -1,0 +1,46 @@
+"""A run killed with SIGKILL mid-training resumes from its checkpoint and ends where an uninterrupted run ends."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import torch
+
+from conftest import run_cli
+
+ARGS = ["train", "conv1d", "--data", "synthetic", "--train-size", "2000", "--test-size", "200", "--epochs", "8"]
+
+
+def test_sigkill_then_resume_matches_uninterrupted(capsys, tmp_path):
+    killed = tmp_path / "killed"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "aelab", *ARGS, "--out", str(killed)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoint = killed / "checkpoints" / "last.pt"
+    deadline = time.time() + 120
+    epoch = 0
+    while time.time() < deadline and proc.poll() is None:
+        if checkpoint.exists():
+            try:
+                epoch = torch.load(checkpoint, weights_only=True)["epoch"]
+            except Exception:  # caught between write and rename: try again
+                epoch = 0
+            if epoch >= 2:
+                break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert 2 <= epoch < 8, f"killed at epoch {epoch}"
+    assert not (killed / "metrics.json").exists()  # no final artefacts from a killed run
+
+    code, _, err = run_cli(capsys, *ARGS, "--out", killed, "--resume")
+    assert code == 0, err
+    code, _, err = run_cli(capsys, *ARGS, "--out", tmp_path / "whole")
+    assert code == 0, err
+    resumed = json.loads((killed / "metrics.json").read_text())
+    whole = json.loads((tmp_path / "whole" / "metrics.json").read_text())
+    assert resumed["epochs"] == whole["epochs"] == 8
+    assert abs(resumed["test_mse"] - whole["test_mse"]) <= 0.01 * whole["test_mse"]
