@@ -76,10 +76,11 @@ def train_on(dataset: Dataset, out, model_name: str, *, latent_dim: int | None =
 
     x_train = torch.from_numpy(dataset.train.x)
     checkpoint = out / CHECKPOINTS / "last.pt"
-    resuming = resume and checkpoint.exists()
+    if resume and not checkpoint.exists():
+        raise AelabError(f"--resume: {checkpoint} does not exist; start without --resume")
     started = time.perf_counter()
     trainer = Trainer(model, cfg, checkpoint=checkpoint, progress=progress)
-    history = trainer.fit(x_train, torch.from_numpy(dataset.val.x), resume=resuming,
+    history = trainer.fit(x_train, torch.from_numpy(dataset.val.x), resume=resume,
                           augment=get_augmentation(cfg.augment, dataset.kind))
     train_seconds = time.perf_counter() - started
     model.cpu().eval()

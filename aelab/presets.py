@@ -15,10 +15,10 @@ PRESETS: dict[str, dict[str, TrainConfig]] = {
         "best": TrainConfig(epochs=25, batch_size=128, lr=1e-3),
     },
     "cnn": {
-        "lab": TrainConfig(epochs=40, batch_size=64, lr=3e-3, schedule="onecycle", clip_grad_norm=1.0,
-                           precision="bf16", augment="flip"),
-        "best": TrainConfig(epochs=40, batch_size=64, lr=3e-3, schedule="onecycle", clip_grad_norm=1.0,
-                            precision="bf16", augment="flip"),
+        "lab": TrainConfig(epochs=24, batch_size=64, lr=2e-3, schedule="onecycle", clip_grad_norm=1.0,
+                           precision="bf16", augment="flip+shift"),
+        "best": TrainConfig(epochs=60, batch_size=64, lr=2e-3, schedule="onecycle", clip_grad_norm=1.0,
+                            precision="bf16", augment="flip+shift", patience=12),
     },
     "lstm-seed": {
         "lab": TrainConfig(epochs=30, batch_size=64, lr=1e-3),
@@ -26,7 +26,7 @@ PRESETS: dict[str, dict[str, TrainConfig]] = {
     },
     "lstm": {
         "lab": TrainConfig(epochs=12, batch_size=32, lr=5e-3, schedule="onecycle", clip_grad_norm=1.0),
-        "best": TrainConfig(epochs=60, batch_size=32, lr=5e-3, schedule="onecycle", clip_grad_norm=1.0, patience=15),
+        "best": TrainConfig(epochs=60, batch_size=32, lr=3e-3, schedule="onecycle", clip_grad_norm=1.0, patience=15),
     },
     "conv1d": {
         "lab": TrainConfig(epochs=40, batch_size=64, lr=2e-3, schedule="onecycle", clip_grad_norm=1.0),
@@ -37,7 +37,8 @@ PRESET_NAMES = ("lab", "best")
 
 # Model settings a preset may change besides training (e.g. a wider network for `best`).
 MODEL_SETTINGS: dict[str, dict[str, dict]] = {
-    "lstm": {"lab": dict(patch=5, hidden=96), "best": dict(patch=5, hidden=128)},
+    "cnn": {"best": dict(res_blocks=1)},
+    "lstm": {"lab": dict(patch=5, hidden=96), "best": dict(patch=10, hidden=128)},
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import time
 from pathlib import Path
 
@@ -56,6 +57,7 @@ def time_to(curve: list[dict], mse: float) -> float | None:
 def write(name: str, payload: dict) -> Path:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps({"machine": machine(), **payload}, indent=2) + "\n")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    path.write_text(json.dumps({"machine": machine(), "peak_rss_mb": peak_mb, **payload}, indent=2) + "\n")
     print(f"wrote {path}")
     return path

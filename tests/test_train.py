@@ -95,3 +95,22 @@ def test_checkpoint_loads_weights_only_and_resume_continues(tmp_path):
     assert len(hist["loss"]) == 6
     for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
         torch.testing.assert_close(a, b)
+
+
+def test_augmentations_keep_shape_and_pixels():
+    from aelab.data.augment import flip_and_shift, get_augmentation, random_flip
+
+    x = torch.rand(8, 3, 6, 6)
+    g = torch.Generator().manual_seed(0)
+    flipped = random_flip(x, g)
+    assert all(torch.equal(f, o) or torch.equal(f, o.flip(-1)) for f, o in zip(flipped, x))
+    shifted = flip_and_shift(x, g)
+    assert shifted.shape == x.shape and set(shifted.unique().tolist()) <= set(x.unique().tolist())
+    assert get_augmentation("flip", "sequence") is None  # image transforms never touch sequences
+
+
+def test_bf16_autocast_trains():
+    torch.manual_seed(0)
+    model, x = Linear(), low_rank_data()
+    hist = Trainer(model, TrainConfig(epochs=10, batch_size=16, lr=2e-2, precision="bf16"), progress=False).fit(x[:200], x[200:])
+    assert hist["loss"][-1] < hist["loss"][0] / 3

@@ -183,13 +183,23 @@ def test_broken_run_directories(capsys, image_run, tmp_path):
         assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1, (name, err)
 
 
-def test_onnx_export_matches_pytorch(capsys, image_run, tmp_path):
+@pytest.fixture(scope="module")
+def lstm_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("lstm") / "run"
+    assert main(["train", "lstm", "--data", "synthetic", "--out", str(out), "--epochs", "1",
+                 "--train-size", "200", "--test-size", "50"]) == 0
+    return out
+
+
+@pytest.mark.parametrize("which", ["image_run", "seq_run", "lstm_run"])
+def test_onnx_export_matches_pytorch(capsys, request, which, tmp_path):
     import onnxruntime as ort
 
-    code, _, err = run_cli(capsys, "export", image_run, "--out", tmp_path / "onnx")
+    run_dir = request.getfixturevalue(which)
+    code, _, err = run_cli(capsys, "export", run_dir, "--out", tmp_path / "onnx")
     assert code == 0, err
-    model = load_run(image_run).model
-    x = torch.rand(5, *model.input_shape)
+    model = load_run(run_dir).model
+    x = torch.rand(5, *model.input_shape)  # a batch size other than the export's example
     with torch.no_grad():
         z, x_hat = model.encode(x), model(x)
     enc = ort.InferenceSession(str(tmp_path / "onnx" / "encoder.onnx"))

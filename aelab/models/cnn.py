@@ -70,7 +70,7 @@ class SeedConvAutoencoder(Autoencoder):
 @dataclass(frozen=True)
 class ConvAEConfig(ConvConfig):
     width_mult: int = 64  # channels after the first stride-2 stage; the bottleneck stage has twice as many
-    res_blocks: int = 1  # residual blocks at the (H/4, W/4) bottleneck, in the encoder and the decoder alike
+    res_blocks: int = 0  # residual blocks at the (H/4, W/4) bottleneck, in the encoder and the decoder alike
 
 
 def _stage(c_in, c_out, kernel=4, stride=2, transpose=False):
@@ -95,11 +95,12 @@ class _Residual(nn.Module):
 
 @register("cnn")
 class ConvAutoencoder(Autoencoder):
-    """Strided convolutions with batch norm down to (H/4, W/4), residual blocks there, a linear bottleneck.
+    """Strided convolutions with batch norm down to (H/4, W/4), optional residual blocks there, a linear bottleneck.
 
     Stride-2 convolutions instead of max-pooling and a flattened (not globally pooled) feature map keep the
     spatial layout the decoder needs; batch norm lets it train at a high learning rate. The default preset
-    trains it with horizontal flips and bf16 autocast (see aelab.presets).
+    trains it with flips and small shifts and with bf16 autocast (see aelab.presets): on 8,000 images it
+    otherwise overfits, and bf16 halves the time of an epoch on CPUs with AVX-512 BF16.
     """
 
     Config = ConvAEConfig
@@ -130,4 +131,4 @@ class ConvAutoencoder(Autoencoder):
         return self.encoder(x)
 
     def decode(self, z):  # (B, latent_dim) -> (B, C, H, W)
-        return self.decoder(self.expand(z).view(len(z), 2 * self.config.width_mult, *self.grid))
+        return self.decoder(self.expand(z).view(-1, 2 * self.config.width_mult, *self.grid))

@@ -53,7 +53,7 @@ class Conv1dAutoencoder(Autoencoder):
         return self.encoder(x.transpose(1, 2))
 
     def decode(self, z):  # (B, latent_dim) -> (B, T, F)
-        h = self.expand(z).view(len(z), 2 * self.config.channels, self.lengths[2])
+        h = self.expand(z).view(-1, 2 * self.config.channels, self.lengths[2])
         h = self.up1(F.interpolate(h, size=self.lengths[1], mode="linear", align_corners=False))
         h = self.up2(F.interpolate(h, size=self.lengths[0], mode="linear", align_corners=False))
         return h.transpose(1, 2)

@@ -89,19 +89,17 @@ class FeatureLSTMAutoencoder(Autoencoder):
 
     def encode(self, x):  # (B, T, F) -> (B, latent_dim)
         c = self.config
-        b = len(x)
-        per_feature = x.transpose(1, 2).reshape(b * c.n_features, c.seq_len)  # (B*F, T)
+        per_feature = x.transpose(1, 2).reshape(-1, c.seq_len)  # (B*F, T)
         pad = self.n_patches * c.patch - c.seq_len
         if pad:  # repeat the last value so the final patch carries no artificial jump
             per_feature = torch.cat([per_feature, per_feature[:, -1:].expand(-1, pad)], dim=1)
         _, (last, _) = self.encoder(per_feature.view(-1, self.n_patches, c.patch))  # last: (1, B*F, hidden)
-        return self.to_latent(last[-1].reshape(b, c.n_features * c.hidden))
+        return self.to_latent(last[-1].reshape(-1, c.n_features * c.hidden))
 
     def decode(self, z):  # (B, latent_dim) -> (B, T, F)
         c = self.config
-        b = len(z)
-        codes = self.from_latent(z).reshape(b * c.n_features, 1, c.hidden)  # (B*F, 1, hidden)
-        inputs = torch.cat([codes.expand(-1, self.n_patches, -1), self.positions.expand(len(codes), -1, -1)], dim=2)
-        h, _ = self.decoder(inputs)  # (B*F, n_patches, hidden)
-        curves = self.out(h).reshape(b, c.n_features, self.n_patches * c.patch)[:, :, : c.seq_len]
+        codes = self.from_latent(z).reshape(-1, 1, c.hidden)  # (B*F, 1, hidden)
+        steps = torch.cat([codes.expand(-1, self.n_patches, -1), self.positions.expand(codes.shape[0], -1, -1)], dim=2)
+        h, _ = self.decoder(steps)  # (B*F, n_patches, hidden)
+        curves = self.out(h).reshape(-1, c.n_features, self.n_patches * c.patch)[:, :, : c.seq_len]
         return curves.transpose(1, 2)
