@@ -28,10 +28,6 @@ from .train import Trainer
 DEFAULT_DATA = {"image": "cifar10", "sequence": "synthetic"}
 
 
-def default_data(model_name: str) -> str:
-    return DEFAULT_DATA[model_class(model_name).input_kind]
-
-
 def load_data_for(model_name: str, data: str | None = None, **data_args) -> Dataset:
     kind = model_class(model_name).input_kind
     dataset = load_dataset(data or DEFAULT_DATA[kind], **data_args)

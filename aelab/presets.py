@@ -15,7 +15,7 @@ PRESETS: dict[str, dict[str, TrainConfig]] = {
         "best": TrainConfig(epochs=25, batch_size=128, lr=1e-3),
     },
     "cnn": {
-        "lab": TrainConfig(epochs=24, batch_size=64, lr=2e-3, schedule="onecycle", clip_grad_norm=1.0,
+        "lab": TrainConfig(epochs=22, batch_size=64, lr=2e-3, schedule="onecycle", clip_grad_norm=1.0,
                            precision="bf16", augment="flip+shift"),
         "best": TrainConfig(epochs=60, batch_size=64, lr=2e-3, schedule="onecycle", clip_grad_norm=1.0,
                             precision="bf16", augment="flip+shift", patience=12),
@@ -45,7 +45,9 @@ MODEL_SETTINGS: dict[str, dict[str, dict]] = {
 def train_config(model: str, preset: str = "lab", **overrides) -> TrainConfig:
     if preset not in PRESET_NAMES:
         raise AelabError(f"--preset: unknown preset {preset!r}; choose from {', '.join(PRESET_NAMES)}")
-    base = PRESETS.get(model, PRESETS["cnn"] if model.startswith("cnn") else PRESETS["conv1d"])[preset]
+    if model not in PRESETS:
+        raise AelabError(f"model {model!r} has no training presets; add it to aelab.presets.PRESETS")
+    base = PRESETS[model][preset]
     return TrainConfig(**{**base.to_dict(), **{k: v for k, v in overrides.items() if v is not None}})
 
 

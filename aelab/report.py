@@ -21,13 +21,20 @@ from .summary import format_table
 COLUMNS = ["model", "architecture", "input_type", "data_shape", "test_mse", "test_mae", "test_rmse", "latent_dim",
            "compression_ratio", "compression_pct", "params", "train_seconds", "probe_logreg"]
 ARCHITECTURES = {
-    "cnn": "Conv2d AE with a PCA-initialised linear path",
+    "cnn": "Conv2d AE, strided, batch norm",
     "cnn-seed": "Conv2d AE (the notebook's)",
     "lstm": "LSTM AE, one shared LSTM per feature",
     "lstm-seed": "LSTM AE (the notebook's)",
     "conv1d": "Conv1d AE",
 }
 MODEL_ORDER = ("cnn", "cnn-seed", "lstm", "lstm-seed", "conv1d")
+MODEL_NOTES = {
+    "cnn-seed": "The notebook's topology, trained as it was: Adam 1e-3, 25 epochs, batch 128, no schedule, "
+                "no early stopping.",
+    "lstm-seed": "The notebook's topology, trained as it was (Adam 1e-3, 30 epochs, batch 64), but with PyTorch's "
+                 "standard tanh LSTM: the notebook's `activation='relu'` LSTMs have no fused kernel and train "
+                 "unstably. PyTorch keeps two bias vectors per LSTM, so it has 65,310 parameters where Keras had 64,542.",
+}
 
 
 def _runs(lab_dir: Path) -> dict[str, dict]:
@@ -208,7 +215,7 @@ def _cnn_vs_lstm_findings(runs) -> list[str]:
 
 def _where_findings(runs) -> list[str]:
     out = ["Convolutions suit data with local, translation-invariant structure (image patches, local motifs in "
-           "sequences); they parallelise across positions and train fast on CPUs."]
+           "sequences): the same small filters apply at every position, and all positions are computed at once."]
     if "lstm" in runs and "conv1d" in runs:
         l, c = runs["lstm"], runs["conv1d"]
         faster = "conv1d" if c["timings"]["train_seconds"] < l["timings"]["train_seconds"] else "lstm"
@@ -250,6 +257,8 @@ def _report_blocks(lab_dir: Path, runs, rows, sweeps, curves) -> list[tuple]:
     b += [("li", t) for t in _where_findings(runs)]
     for name, r in runs.items():
         b.append(("h2", f"Model `{name}`"))
+        if name in MODEL_NOTES:
+            b.append(("p", MODEL_NOTES[name]))
         try:
             b.append(("pre", format_table(load_run(r["path"]).model)))
         except AelabError as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 
 def layer_table(model) -> list[tuple[str, str, int]]:
@@ -43,7 +42,3 @@ def format_table(model) -> str:
     total = sum(p.numel() for p in model.parameters())
     out += [line, f"Total params: {total:,}"]
     return "\n".join(out)
-
-
-def parameter_count(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())

@@ -1,7 +1,7 @@
 """Issue 6: encoding throughput and memory with trained default models.
 
 Measures `aelab encode` (as a user runs it, in a fresh process) on 10,000 CIFAR-10 test images (JPEG folder),
-10,000 synthetic sequences, and a 1 GB memory-mapped .npy of images, with each process's peak RSS beside
+10,000 synthetic sequences, and a 1 GiB .npy of images (read in chunks), with each process's peak RSS beside
 the RSS of a process that only loads the run (the baseline).
 
 Run: python benchmarks/bench_encode.py IMAGE_RUN SEQUENCE_RUN  ->  benchmarks/results/encode.json
@@ -58,7 +58,7 @@ def main():
         base = results[f"baseline_rss_mb {image_run}"]
         result.update(file_mb=n_big * 3072 / 2**20, baseline_rss_mb=base,
                       within_baseline_plus_1gb=result["peak_rss_mb"] <= base + 1024)
-        results["1 GiB memory-mapped .npy of images"] = result
+        results["1 GiB .npy of images, read in chunks"] = result
     for k, v in results.items():
         print(k, v)
     write("encode", {"runs": {"image": image_run, "sequence": sequence_run}, "results": results})

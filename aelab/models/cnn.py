@@ -59,12 +59,21 @@ class SeedConvAutoencoder(Autoencoder):
             nn.ConvTranspose2d(128, 64, 3, padding=1), nn.ReLU(), nn.Upsample(scale_factor=2),
             nn.ConvTranspose2d(64, c.channels, 3, padding=1), nn.Sigmoid(),
         )
+        keras_init(self)
 
     def encode(self, x):  # (B, C, H, W) -> (B, latent_dim)
         return self.encoder(x)
 
     def decode(self, z):  # (B, latent_dim) -> (B, C, H, W)
         return self.decoder(self.expand(z).view(-1, 128, *self.grid))
+
+
+def keras_init(model: nn.Module) -> None:
+    """Keras' defaults, for faithful reproductions: Glorot-uniform kernels, zero biases."""
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,21 @@ class SeedLSTMAutoencoder(Autoencoder):
         self.dec1 = nn.LSTM(c.latent_dim, 32, batch_first=True)
         self.dec2 = nn.LSTM(32, 64, batch_first=True)
         self.out = nn.Linear(64, c.n_features)
+        self._keras_init()
+
+    def _keras_init(self):
+        """Keras' LSTM defaults: Glorot-uniform input kernels, orthogonal recurrent kernels, zero biases but
+        a forget-gate bias of 1 (unit_forget_bias; PyTorch gate order is input, forget, cell, output)."""
+        for lstm in (self.enc1, self.enc2, self.dec1, self.dec2):
+            hidden = lstm.hidden_size
+            nn.init.xavier_uniform_(lstm.weight_ih_l0)  # (4h, in): Keras' (in, 4h) kernel, transposed
+            nn.init.orthogonal_(lstm.weight_hh_l0)
+            nn.init.zeros_(lstm.bias_ih_l0)
+            nn.init.zeros_(lstm.bias_hh_l0)
+            lstm.bias_ih_l0.data[hidden : 2 * hidden] = 1.0
+        for linear in (self.to_latent, self.out):
+            nn.init.xavier_uniform_(linear.weight)
+            nn.init.zeros_(linear.bias)
 
     def encode(self, x):  # (B, T, F) -> (B, latent_dim)
         h, _ = self.enc1(x)
