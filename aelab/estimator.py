@@ -7,6 +7,7 @@ Inputs are NumPy arrays in the model's layout: images (N, C, H, W) in [0, 1], se
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +62,8 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         self.model_ = create_model(self.model, latent_dim=self.latent_dim, **shape_config(kind, X.shape[1:]),
                                    **model_settings(self.model, self.preset))
         cfg = train_config(self.model, self.preset, epochs=self.epochs, lr=self.lr, seed=self.seed,
-                           batch_size=min(self.batch_size or train_config(self.model, self.preset).batch_size, len(train)))
+                           batch_size=self.batch_size)
+        cfg = replace(cfg, batch_size=min(cfg.batch_size, len(train)))
         self.history_ = Trainer(self.model_, cfg, progress=self.progress).fit(
             train, val, augment=get_augmentation(cfg.augment, kind))
         self.model_.cpu().eval()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -64,7 +65,7 @@ def train_on(dataset: Dataset, out, model_name: str, *, latent_dim: int | None =
         raise AelabError(f"--batch-size: {batch_size} exceeds the {n_train} training samples")
     cfg = train_config(model_name, preset, epochs=epochs, batch_size=batch_size, lr=lr, precision=precision, seed=seed)
     if cfg.batch_size > n_train:  # a preset's batch on a small data set: one batch per epoch
-        cfg = train_config(model_name, preset, epochs=epochs, batch_size=n_train, lr=lr, precision=precision, seed=seed)
+        cfg = replace(cfg, batch_size=n_train)
     if main:
         prepare_out_dir(out, force=force, resume=resume)
     barrier()

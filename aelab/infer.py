@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .data.images import read_image
+from .data.images import read_image, validate_image_values
 from .data.npy import ArrayRows, NpyChunks
 from .data.sequences import sequences_from_csv
 from .errors import AelabError
@@ -50,12 +50,7 @@ def _image_source(run: Run, path: Path, resize: bool, batch_size: int) -> Source
     channels, height, width = run.model.input_shape
     size = (height, width) if resize else None
 
-    def fit(img: np.ndarray, origin) -> np.ndarray:  # (H, W, C) uint8, checked against the model
-        if img.shape[2] != channels:
-            if img.shape[2] == 1 and channels == 3:
-                img = np.repeat(img, 3, axis=2)
-            else:
-                raise AelabError(f"{origin}: {img.shape[2]} channels, the model takes {channels}")
+    def fit(img: np.ndarray, origin) -> np.ndarray:  # (H, W, C) uint8; read_image already matched the channels
         if img.shape[:2] != (height, width):
             raise AelabError(f"{origin}: image is {img.shape[1]}x{img.shape[0]}, the model takes {width}x{height} "
                              "(pass --resize)")
@@ -73,11 +68,7 @@ def _image_source(run: Run, path: Path, resize: bool, batch_size: int) -> Source
         def batches():
             for i in range(0, len(arr), batch_size):
                 chunk = arr.read(i, i + batch_size)
-                if chunk.dtype != np.uint8:
-                    if not np.isfinite(chunk).all():
-                        raise AelabError(f"{path}: images contain NaN or inf (near sample {i})")
-                    if chunk.min() < 0 or chunk.max() > 1:
-                        raise AelabError(f"{path}: float images must lie in [0, 1] (near sample {i})")
+                validate_image_values(chunk, f"{path} (samples {i}..{i + len(chunk) - 1})")
                 x = chunk[..., :3] if chunk.shape[3] == 4 else chunk  # drop alpha
                 x = torch.from_numpy(x.astype(np.float32) / (255.0 if chunk.dtype == np.uint8 else 1.0)).permute(0, 3, 1, 2)
                 if x.shape[1] == 1 and channels == 3:

@@ -43,10 +43,6 @@ class Run:
     def normalization(self) -> dict | None:
         return self.config.get("normalization")
 
-    @property
-    def class_names(self):
-        return self.config.get("class_names")
-
     def metrics(self) -> dict:
         return read_json(self.path / "metrics.json") if (self.path / "metrics.json").exists() else {}
 
