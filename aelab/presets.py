@@ -29,8 +29,8 @@ PRESETS: dict[str, dict[str, TrainConfig]] = {
         "best": TrainConfig(epochs=60, batch_size=32, lr=3e-3, schedule="onecycle", clip_grad_norm=1.0, patience=15),
     },
     "conv1d": {
-        "lab": TrainConfig(epochs=40, batch_size=64, lr=2e-3, schedule="onecycle", clip_grad_norm=1.0),
-        "best": TrainConfig(epochs=150, batch_size=64, lr=2e-3, schedule="onecycle", clip_grad_norm=1.0, patience=30),
+        "lab": TrainConfig(epochs=25, batch_size=64, lr=3e-3, schedule="onecycle", clip_grad_norm=1.0),
+        "best": TrainConfig(epochs=100, batch_size=64, lr=3e-3, schedule="onecycle", clip_grad_norm=1.0, patience=25),
     },
 }
 PRESET_NAMES = ("lab", "best")
