@@ -62,10 +62,15 @@ def cli(ctx, debug):
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Run directory to create.")
 @data_options
 @training_options
+@click.option("--stream/--in-memory", default=None,
+              help="Read image splits from disk batch by batch (default: only when they would take more than "
+                   "a quarter of this machine's memory).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(0, 64),
+              help="Background processes that read streamed batches (0: read in the training process).")
 @click.option("--resume", is_flag=True, help="Continue from --out's checkpoints/last.pt.")
 @click.option("--force", is_flag=True, help="Overwrite an existing run in --out.")
 def train(model, out, data, cifar10, labels, train_size, test_size, val_fraction, seed, latent_dim, epochs,
-          batch_size, lr, preset, precision, resume, force):
+          batch_size, lr, preset, precision, stream, workers, resume, force):
     """Train MODEL and write a run directory (weights, metrics, plots)."""
     from . import distributed
     from .experiment import train as run_training
@@ -79,7 +84,7 @@ def train(model, out, data, cifar10, labels, train_size, test_size, val_fraction
         run_training(model, out, data=data, cifar10=cifar10, labels=labels, train_size=train_size,
                      test_size=test_size, val_fraction=val_fraction, seed=seed, latent_dim=latent_dim, preset=preset,
                      epochs=epochs, batch_size=batch_size, lr=lr, precision=precision, resume=resume, force=force,
-                     echo=_echo)
+                     stream=stream, workers=workers, echo=_echo)
     finally:
         distributed.shutdown()
     if main_process:

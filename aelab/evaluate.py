@@ -23,21 +23,25 @@ PCA_MAX_ROWS = 20_000
 BATCH = 512
 
 
+def row_batches(x, batch_size: int = BATCH):
+    """(n, ...) NumPy chunks of `x`, which may be an array or a split streamed from disk."""
+    for i in range(0, len(x), batch_size):
+        yield np.ascontiguousarray(x[i : i + batch_size])
+
+
 @torch.no_grad()
-def _batched(fn, model, x: np.ndarray, batch_size: int = BATCH) -> np.ndarray:
+def _batched(fn, model, x, batch_size: int = BATCH) -> np.ndarray:
     model.eval()
     device = next(model.parameters()).device
-    out = [fn(torch.from_numpy(np.ascontiguousarray(x[i : i + batch_size])).to(device)).cpu().numpy()
-           for i in range(0, len(x), batch_size)]
-    return np.concatenate(out)
+    return np.concatenate([fn(torch.from_numpy(b).to(device)).cpu().numpy() for b in row_batches(x, batch_size)])
 
 
-def encode(model, x: np.ndarray, batch_size: int = BATCH) -> np.ndarray:
+def encode(model, x, batch_size: int = BATCH) -> np.ndarray:
     """(N, ...) inputs -> (N, latent_dim) codes, through `model.encode` only."""
     return _batched(model.encode, model, x, batch_size)
 
 
-def reconstruct(model, x: np.ndarray, batch_size: int = BATCH) -> np.ndarray:
+def reconstruct(model, x, batch_size: int = BATCH) -> np.ndarray:
     return _batched(model, model, x, batch_size)
 
 
@@ -49,15 +53,15 @@ class PCABaseline:
         self.clip = clip
         self.seed = seed
 
-    def fit(self, x_train: np.ndarray) -> "PCABaseline":
-        flat = x_train.reshape(len(x_train), -1)
-        if len(flat) > PCA_MAX_ROWS:
-            flat = flat[np.random.default_rng(self.seed).choice(len(flat), PCA_MAX_ROWS, replace=False)]
+    def fit(self, x_train) -> "PCABaseline":
+        n = len(x_train)
+        rows = np.sort(np.random.default_rng(self.seed).choice(n, PCA_MAX_ROWS, replace=False)) if n > PCA_MAX_ROWS else slice(None)
+        flat = np.asarray(x_train[rows]).reshape(-1, math.prod(x_train.shape[1:]))
         self.pca_ = PCA(n_components=min(self.n_components, *flat.shape), random_state=self.seed).fit(flat)
         return self
 
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        return self.pca_.transform(x.reshape(len(x), -1)).astype(np.float32)
+    def transform(self, x) -> np.ndarray:
+        return np.concatenate([self.pca_.transform(b.reshape(len(b), -1)).astype(np.float32) for b in row_batches(x)])
 
     def inverse_transform(self, codes: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         x_hat = self.pca_.inverse_transform(codes).reshape(len(codes), *shape).astype(np.float32)
@@ -74,18 +78,37 @@ def probe_accuracies(z_train, y_train, z_test, y_test, seed: int = 42) -> tuple[
 @dataclass
 class Evaluation:
     metrics: dict
-    test_reconstruction: np.ndarray
+    shown: np.ndarray  # the first SHOWN test samples, and their autoencoder and PCA reconstructions, for plots
+    shown_reconstruction: np.ndarray
+    shown_pca_reconstruction: np.ndarray
     test_codes: np.ndarray
-    pca_reconstruction: np.ndarray
     pca_codes: np.ndarray
     val_errors: np.ndarray  # per-sample validation MSE: the reference for anomaly thresholds
     pca_fit_seconds: float
 
 
-def error_metrics(x: np.ndarray, x_hat: np.ndarray, peak: float) -> dict:
-    mse = float(np.mean((x_hat - x) ** 2, dtype=np.float64))
-    return dict(mse=mse, mae=float(np.mean(np.abs(x_hat - x), dtype=np.float64)), rmse=math.sqrt(mse),
-                psnr=10 * math.log10(peak**2 / mse) if mse > 0 else math.inf)
+SHOWN = 10
+
+
+class ErrorSums:
+    """Squared and absolute reconstruction errors summed over batches (float64), and the data's range."""
+
+    def __init__(self):
+        self.sq = self.ab = 0.0
+        self.count = 0
+        self.low, self.high = math.inf, -math.inf
+
+    def add(self, x: np.ndarray, x_hat: np.ndarray) -> None:
+        diff = x_hat.astype(np.float64) - x
+        self.sq += float(np.sum(diff * diff))
+        self.ab += float(np.sum(np.abs(diff)))
+        self.count += diff.size
+        self.low, self.high = min(self.low, float(x.min())), max(self.high, float(x.max()))
+
+    def metrics(self, peak: float) -> dict:
+        mse = self.sq / self.count
+        return dict(mse=mse, mae=self.ab / self.count, rmse=math.sqrt(mse),
+                    psnr=10 * math.log10(peak**2 / mse) if mse > 0 else math.inf)
 
 
 def per_sample_mse(x: np.ndarray, x_hat: np.ndarray) -> np.ndarray:
@@ -93,23 +116,32 @@ def per_sample_mse(x: np.ndarray, x_hat: np.ndarray) -> np.ndarray:
 
 
 def evaluate_model(model, dataset, seed: int = 42) -> Evaluation:
-    """Everything `metrics.json` and the plots need, computed once."""
+    """Everything `metrics.json` and the plots need, in one pass over the test split (which, like the
+    training split, may be streamed from disk: only codes and the plotted samples are kept)."""
     x_train, x_test = dataset.train.x, dataset.test.x
-    shape = x_test.shape[1:]
-    input_dim = int(np.prod(shape))
+    input_dim = math.prod(x_test.shape[1:])
     latent_dim = model.latent_dim
-    # PSNR peak: 1 for [0, 1] images; the test data's range for (z-scored) sequences
-    peak = 1.0 if model.output_range == (0.0, 1.0) else float(x_test.max() - x_test.min())
-
-    recon = reconstruct(model, x_test)
-    codes = encode(model, x_test)
-    ae = error_metrics(x_test, recon, peak)
     fit_started = time.perf_counter()
     pca = PCABaseline(latent_dim, clip=model.output_range, seed=seed).fit(x_train)
     pca_fit_seconds = time.perf_counter() - fit_started
-    pca_codes = pca.transform(x_test)
-    pca_recon = pca.inverse_transform(pca_codes, shape)
-    base = error_metrics(x_test, pca_recon, peak)
+
+    ae_errors, pca_errors = ErrorSums(), ErrorSums()
+    codes, pca_codes, shown = [], [], []
+    for xb in row_batches(x_test):
+        z = encode(model, xb)
+        x_hat = reconstruct(model, xb)
+        z_pca = pca.transform(xb)
+        x_pca = pca.inverse_transform(z_pca, xb.shape[1:])
+        ae_errors.add(xb, x_hat)
+        pca_errors.add(xb, x_pca)
+        codes.append(z)
+        pca_codes.append(z_pca)
+        if sum(len(s[0]) for s in shown) < SHOWN:
+            shown.append((xb[:SHOWN], x_hat[:SHOWN], x_pca[:SHOWN]))
+    codes, pca_codes = np.concatenate(codes), np.concatenate(pca_codes)
+    # PSNR peak: 1 for [0, 1] images; the test data's range for (z-scored) sequences
+    peak = 1.0 if model.output_range == (0.0, 1.0) else ae_errors.high - ae_errors.low
+    ae, base = ae_errors.metrics(peak), pca_errors.metrics(peak)
 
     metrics = {
         "test_mse": ae["mse"], "test_mae": ae["mae"], "test_rmse": ae["rmse"], "test_psnr": ae["psnr"],
@@ -130,5 +162,6 @@ def evaluate_model(model, dataset, seed: int = 42) -> Evaluation:
             z_train, dataset.train.y, codes, dataset.test.y, seed)
         metrics["pca_probe_logreg"], metrics["pca_probe_knn"] = probe_accuracies(
             pca.transform(x_train), dataset.train.y, pca_codes, dataset.test.y, seed)
-    val_errors = per_sample_mse(dataset.val.x, reconstruct(model, dataset.val.x))
-    return Evaluation(metrics, recon, codes, pca_recon, pca_codes, val_errors, pca_fit_seconds)
+    val_errors = np.concatenate([per_sample_mse(b, reconstruct(model, b)) for b in row_batches(dataset.val.x)])
+    shown_x, shown_ae, shown_pca = (np.concatenate(parts)[:SHOWN] for parts in zip(*shown))
+    return Evaluation(metrics, shown_x, shown_ae, shown_pca, codes, pca_codes, val_errors, pca_fit_seconds)

@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import torch
 
 from . import plots
@@ -48,7 +49,7 @@ def build_model(model_name: str, dataset: Dataset, latent_dim: int | None, prese
 def train_on(dataset: Dataset, out, model_name: str, *, latent_dim: int | None = None, preset: str = "lab",
              epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
              precision: str | None = None, seed: int = 42, resume: bool = False, force: bool = False, progress: bool = True,
-             echo: Callable[[str], None] = print) -> dict:
+             workers: int = 1, echo: Callable[[str], None] = print) -> dict:
     """Train `model_name` on `dataset` into run directory `out`; return its metrics."""
     out = Path(out)
     for option, value in (("--epochs", epochs), ("--batch-size", batch_size)):
@@ -71,13 +72,12 @@ def train_on(dataset: Dataset, out, model_name: str, *, latent_dim: int | None =
     barrier()
     echo(format_table(model))
 
-    x_train = torch.from_numpy(dataset.train.x)
     checkpoint = out / CHECKPOINTS / "last.pt"
     if resume and not checkpoint.exists():
         raise AelabError(f"--resume: {checkpoint} does not exist; start without --resume")
     started = time.perf_counter()
-    trainer = Trainer(model, cfg, checkpoint=checkpoint, progress=progress)
-    history = trainer.fit(x_train, torch.from_numpy(dataset.val.x), resume=resume,
+    trainer = Trainer(model, cfg, checkpoint=checkpoint, progress=progress, workers=workers)
+    history = trainer.fit(as_source(dataset.train.x), as_source(dataset.val.x), resume=resume,
                           augment=get_augmentation(cfg.augment, dataset.kind))
     train_seconds = time.perf_counter() - started
     model.cpu().eval()
@@ -102,19 +102,19 @@ def train_on(dataset: Dataset, out, model_name: str, *, latent_dim: int | None =
     return metrics
 
 
+def as_source(x):
+    """In-memory splits train as tensors; streamed ones (aelab.data.stream) are read batch by batch."""
+    return torch.from_numpy(x) if isinstance(x, np.ndarray) else x
+
+
 def _silent(_msg: str) -> None:
     pass
 
 
 def _draw(staging: Path, name: str, dataset: Dataset, history: dict, ev, seed: int) -> None:
     plots.history(history, staging / "plots" / "history.png", name)
-    x_test = dataset.test.x
-    if dataset.kind == IMAGE:
-        plots.image_reconstructions(x_test, ev.test_reconstruction, ev.pca_reconstruction,
-                                    staging / "plots" / "reconstructions.png", name)
-    else:
-        plots.sequence_reconstructions(x_test, ev.test_reconstruction, ev.pca_reconstruction,
-                                       staging / "plots" / "reconstructions.png", name)
+    draw = plots.image_reconstructions if dataset.kind == IMAGE else plots.sequence_reconstructions
+    draw(ev.shown, ev.shown_reconstruction, ev.shown_pca_reconstruction, staging / "plots" / "reconstructions.png", name)
     plots.latent_space(ev.test_codes, dataset.test.y, dataset.class_names, staging / "plots" / "latent.png", name, seed)
 
 
@@ -128,9 +128,9 @@ def summary_line(name: str, m: dict, seconds: float) -> str:
 
 
 def train(model_name: str, out, *, data: str | None = None, cifar10=None, labels=None, train_size=None,
-          test_size=None, val_fraction: float = 0.2, seed: int = 42, **train_args) -> dict:
+          test_size=None, val_fraction: float = 0.2, seed: int = 42, stream: bool | None = None, **train_args) -> dict:
     dataset = load_data_for(model_name, data, cifar10=cifar10, labels=labels, train_size=train_size,
-                            test_size=test_size, val_fraction=val_fraction, seed=seed)
+                            test_size=test_size, val_fraction=val_fraction, seed=seed, stream=stream)
     return train_on(dataset, out, model_name, seed=seed, **train_args)
 
 

@@ -15,6 +15,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
@@ -53,6 +54,34 @@ def _batches(n: int, batch_size: int, generator: torch.Generator | None):
     return order.split(batch_size)
 
 
+class _BatchReader(torch.utils.data.Dataset):
+    """Batch i of a data source that lives on disk (e.g. `aelab.data.stream.LazyImages`), for a DataLoader."""
+
+    def __init__(self, source, batches):
+        self.source, self.batches = source, batches
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __getitem__(self, i):
+        return torch.from_numpy(np.ascontiguousarray(self.source[self.batches[i].numpy()]))
+
+
+def _one_thread(_worker_id):
+    torch.set_num_threads(1)  # loader workers decode; the main process keeps the cores for compute
+
+
+def iterate_batches(x, batches, workers: int = 0):
+    """Yield x[idx] for each index tensor in `batches`: sliced from a tensor, or read by `workers` background
+    processes from any source that NumPy-indexes (a streamed split), so reading overlaps training."""
+    if isinstance(x, torch.Tensor):
+        yield from (x[idx] for idx in batches)
+        return
+    yield from torch.utils.data.DataLoader(_BatchReader(x, batches), batch_size=None, num_workers=workers,
+                                           worker_init_fn=_one_thread if workers else None,
+                                           prefetch_factor=4 if workers else None)
+
+
 def all_finite(loss: torch.Tensor) -> bool:
     """Whether the loss is finite on every rank: all ranks must stop together or none may."""
     finite = all_sum([float(torch.isfinite(loss))], loss.device)[0]
@@ -65,39 +94,46 @@ def evaluate_loss(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> t
     was_training = model.training
     model.eval()
     sq = ab = 0.0
-    for idx in _batches(len(x), batch_size, None):
-        xb = x[idx]
+    device = next(model.parameters()).device
+    for xb in iterate_batches(x, _batches(len(x), batch_size, None)):
+        xb = xb.to(device)
         diff = model(xb) - xb
         sq += diff.pow(2).sum().item()
         ab += diff.abs().sum().item()
     model.train(was_training)
-    return sq / x.numel(), ab / x.numel()
+    n_values = len(x) * math.prod(x.shape[1:])
+    return sq / n_values, ab / n_values
 
 
 class Trainer:
     """Fit `model` to reconstruct `x_train`, watching `x_val`. History is a dict of per-epoch lists."""
 
     def __init__(self, model: nn.Module, config: TrainConfig, checkpoint: str | os.PathLike | None = None,
-                 device: str = "auto", progress: bool = True):
+                 device: str = "auto", progress: bool = True, workers: int = 1):
         self.model = model
         self.config = config
         self.checkpoint = Path(checkpoint) if checkpoint else None
         self.device = pick_device(device)
         self.progress = progress
+        self.workers = workers  # background readers for data that is not an in-memory tensor
 
     def fit(self, x_train: torch.Tensor, x_val: torch.Tensor, resume: bool = False, on_epoch_end=None,
             augment=None) -> dict:
-        """Train; `augment(batch, generator) -> batch`, if given, transforms each training batch (the
+        """Train on tensors, or on sources read batch by batch (anything NumPy-indexable with `len` and `shape`,
+        such as a streamed split). `augment(batch, generator) -> batch`, if given, transforms each training batch (the
         target is the augmented batch too); `on_epoch_end(epoch, model, history)` runs after each epoch's
         bookkeeping (outside the timed part), e.g. for a benchmark's time-to-quality measurement."""
         cfg = self.config
         torch.manual_seed(cfg.seed)
-        model = self.model.to(self.device)
+        # channels_last convolutions run ~20% faster on CPUs (measured in benchmarks/bench_speed.py) and suit
+        # tensor cores; the layout is undone after training so saved weights stay contiguous.
+        memory_format = torch.channels_last if len(x_train.shape) == 4 else torch.contiguous_format
+        model = self.model.to(self.device, memory_format=memory_format)
         rank, world = rank_and_world()
         # Under torchrun every rank takes its share of each global batch; DDP averages the gradients,
         # which equals the global batch's mean gradient when the shares are equal.
         net = nn.parallel.DistributedDataParallel(model) if world > 1 else model
-        x_train, x_val = x_train.to(self.device), x_val.to(self.device)
+        x_train, x_val = (x.to(self.device) if isinstance(x, torch.Tensor) else x for x in (x_train, x_val))
         steps_per_epoch = math.ceil(len(x_train) / cfg.batch_size)
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         scheduler = self._scheduler(optimizer, steps_per_epoch)
@@ -117,11 +153,11 @@ class Trainer:
                 started = time.perf_counter()
                 model.train()
                 sq = ab = 0.0
-                for idx in _batches(len(x_train), cfg.batch_size, generator):
-                    xb = x_train[idx]
+                for xb in iterate_batches(x_train, _batches(len(x_train), cfg.batch_size, generator), self.workers):
+                    xb = xb.to(self.device)
                     if augment is not None:  # on the global batch, so every rank's generator stays in step
                         xb = augment(xb, generator)
-                    xb = xb[rank::world]
+                    xb = xb[rank::world].contiguous(memory_format=memory_format)
                     with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
                         x_hat = net(xb)
                     diff = x_hat.float() - xb
@@ -167,6 +203,7 @@ class Trainer:
                     break
         finally:
             bar.close()
+            model.to(memory_format=torch.contiguous_format)
         if state["best_weights"] is not None:
             model.load_state_dict(state["best_weights"])
         self.history = state["history"]

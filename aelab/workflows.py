@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Callable
@@ -10,7 +11,7 @@ import numpy as np
 
 from .data import load_dataset
 from .errors import AelabError
-from .evaluate import PCABaseline, evaluate_model
+from .evaluate import PCABaseline, evaluate_model, row_batches
 from .experiment import load_data_for, train_on
 from .io import read_json, write_json
 from .run import load_run, prepare_out_dir
@@ -82,18 +83,21 @@ def run_sweep(model: str, latent_dims, out, *, data=None, cifar10=None, labels=N
 def pca_curve(dataset, dims=PCA_CURVE_DIMS, seed: int = 42) -> dict:
     """PCA's test MSE at several latent sizes from one fit: the leading k axes are PCA with k components."""
     x_train, x_test = dataset.train.x, dataset.test.x
-    input_dim = int(np.prod(x_test.shape[1:]))
+    input_dim = math.prod(x_test.shape[1:])
     dims = [d for d in dims if d <= min(input_dim, len(x_train))]
     clip = (0.0, 1.0) if dataset.kind == "image" else None
     pca = PCABaseline(max(dims), clip=clip, seed=seed).fit(x_train).pca_
-    centred = x_test.reshape(len(x_test), -1) - pca.mean_
-    mses = []
-    for d in dims:
-        axes = pca.components_[:d]
-        x_hat = centred @ axes.T @ axes + pca.mean_
-        if clip:
-            x_hat = np.clip(x_hat, *clip)
-        mses.append(float(np.mean((x_hat - x_test.reshape(len(x_test), -1)) ** 2)))
+    sq = np.zeros(len(dims))
+    for xb in row_batches(x_test):
+        flat = xb.reshape(len(xb), -1)
+        centred = flat - pca.mean_
+        for i, d in enumerate(dims):
+            axes = pca.components_[:d]
+            x_hat = centred @ axes.T @ axes + pca.mean_
+            if clip:
+                x_hat = np.clip(x_hat, *clip)
+            sq[i] += np.sum((x_hat - flat) ** 2, dtype=np.float64)
+    mses = (sq / (len(x_test) * input_dim)).tolist()
     return {"dataset": dataset.spec["data"], "latent_dims": dims, "test_mse": mses}
 
 

@@ -8,7 +8,7 @@ import torch
 
 from aelab import load_run
 from aelab.cli import main
-from conftest import run_cli
+from conftest import run_cli, write_image_folder
 
 SUBCOMMANDS = ["train", "evaluate", "lab", "sweep", "report", "encode", "reconstruct", "score", "export"]
 
@@ -179,3 +179,21 @@ def test_same_seed_gives_byte_identical_metrics(capsys, tmp_path):
     for name in ("a", "b"):
         assert run_cli(capsys, "train", "conv1d", "--out", tmp_path / name, *args)[0] == 0
     assert (tmp_path / "a" / "metrics.json").read_bytes() == (tmp_path / "b" / "metrics.json").read_bytes()
+
+
+@pytest.mark.parametrize("source", ["folder", "npy"])
+def test_streamed_training_matches_in_memory_training(capsys, tmp_path, source):
+    """Streaming changes where batches come from, not what they hold: same seed, same metrics and weights."""
+    if source == "folder":
+        data = write_image_folder(tmp_path / "images", per_class=10, size=8)
+    else:
+        data = tmp_path / "images.npy"
+        np.save(data, np.random.default_rng(0).integers(0, 256, (60, 8, 8, 3), dtype=np.uint8))
+    args = ["--data", data, "--epochs", "2", "--batch-size", "8", "--latent-dim", "4"]
+    assert run_cli(capsys, "train", "cnn", "--out", tmp_path / "memory", "--in-memory", *args)[0] == 0
+    assert run_cli(capsys, "train", "cnn", "--out", tmp_path / "stream", "--stream", *args)[0] == 0
+    memory, stream = (json.loads((tmp_path / r / "metrics.json").read_text()) for r in ("memory", "stream"))
+    assert memory["test_mse"] == pytest.approx(stream["test_mse"], rel=1e-6)
+    assert memory["pca_test_mse"] == pytest.approx(stream["pca_test_mse"], rel=1e-6)
+    assert memory.get("probe_logreg") == stream.get("probe_logreg")  # npy data has no labels
+    assert (tmp_path / "stream" / "plots" / "reconstructions.png").stat().st_size > 0

@@ -225,3 +225,24 @@ def test_size_validation(cifar_batches, kwargs, message):
 def test_unknown_data_value():
     with pytest.raises(AelabError, match="neither cifar10, digits, synthetic"):
         load_dataset("imagenet")
+
+
+def test_streamed_split_reads_the_same_images_as_the_in_memory_one(tmp_path):
+    root = write_image_folder(tmp_path / "images", per_class=8, size=8)
+    memory = load_dataset(str(root), stream=False)
+    stream = load_dataset(str(root), stream=True)
+    for name in ("train", "val", "test"):
+        lazy, eager = getattr(stream, name).x, getattr(memory, name).x
+        assert not isinstance(lazy, np.ndarray) and lazy.shape == eager.shape and len(lazy) == len(eager)
+        np.testing.assert_array_equal(lazy[:], eager)
+        picked = np.array([3, 0, 2])  # unsorted rows come back in the order asked for
+        np.testing.assert_array_equal(lazy[picked], eager[picked])
+        np.testing.assert_array_equal(lazy[1], eager[1])
+
+
+def test_image_npy_is_memory_mapped_until_a_split_takes_rows(tmp_path):
+    path = tmp_path / "images.npy"
+    np.save(path, np.random.default_rng(0).random((40, 4, 4, 3)).astype(np.float32))
+    stream = load_dataset(str(path), stream=True)
+    assert isinstance(stream.train.x.pool.images, np.memmap)
+    np.testing.assert_allclose(stream.test.x[:], load_dataset(str(path), stream=False).test.x)

@@ -16,6 +16,7 @@ from ..errors import AelabError
 from .cifar10 import locate_cifar10, open_cifar10
 from .images import ArrayPool, FolderPool, as_unit_float, digits_pool, images_from_npy, load_npy, looks_like_image_folder, validate_image_values
 from .sequences import sequences_from_csv, sequences_from_npy, synthetic, zscore_stats
+from .stream import LazyImages, should_stream
 
 IMAGE, SEQUENCE = "image", "sequence"
 CIFAR_DEFAULT_TRAIN, CIFAR_DEFAULT_TEST = 10_000, 2_000
@@ -106,11 +107,13 @@ def load_dataset(
     val_fraction: float = 0.2,
     seed: int = 42,
     normalization: dict | None = None,
+    stream: bool | None = None,
 ) -> Dataset:
     """Load `data` and split it by the contract's protocol.
 
     `normalization` ({"mean", "std"} per feature) scales sequences with a trained run's statistics
-    instead of fitting new ones on the training split.
+    instead of fitting new ones on the training split. `stream`: image splits stay on disk and are decoded
+    per batch (`LazyImages`); None decides by size (more than a quarter of the machine's memory streams).
     """
     if not 0 < val_fraction < 1:
         raise AelabError(f"--val-fraction: must lie strictly between 0 and 1, got {val_fraction}")
@@ -130,7 +133,7 @@ def load_dataset(
             train_pool, test_pool = digits_pool(), None
         else:
             train_pool, test_pool = _image_path_pools(Path(data), labels)
-        return _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, spec)
+        return _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, spec, stream)
     if data == "synthetic":
         x, y, names = synthetic(seed=seed)
         return _sequence_dataset(x, y, names, None, train_n, test_n, val_fraction, seed, spec, "synthetic", normalization)
@@ -170,16 +173,10 @@ def _image_path_pools(path: Path, labels):
         train = FolderPool.scan(path / "train")
         test = FolderPool.scan(path / "test", train.class_names) if (path / "test").is_dir() else None
         return train, test
-    images = images_from_npy(path)
+    images = images_from_npy(path, mmap=True)  # rows are read when a split takes them
     validate_image_values(images, path)
-    if images.dtype != np.uint8:
-        images = np.round(images * 255).astype(np.uint8) if _is_k_over_255(images) else images
     y, names = _labels_from_file(labels, len(images)) if labels else (None, None)
     return ArrayPool(images, y, names, str(path)), None
-
-
-def _is_k_over_255(x):
-    return np.allclose(x * 255, np.round(x * 255), atol=1e-4)
 
 
 def _labels_from_file(path, n: int):
@@ -190,7 +187,7 @@ def _labels_from_file(path, n: int):
     return y.astype(np.int64), [str(v) for v in names]
 
 
-def _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, spec) -> Dataset:
+def _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, spec, stream) -> Dataset:
     labels = train_pool.labels
     all_idx = np.arange(len(train_pool))
     if test_pool is None:  # no test set of its own: hold out a seeded, stratified share
@@ -202,9 +199,13 @@ def _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, s
     pool_idx = sample(all_idx, labels, train_n, seed, "--train-size")
     train_idx, val_idx = split_off(pool_idx, labels, val_fraction, seed, "--val-fraction")
 
+    if stream is None:
+        values_per_image = train_pool.take(train_idx[:1], cache=False).size
+        stream = should_stream(len(train_idx) + len(val_idx) + len(test_idx), values_per_image)
+
     def split(pool, idx):
-        images = pool.take(idx)
-        return Split(as_unit_float(images), None if pool.labels is None else pool.labels[idx])
+        x = LazyImages(pool, idx) if stream else as_unit_float(pool.take(idx))
+        return Split(x, None if pool.labels is None else pool.labels[idx])
 
     train, val, test = split(train_pool, train_idx), split(train_pool, val_idx), split(test_pool, test_idx)
     shapes = {train.x.shape[1:], val.x.shape[1:], test.x.shape[1:]}

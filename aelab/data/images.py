@@ -65,7 +65,7 @@ class ArrayPool:
     def __len__(self):
         return len(self.images)
 
-    def take(self, indices: np.ndarray) -> np.ndarray:
+    def take(self, indices: np.ndarray, cache: bool = True) -> np.ndarray:  # cache: for FolderPool's signature
         return np.ascontiguousarray(self.images[indices])
 
 
@@ -99,8 +99,12 @@ class FolderPool:
     def __len__(self):
         return len(self.files)
 
-    def take(self, indices: np.ndarray) -> np.ndarray:
+    def take(self, indices: np.ndarray, cache: bool = True) -> np.ndarray:
+        """Decode the files at `indices`; with `cache`, whole selections (a protocol's splits) are kept decoded
+        under $AELAB_CACHE, which streaming batches skip."""
         chosen = [self.files[i] for i in indices]
+        if not cache:
+            return _decode_all(chosen)
         cache = _decode_cache_path(chosen)
         if cache is not None and cache.exists():
             try:
@@ -149,19 +153,25 @@ def _store(path: Path, images: np.ndarray) -> None:
         pass  # an unwritable cache only costs speed
 
 
-def images_from_npy(path: Path) -> np.ndarray:
-    """(N, H, W, C) uint8, or float in [0, 1] (converted to uint8 exactly when it is k/255)."""
-    arr = load_npy(path)
+def images_from_npy(path: Path, mmap: bool = False) -> np.ndarray:
+    """(N, H, W, C) uint8 or float in [0, 1]; with `mmap`, left on disk."""
+    arr = load_npy(path, mmap=mmap)
     if arr.ndim != 4 or arr.shape[3] not in (1, 3):
         raise AelabError(f"{path}: expected images (N, H, W, C) with C in (1, 3), got shape {arr.shape}")
     return arr
 
 
-def validate_image_values(arr: np.ndarray, origin) -> None:
+def validate_image_values(arr: np.ndarray, origin, chunk: int = 4096) -> None:
+    """Refuse non-finite or out-of-range float images, reading `chunk` images at a time (arr may be a memmap)."""
     if arr.dtype == np.uint8:
         return
     if not np.issubdtype(arr.dtype, np.floating):
         raise AelabError(f"{origin}: images must be uint8 or float in [0, 1], got {arr.dtype}")
+    for start in range(0, len(arr), chunk):
+        _check_unit_range(np.asarray(arr[start : start + chunk]), origin)
+
+
+def _check_unit_range(arr: np.ndarray, origin) -> None:
     if not np.isfinite(arr).all():
         raise AelabError(f"{origin}: images contain NaN or inf")
     if arr.min() < 0 or arr.max() > 1:
