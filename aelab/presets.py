@@ -15,7 +15,7 @@ PRESETS: dict[str, dict[str, TrainConfig]] = {
         "best": TrainConfig(epochs=25, batch_size=128, lr=1e-3),
     },
     "cnn": {
-        "lab": TrainConfig(epochs=22, batch_size=64, lr=2e-3, schedule="onecycle", clip_grad_norm=1.0,
+        "lab": TrainConfig(epochs=30, batch_size=64, lr=2e-3, schedule="onecycle", clip_grad_norm=1.0,
                            precision="bf16", augment="flip+shift"),
         "best": TrainConfig(epochs=60, batch_size=64, lr=2e-3, schedule="onecycle", clip_grad_norm=1.0,
                             precision="bf16", augment="flip+shift", patience=12),
