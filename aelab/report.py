@@ -25,7 +25,7 @@ ARCHITECTURES = {
     "cnn-seed": "Conv2d AE (the notebook's)",
     "lstm": "LSTM AE, one shared LSTM per feature",
     "lstm-seed": "LSTM AE (the notebook's)",
-    "conv1d": "Conv1d AE",
+    "conv1d": "Conv1d AE, shared convolutions per feature",
 }
 MODEL_ORDER = ("cnn", "cnn-seed", "lstm", "lstm-seed", "conv1d")
 MODEL_NOTES = {

@@ -6,14 +6,20 @@ import torch
 
 
 def layer_table(model) -> list[tuple[str, str, int]]:
-    """(layer name and type, output shape for one sample, parameters) for every leaf module, in call order."""
+    """(layer name and type, output shape for one sample, parameters) for every leaf module, in call order.
+
+    A layer that sees one sample as n rows (per-feature models run each feature through shared layers) shows
+    its shape as `n x (shape)`."""
     rows, hooks = [], []
 
     def hook(name):
         def record(module, _inputs, output):
             out = output[0] if isinstance(output, tuple) else output
             params = sum(p.numel() for p in module.parameters(recurse=False))
-            rows.append((f"{name} ({type(module).__name__})", str(tuple(out.shape[1:])), params))
+            shape = str(tuple(out.shape[1:]))
+            if out.shape[0] > 1:  # one sample split into rows (e.g. one per feature) that share this layer
+                shape = f"{out.shape[0]} x {shape}"
+            rows.append((f"{name} ({type(module).__name__})", shape, params))
         return record
 
     for name, module in model.named_modules():

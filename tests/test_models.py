@@ -4,6 +4,7 @@ import torch
 
 from aelab import create_model, list_models
 from aelab.errors import AelabError
+from aelab.summary import format_table, layer_table
 from aelab.models import IMAGE, model_class
 
 SMALL = {IMAGE: dict(channels=3, height=8, width=8, latent_dim=6), "sequence": dict(seq_len=12, n_features=3, latent_dim=5)}
@@ -75,3 +76,17 @@ def test_conv1d_handles_odd_lengths_and_rejects_short():
 def test_lstm_patches_pad_uneven_lengths():
     model = create_model("lstm", seq_len=12, n_features=3, latent_dim=4, patch=5)
     assert model(torch.rand(2, 12, 3)).shape == (2, 12, 3)
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_layer_table_accounts_for_every_parameter(name):
+    model = small_model(name)
+    rows = layer_table(model)
+    assert sum(params for _, _, params in rows) == sum(p.numel() for p in model.parameters())
+    assert format_table(model).endswith(f"Total params: {sum(p.numel() for p in model.parameters()):,}")
+
+
+def test_layer_table_marks_layers_shared_across_features():
+    shapes = dict((layer, shape) for layer, shape, _ in layer_table(create_model("conv1d", n_features=3)))
+    assert shapes["encoder.0 (Conv1d)"] == "3 x (16, 25)"  # each of the 3 features through the same conv
+    assert shapes["to_latent (Linear)"] == "(20,)"
