@@ -246,3 +246,12 @@ def test_image_npy_is_memory_mapped_until_a_split_takes_rows(tmp_path):
     stream = load_dataset(str(path), stream=True)
     assert isinstance(stream.train.x.pool.images, np.memmap)
     np.testing.assert_allclose(stream.test.x[:], load_dataset(str(path), stream=False).test.x)
+
+
+def test_data_too_big_for_memory_is_streamed_by_default(tmp_path, monkeypatch):
+    from aelab.data import stream
+
+    root = write_image_folder(tmp_path / "images", per_class=4, size=8)
+    assert isinstance(load_dataset(str(root)).train.x, np.ndarray)
+    monkeypatch.setattr(stream, "physical_memory", lambda: 1024)  # a machine with 1 KiB of memory
+    assert isinstance(load_dataset(str(root)).train.x, stream.LazyImages)
