@@ -30,7 +30,8 @@ PRESETS: dict[str, dict[str, TrainConfig]] = {
     },
     "conv1d": {
         "lab": TrainConfig(epochs=25, batch_size=64, lr=3e-3, schedule="onecycle", clip_grad_norm=1.0),
-        "best": TrainConfig(epochs=100, batch_size=64, lr=3e-3, schedule="onecycle", clip_grad_norm=1.0, patience=25),
+        # Longer schedules overfit: 100 epochs stopped early at 0.123, 40 epochs reach 0.097 (lab: 25 epochs, 0.108)
+        "best": TrainConfig(epochs=40, batch_size=64, lr=3e-3, schedule="onecycle", clip_grad_norm=1.0, patience=10),
     },
 }
 PRESET_NAMES = ("lab", "best")
