@@ -65,8 +65,9 @@ def cli(ctx, debug):
 @click.option("--stream/--in-memory", default=None,
               help="Read image splits from disk batch by batch (default: only when they would take more than "
                    "a quarter of this machine's memory).")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(0, 64),
-              help="Background processes that read streamed batches (0: read in the training process).")
+@click.option("--workers", default=None, type=click.IntRange(0, 64),
+              help="Background processes that read streamed batches (0: read in the training process; "
+                   "default: 0 on <= 2 cores, else a quarter of the cores, at most 4).")
 @click.option("--resume", is_flag=True, help="Continue from --out's checkpoints/last.pt.")
 @click.option("--force", is_flag=True, help="Overwrite an existing run in --out.")
 def train(model, out, data, cifar10, labels, train_size, test_size, val_fraction, seed, latent_dim, epochs,

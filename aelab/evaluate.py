@@ -54,9 +54,15 @@ class PCABaseline:
         self.seed = seed
 
     def fit(self, x_train) -> "PCABaseline":
-        n = len(x_train)
-        rows = np.sort(np.random.default_rng(self.seed).choice(n, PCA_MAX_ROWS, replace=False)) if n > PCA_MAX_ROWS else slice(None)
-        flat = np.asarray(x_train[rows]).reshape(-1, math.prod(x_train.shape[1:]))
+        n, values = len(x_train), math.prod(x_train.shape[1:])
+        if n <= PCA_MAX_ROWS and isinstance(x_train, np.ndarray):
+            flat = x_train.reshape(n, values)
+        else:  # gathered batch by batch into one array, so a streamed split costs no more than the rows kept
+            rows = np.sort(np.random.default_rng(self.seed).choice(n, PCA_MAX_ROWS, replace=False)) if n > PCA_MAX_ROWS else np.arange(n)
+            flat = np.empty((len(rows), values), dtype=np.float32)
+            for start in range(0, len(rows), BATCH):
+                chunk = rows[start : start + BATCH]
+                flat[start : start + len(chunk)] = np.asarray(x_train[chunk]).reshape(len(chunk), values)
         self.pca_ = PCA(n_components=min(self.n_components, *flat.shape), random_state=self.seed).fit(flat)
         return self
 

@@ -49,7 +49,7 @@ def build_model(model_name: str, dataset: Dataset, latent_dim: int | None, prese
 def train_on(dataset: Dataset, out, model_name: str, *, latent_dim: int | None = None, preset: str = "lab",
              epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
              precision: str | None = None, seed: int = 42, resume: bool = False, force: bool = False, progress: bool = True,
-             workers: int = 1, echo: Callable[[str], None] = print) -> dict:
+             workers: int | None = None, echo: Callable[[str], None] = print) -> dict:
     """Train `model_name` on `dataset` into run directory `out`; return its metrics."""
     out = Path(out)
     for option, value in (("--epochs", epochs), ("--batch-size", batch_size)):
