@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from .data.augment import get_augmentation
 from .data.sequences import zscore_stats
 from .errors import AelabError
-from .evaluate import encode, reconstruct
+from .evaluate import decode, encode, reconstruct
 from .io import write_json
 from .models import SEQUENCE, config_dict, create_model, model_class, shape_config
 from .presets import model_settings, train_config
@@ -75,10 +75,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
 
     def inverse_transform(self, Z) -> np.ndarray:
         check_is_fitted(self, "model_")
-        with torch.no_grad():
-            x_hat = self.model_.decode(torch.as_tensor(np.asarray(Z, dtype=np.float32))).numpy()
-        if self.model_.output_range:
-            x_hat = np.clip(x_hat, *self.model_.output_range)
+        x_hat = decode(self.model_, np.asarray(Z, dtype=np.float32))
         return x_hat * self.std_ + self.mean_ if self.kind_ == SEQUENCE else x_hat
 
     def score(self, X, y=None) -> float:

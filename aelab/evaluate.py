@@ -45,6 +45,11 @@ def reconstruct(model, x, batch_size: int = BATCH) -> np.ndarray:
     return _batched(model, model, x, batch_size)
 
 
+def decode(model, codes: np.ndarray, batch_size: int = BATCH) -> np.ndarray:
+    """(N, latent_dim) codes -> reconstructions, clamped to the model's output range like `reconstruct`."""
+    return _batched(lambda z: model.bounded(model.decode(z)), model, codes, batch_size)
+
+
 class PCABaseline:
     """PCA with as many components as the autoencoder's latent, fitted on (a seeded subsample of) train."""
 
@@ -132,18 +137,18 @@ def evaluate_model(model, dataset, seed: int = 42) -> Evaluation:
     pca_fit_seconds = time.perf_counter() - fit_started
 
     ae_errors, pca_errors = ErrorSums(), ErrorSums()
-    codes, pca_codes, shown = [], [], []
+    codes, pca_codes, shown = [], [], None
     for xb in row_batches(x_test):
         z = encode(model, xb)
-        x_hat = reconstruct(model, xb)
+        x_hat = decode(model, z)
         z_pca = pca.transform(xb)
         x_pca = pca.inverse_transform(z_pca, xb.shape[1:])
         ae_errors.add(xb, x_hat)
         pca_errors.add(xb, x_pca)
         codes.append(z)
         pca_codes.append(z_pca)
-        if sum(len(s[0]) for s in shown) < SHOWN:
-            shown.append((xb[:SHOWN], x_hat[:SHOWN], x_pca[:SHOWN]))
+        if shown is None:  # a batch holds more than SHOWN samples
+            shown = (xb[:SHOWN], x_hat[:SHOWN], x_pca[:SHOWN])
     codes, pca_codes = np.concatenate(codes), np.concatenate(pca_codes)
     # PSNR peak: 1 for [0, 1] images; the test data's range for (z-scored) sequences
     peak = 1.0 if model.output_range == (0.0, 1.0) else ae_errors.high - ae_errors.low
@@ -169,5 +174,4 @@ def evaluate_model(model, dataset, seed: int = 42) -> Evaluation:
         metrics["pca_probe_logreg"], metrics["pca_probe_knn"] = probe_accuracies(
             pca.transform(x_train), dataset.train.y, pca_codes, dataset.test.y, seed)
     val_errors = np.concatenate([per_sample_mse(b, reconstruct(model, b)) for b in row_batches(dataset.val.x)])
-    shown_x, shown_ae, shown_pca = (np.concatenate(parts)[:SHOWN] for parts in zip(*shown))
-    return Evaluation(metrics, shown_x, shown_ae, shown_pca, codes, pca_codes, val_errors, pca_fit_seconds)
+    return Evaluation(metrics, *shown, codes, pca_codes, val_errors, pca_fit_seconds)

@@ -28,8 +28,7 @@ class _Decoder(nn.Module):
         self.model = model
 
     def forward(self, z):  # (B, latent_dim) -> (B, *input_shape), clamped like the model in eval mode
-        x_hat = self.model.decode(z)
-        return x_hat.clamp(*self.model.output_range) if self.model.output_range else x_hat
+        return self.model.bounded(self.model.decode(z))
 
 
 def export_onnx(run_dir, out) -> list[Path]:

@@ -11,7 +11,7 @@ import numpy as np
 
 from .data import load_dataset
 from .errors import AelabError
-from .evaluate import PCABaseline, evaluate_model, row_batches
+from .evaluate import ErrorSums, PCABaseline, evaluate_model, row_batches
 from .experiment import load_data_for, train_on
 from .io import read_json, write_json
 from .run import load_run, prepare_out_dir
@@ -87,17 +87,15 @@ def pca_curve(dataset, dims=PCA_CURVE_DIMS, seed: int = 42) -> dict:
     dims = [d for d in dims if d <= min(input_dim, len(x_train))]
     clip = (0.0, 1.0) if dataset.kind == "image" else None
     pca = PCABaseline(max(dims), clip=clip, seed=seed).fit(x_train).pca_
-    sq = np.zeros(len(dims))
+    errors = [ErrorSums() for _ in dims]
     for xb in row_batches(x_test):
         flat = xb.reshape(len(xb), -1)
         centred = flat - pca.mean_
-        for i, d in enumerate(dims):
+        for d, error in zip(dims, errors):
             axes = pca.components_[:d]
             x_hat = centred @ axes.T @ axes + pca.mean_
-            if clip:
-                x_hat = np.clip(x_hat, *clip)
-            sq[i] += np.sum((x_hat - flat) ** 2, dtype=np.float64)
-    mses = (sq / (len(x_test) * input_dim)).tolist()
+            error.add(flat, np.clip(x_hat, *clip) if clip else x_hat)
+    mses = [error.metrics(peak=1.0)["mse"] for error in errors]
     return {"dataset": dataset.spec["data"], "latent_dims": dims, "test_mse": mses}
 
 

@@ -34,9 +34,12 @@ class Autoencoder(nn.Module):
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x_hat = self.decode(self.encode(x))
+        return self.bounded(self.decode(self.encode(x)))
+
+    def bounded(self, x_hat: torch.Tensor) -> torch.Tensor:
+        """A decoded output clamped to `output_range` in eval mode; untouched while training."""
         if self.output_range is not None and not self.training:
-            x_hat = x_hat.clamp(*self.output_range)
+            return x_hat.clamp(*self.output_range)
         return x_hat
 
     @property
