@@ -15,7 +15,9 @@ PRESETS: dict[str, dict[str, TrainConfig]] = {
         "best": TrainConfig(epochs=25, batch_size=128, lr=1e-3),
     },
     "cnn": {
-        "lab": TrainConfig(epochs=30, batch_size=64, lr=2e-3, schedule="onecycle", clip_grad_norm=1.0,
+        # Batch 32 at lr 8e-3: in 10-epoch probes on the seed protocol 0.956x PCA-32 vs 0.996x for batch 64 at 2e-3
+        # (batch 64 at 8e-3: 0.968x, batch 16: 0.960x, at ~15% more time per epoch than batch 64)
+        "lab": TrainConfig(epochs=30, batch_size=32, lr=8e-3, schedule="onecycle", clip_grad_norm=1.0,
                            precision="bf16", augment="flip+shift"),
         "best": TrainConfig(epochs=60, batch_size=64, lr=2e-3, schedule="onecycle", clip_grad_norm=1.0,
                             precision="bf16", augment="flip+shift", patience=12),
