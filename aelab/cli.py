@@ -68,10 +68,13 @@ def cli(ctx, debug):
 @click.option("--workers", default=None, type=click.IntRange(0, 64),
               help="Background processes that read streamed batches (0: read in the training process; "
                    "default: 0 on <= 2 cores, else a quarter of the cores, at most 4).")
+@click.option("--contrastive", default=None, type=float,
+              help="Image models: weight of a contrastive term that makes the codes of two altered views of an image "
+                   "agree, for features that probe better (default 0: reconstruction only).")
 @click.option("--resume", is_flag=True, help="Continue from --out's checkpoints/last.pt.")
 @click.option("--force", is_flag=True, help="Overwrite an existing run in --out.")
 def train(model, out, data, cifar10, labels, train_size, test_size, val_fraction, seed, latent_dim, epochs,
-          batch_size, lr, preset, precision, stream, workers, resume, force):
+          batch_size, lr, preset, precision, contrastive, stream, workers, resume, force):
     """Train MODEL and write a run directory (weights, metrics, plots)."""
     from . import distributed
     from .experiment import train as run_training
@@ -84,7 +87,8 @@ def train(model, out, data, cifar10, labels, train_size, test_size, val_fraction
             prepare_out_dir(out, force=force, resume=resume)
         run_training(model, out, data=data, cifar10=cifar10, labels=labels, train_size=train_size,
                      test_size=test_size, val_fraction=val_fraction, seed=seed, latent_dim=latent_dim, preset=preset,
-                     epochs=epochs, batch_size=batch_size, lr=lr, precision=precision, resume=resume, force=force,
+                     epochs=epochs, batch_size=batch_size, lr=lr, precision=precision, contrastive=contrastive,
+                     resume=resume, force=force,
                      stream=stream, workers=workers, echo=_echo)
     finally:
         distributed.shutdown()

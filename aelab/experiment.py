@@ -17,7 +17,7 @@ import torch
 
 from . import plots
 from .data import IMAGE, Dataset, load_dataset
-from .data.augment import get_augmentation
+from .data.augment import get_augmentation, get_contrastive_view
 from .distributed import barrier, is_main
 from .errors import AelabError
 from .evaluate import evaluate_model
@@ -48,8 +48,8 @@ def build_model(model_name: str, dataset: Dataset, latent_dim: int | None, prese
 
 def train_on(dataset: Dataset, out, model_name: str, *, latent_dim: int | None = None, preset: str = "lab",
              epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
-             precision: str | None = None, seed: int = 42, resume: bool = False, force: bool = False, progress: bool = True,
-             workers: int | None = None, echo: Callable[[str], None] = print) -> dict:
+             precision: str | None = None, contrastive: float | None = None, seed: int = 42, resume: bool = False,
+             force: bool = False, progress: bool = True, workers: int | None = None, echo: Callable[[str], None] = print) -> dict:
     """Train `model_name` on `dataset` into run directory `out`; return its metrics."""
     out = Path(out)
     for option, value in (("--epochs", epochs), ("--batch-size", batch_size)):
@@ -57,6 +57,8 @@ def train_on(dataset: Dataset, out, model_name: str, *, latent_dim: int | None =
             raise AelabError(f"{option}: must be positive, got {value}")
     if lr is not None and not lr > 0:
         raise AelabError(f"--lr: must be positive, got {lr}")
+    if contrastive is not None and not contrastive >= 0:
+        raise AelabError(f"--contrastive: must be 0 or more, got {contrastive}")
     main = is_main()
     if not main:
         echo = _silent
@@ -64,7 +66,9 @@ def train_on(dataset: Dataset, out, model_name: str, *, latent_dim: int | None =
     n_train = len(dataset.train.x)
     if batch_size is not None and batch_size > n_train:
         raise AelabError(f"--batch-size: {batch_size} exceeds the {n_train} training samples")
-    cfg = train_config(model_name, preset, epochs=epochs, batch_size=batch_size, lr=lr, precision=precision, seed=seed)
+    cfg = train_config(model_name, preset, epochs=epochs, batch_size=batch_size, lr=lr, precision=precision,
+                       contrastive=contrastive, seed=seed)
+    view = get_contrastive_view(dataset.kind) if cfg.contrastive else None
     if cfg.batch_size > n_train:  # a preset's batch on a small data set: one batch per epoch
         cfg = replace(cfg, batch_size=n_train)
     if main:
@@ -78,7 +82,7 @@ def train_on(dataset: Dataset, out, model_name: str, *, latent_dim: int | None =
     started = time.perf_counter()
     trainer = Trainer(model, cfg, checkpoint=checkpoint, progress=progress, workers=workers)
     history = trainer.fit(as_source(dataset.train.x), as_source(dataset.val.x), resume=resume,
-                          augment=get_augmentation(cfg.augment, dataset.kind))
+                          augment=get_augmentation(cfg.augment, dataset.kind), view=view)
     train_seconds = time.perf_counter() - started
     model.cpu().eval()
     if not main:  # rank 0 evaluates and writes; the other ranks are done

@@ -1,6 +1,8 @@
-"""One generic trainer for every autoencoder: it sees tensors and a module with `forward`, nothing else.
+"""One generic trainer for every autoencoder: it sees tensors and a module with `forward` (and `encode`/`decode`
+for the optional contrastive term), nothing else.
 
-Adam, an optional learning-rate schedule, gradient clipping, early stopping on the validation loss with the
+Adam, an optional learning-rate schedule, gradient clipping, an optional contrastive term (InfoNCE between the
+codes of two views of each sample, for features that probe better), early stopping on the validation loss with the
 best weights restored, a checkpoint after every epoch (atomic; loads with `torch.load(weights_only=True)`),
 and a stop with a clear error when the loss stops being finite.
 """
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -24,6 +27,7 @@ from .distributed import all_sum, is_main, rank_and_world
 from .errors import TrainingDiverged
 
 SCHEDULES = ("none", "onecycle", "cosine")
+CONTRASTIVE_TEMPERATURE = 0.2  # SimCLR's range for small batches; codes are compared by cosine similarity
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class TrainConfig:
     clip_grad_norm: float | None = None
     precision: str = "fp32"  # "bf16": autocast the forward pass (CPU and CUDA); weights and optimiser stay fp32
     augment: str = "none"  # a name from aelab.data.augment.AUGMENTATIONS, resolved by whoever calls `fit`
+    contrastive: float = 0.0  # weight of an InfoNCE term on the codes of two views (`fit(view=...)`); 0: off
     seed: int = 42
 
     def to_dict(self):
@@ -96,6 +101,31 @@ def all_finite(loss: torch.Tensor) -> bool:
     return finite == rank_and_world()[1]
 
 
+def info_nce(z: torch.Tensor, z_view: torch.Tensor, temperature: float = CONTRASTIVE_TEMPERATURE) -> torch.Tensor:
+    """NT-Xent: each code must pick its own view's code out of the 2B - 1 others in the batch. (B, D) x 2 -> ()."""
+    codes = F.normalize(torch.cat([z, z_view]).float(), dim=1)
+    similarity = codes @ codes.T / temperature
+    similarity.fill_diagonal_(float("-inf"))  # a code is not its own positive
+    n = len(z)
+    positives = torch.cat([torch.arange(n, 2 * n), torch.arange(n)]).to(z.device)
+    return F.cross_entropy(similarity, positives)
+
+
+class _Objective(nn.Module):
+    """One training step's forward pass as one module, so DDP sees every use of the parameters: the
+    reconstruction, and when a view batch is given, the codes of both views for the contrastive term."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x, x_view=None):  # -> (x_hat, z or None, z_view or None)
+        if x_view is None:
+            return self.model(x), None, None
+        z = self.model.encode(x)
+        return self.model.bounded(self.model.decode(z)), z, self.model.encode(x_view)
+
+
 @torch.no_grad()
 def evaluate_loss(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> tuple[float, float]:
     """Mean squared and absolute error of the model's reconstruction of `x`, in eval mode."""
@@ -126,12 +156,15 @@ class Trainer:
         self.workers = default_workers() if workers is None else workers  # readers for data not in memory
 
     def fit(self, x_train: torch.Tensor, x_val: torch.Tensor, resume: bool = False, on_epoch_end=None,
-            augment=None) -> dict:
+            augment=None, view=None) -> dict:
         """Train on tensors, or on sources read batch by batch (anything NumPy-indexable with `len` and `shape`,
         such as a streamed split). `augment(batch, generator) -> batch`, if given, transforms each training batch (the
-        target is the augmented batch too); `on_epoch_end(epoch, model, history)` runs after each epoch's
+        target is the augmented batch too); `view(batch, generator) -> batch` makes the second view of each sample
+        for the contrastive term when `config.contrastive` > 0; `on_epoch_end(epoch, model, history)` runs after each epoch's
         bookkeeping (outside the timed part), e.g. for a benchmark's time-to-quality measurement."""
         cfg = self.config
+        if cfg.contrastive and view is None:
+            raise ValueError("config.contrastive > 0 needs a `view` transform")
         torch.manual_seed(cfg.seed)
         # channels_last convolutions run ~20% faster on CPUs (measured in benchmarks/bench_speed.py) and suit
         # tensor cores; the layout is undone after training so saved weights stay contiguous.
@@ -140,13 +173,15 @@ class Trainer:
         rank, world = rank_and_world()
         # Under torchrun every rank takes its share of each global batch; DDP averages the gradients,
         # which equals the global batch's mean gradient when the shares are equal.
-        net = nn.parallel.DistributedDataParallel(model) if world > 1 else model
+        objective = _Objective(model)
+        net = nn.parallel.DistributedDataParallel(objective) if world > 1 else objective
         x_train, x_val = (x.to(self.device) if isinstance(x, torch.Tensor) else x for x in (x_train, x_val))
         steps_per_epoch = math.ceil(len(x_train) / cfg.batch_size)
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         scheduler = self._scheduler(optimizer, steps_per_epoch)
         generator = torch.Generator().manual_seed(cfg.seed)
-        state = dict(epoch=0, history={k: [] for k in ("loss", "mae", "val_loss", "val_mae", "seconds")},
+        keys = ("loss", "mae", "val_loss", "val_mae", "seconds") + (("contrastive",) if cfg.contrastive else ())
+        state = dict(epoch=0, history={k: [] for k in keys},
                      best_val=math.inf, best_epoch=0, best_weights=None)
         if resume and self.checkpoint and self.checkpoint.exists():
             state = self._restore(optimizer, scheduler, generator)
@@ -160,23 +195,31 @@ class Trainer:
             for epoch in range(state["epoch"], cfg.epochs):
                 started = time.perf_counter()
                 model.train()
-                sq = ab = 0.0
+                sq = ab = con = 0.0
                 for xb in iterate_batches(x_train, _batches(len(x_train), cfg.batch_size, generator), self.workers):
                     xb = xb.to(self.device)
                     if augment is not None:  # on the global batch, so every rank's generator stays in step
                         xb = augment(xb, generator)
+                    x_view = None
+                    if cfg.contrastive:  # drawn for the global batch too, like the augmentation
+                        x_view = view(xb, generator)[rank::world].contiguous(memory_format=memory_format)
                     xb = xb[rank::world].contiguous(memory_format=memory_format)
                     with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
-                        x_hat = net(xb)
+                        x_hat, z, z_view = net(xb, x_view)
                     diff = x_hat.float() - xb
-                    loss = diff.pow(2).mean()
-                    if not all_finite(loss):
+                    loss = diff.pow(2).mean()  # the reconstruction MSE, reported as `loss` with or without extra terms
+                    total = loss
+                    if z_view is not None:
+                        agreement = info_nce(z, z_view)
+                        total = loss + cfg.contrastive * agreement
+                        con += agreement.item() * len(xb)
+                    if not all_finite(total):
                         raise TrainingDiverged(
-                            f"training diverged at epoch {epoch + 1}: the loss became {loss.item()}; "
+                            f"training diverged at epoch {epoch + 1}: the loss became {total.item()}; "
                             "try a lower --lr (the last good checkpoint is kept)"
                         )
                     optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
+                    total.backward()
                     if cfg.clip_grad_norm:
                         nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad_norm)
                     optimizer.step()
@@ -188,10 +231,12 @@ class Trainer:
                 val_loss, val_mae = evaluate_loss(model, x_val)
                 if not math.isfinite(val_loss):
                     raise TrainingDiverged(f"training diverged at epoch {epoch + 1}: the validation loss is {val_loss}")
-                sq, ab = all_sum([sq, ab], self.device)
+                sq, ab, con = all_sum([sq, ab, con], self.device)
                 h = state["history"]
                 h["loss"].append(sq / len(x_train))
                 h["mae"].append(ab / len(x_train))
+                if cfg.contrastive:
+                    h["contrastive"].append(con / len(x_train))
                 h["val_loss"].append(val_loss)
                 h["val_mae"].append(val_mae)
                 h["seconds"].append(time.perf_counter() - started)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from aelab.data.augment import get_augmentation
+from aelab.data.augment import get_augmentation, get_contrastive_view
 from aelab.evaluate import evaluate_model
 from aelab.experiment import build_model
 from aelab.presets import train_config
@@ -41,7 +41,8 @@ def timed_training(name: str, dataset, preset: str = "lab", **overrides) -> dict
 
     trainer = Trainer(model, cfg, progress=True)
     trainer.fit(x_train, torch.from_numpy(dataset.val.x), on_epoch_end=record,
-                augment=get_augmentation(cfg.augment, dataset.kind))
+                augment=get_augmentation(cfg.augment, dataset.kind),
+                view=get_contrastive_view(dataset.kind) if cfg.contrastive else None)
     train_seconds = init_seconds + sum(trainer.history["seconds"])
     model.cpu().eval()
     metrics = evaluate_model(model, dataset).metrics

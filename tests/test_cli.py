@@ -1,6 +1,7 @@
 """The CLI through `main(argv)`, in-process: help, validation errors, and small end-to-end runs."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -44,6 +45,7 @@ def test_unknown_model_is_a_usage_error(capsys, tmp_path):
     (["--train-size", "5"], ["--train-size", "10 classes"]),
     (["--batch-size", "5000"], ["--batch-size", "exceeds"]),
     (["--epochs", "0"], ["--epochs", "positive"]),
+    (["--contrastive", "-1"], ["--contrastive", "0 or more"]),
 ])
 def test_option_validation(capsys, tmp_path, args, fragments):
     out = tmp_path / "run"
@@ -69,6 +71,23 @@ def test_zero_variance_feature(capsys, tmp_path):
 def test_data_of_the_wrong_kind(capsys, tmp_path):
     code, _, err = run_cli(capsys, "train", "lstm", "--data", "digits", "--out", tmp_path / "r")
     assert_one_line_error(code, err, "images", "sequences")
+
+
+def test_contrastive_term_needs_images(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "train", "conv1d", "--data", "synthetic", "--train-size", "200", "--contrastive", "0.1",
+                           "--out", tmp_path / "r")
+    assert_one_line_error(code, err, "--contrastive", "image models")
+    assert not (tmp_path / "r" / "metrics.json").exists()
+
+
+def test_contrastive_training_writes_a_run_and_its_history(capsys, tmp_path):
+    out = tmp_path / "r"
+    code, _, _ = run_cli(capsys, "train", "cnn", "--data", "digits", "--epochs", "2", "--contrastive", "0.05", "--out", out)
+    assert code == 0
+    history = json.loads((out / "history.json").read_text())
+    assert len(history["contrastive"]) == 2 and all(math.isfinite(v) for v in history["contrastive"])
+    assert json.loads((out / "config.json").read_text())["train"]["contrastive"] == 0.05
+    assert math.isfinite(json.loads((out / "metrics.json").read_text())["probe_logreg"])
 
 
 def test_non_empty_out_is_refused(capsys, tmp_path):
