@@ -24,7 +24,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .distributed import all_sum, is_main, rank_and_world
-from .errors import TrainingDiverged
+from .errors import AelabError, TrainingDiverged
 
 SCHEDULES = ("none", "onecycle", "cosine")
 CONTRASTIVE_TEMPERATURE = 0.2  # SimCLR's range for small batches; codes are compared by cosine similarity
@@ -292,6 +292,14 @@ class Trainer:
 
     def _restore(self, optimizer, scheduler, generator) -> dict:
         ckpt = torch.load(self.checkpoint, map_location=self.device, weights_only=True)
+        # Resuming under other settings would splice two different runs into one history; name what differs.
+        # (Keys a checkpoint from an older version lacks are not compared.)
+        asked = self.config.to_dict()
+        changed = [f"{k}={v!r} (checkpoint: {ckpt['train_config'][k]!r})" for k, v in asked.items()
+                   if k in ckpt["train_config"] and ckpt["train_config"][k] != v]
+        if changed:
+            raise AelabError(f"--resume: {self.checkpoint} was trained with other settings: {', '.join(changed)}; "
+                             "resume with the options it started with")
         self.model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         if scheduler is not None and ckpt["scheduler"] is not None:

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from aelab.errors import TrainingDiverged
+from aelab.errors import AelabError, TrainingDiverged
 from aelab.train import Trainer, TrainConfig, evaluate_loss
 
 
@@ -95,6 +95,10 @@ def test_checkpoint_loads_weights_only_and_resume_continues(tmp_path):
     assert len(hist["loss"]) == 6
     for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
         torch.testing.assert_close(a, b)
+
+    with pytest.raises(AelabError, match=r"lr=0\.02 \(checkpoint: 0\.01\)"):  # another run's settings
+        Trainer(Linear(), TrainConfig(**{**cfg.to_dict(), "lr": 2e-2}), checkpoint=ckpt, progress=False).fit(
+            x[:200], x[200:], resume=True)
 
 
 def test_augmentations_keep_shape_and_pixels():
