@@ -23,14 +23,18 @@ def _save(fig, path) -> None:
 
 
 def history(hist: dict, path, title: str) -> None:
+    """Loss and MAE, train vs validation; a third panel for the contrastive term when the run had one."""
     epochs = np.arange(1, len(hist["loss"]) + 1)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    for ax, key, label in ((axes[0], "loss", "MSE loss"), (axes[1], "mae", "MAE")):
+    panels = [("loss", "MSE loss"), ("mae", "MAE")] + ([("contrastive", "contrastive term (InfoNCE)")]
+                                                       if "contrastive" in hist else [])
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 3.8))
+    for ax, (key, label) in zip(axes, panels):
         ax.plot(epochs, hist[key], label="train")
-        ax.plot(epochs, hist[f"val_{key}"], label="validation")
+        if f"val_{key}" in hist:
+            ax.plot(epochs, hist[f"val_{key}"], label="validation")
+            ax.set_yscale("log")
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
-        ax.set_yscale("log")
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(f"{title}: training history")

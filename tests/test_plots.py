@@ -1,0 +1,11 @@
+from PIL import Image
+
+from aelab import plots
+
+
+def test_history_adds_a_panel_for_the_contrastive_term(tmp_path):
+    hist = {"loss": [0.2, 0.1], "mae": [0.3, 0.2], "val_loss": [0.25, 0.12], "val_mae": [0.35, 0.25]}
+    plots.history(hist, tmp_path / "plain.png", "cnn")
+    plots.history({**hist, "contrastive": [4.0, 3.5]}, tmp_path / "contrastive.png", "cnn")
+    plain, contrastive = (Image.open(tmp_path / name).size for name in ("plain.png", "contrastive.png"))
+    assert contrastive[0] > 1.3 * plain[0]
