@@ -20,7 +20,7 @@ from .data.sequences import zscore_stats
 from .errors import AelabError
 from .evaluate import decode, encode, reconstruct
 from .io import write_json
-from .models import SEQUENCE, config_dict, create_model, model_class, shape_config
+from .models import IMAGE, SEQUENCE, config_dict, create_model, model_class, shape_config
 from .presets import model_settings, train_config
 from .run import SCHEMA_VERSION, load_run, save_weights
 from .train import Trainer
@@ -40,19 +40,21 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         self.seed = seed
         self.progress = progress
 
-    def _scale(self, X) -> np.ndarray:
-        X = np.asarray(X, dtype=np.float32)
+    def _scale(self, X, checked: bool = False) -> np.ndarray:
+        """X checked against the fitted model's input shape, sequences scaled with the training statistics."""
+        if not checked:
+            X = _checked(X, self.kind_, self.model_.input_shape)
         if self.kind_ == SEQUENCE:
             X = (X - self.mean_) / self.std_
         return X
 
     def fit(self, X, y=None):
-        X = np.asarray(X, dtype=np.float32)
         kind = model_class(self.model).input_kind
+        X = _checked(X, kind)
         self.kind_ = kind
         if kind == SEQUENCE:
             self.mean_, self.std_ = zscore_stats(X, "X")
-        Xs = self._scale(X)
+        Xs = self._scale(X, checked=True)
         order = np.random.default_rng(self.seed).permutation(len(Xs))
         n_val = max(1, int(round(self.val_fraction * len(Xs))))
         if len(Xs) - n_val < 1:
@@ -75,7 +77,10 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
 
     def inverse_transform(self, Z) -> np.ndarray:
         check_is_fitted(self, "model_")
-        x_hat = decode(self.model_, np.asarray(Z, dtype=np.float32))
+        Z = np.asarray(Z, dtype=np.float32)
+        if Z.ndim != 2 or Z.shape[1] != self.model_.latent_dim:
+            raise AelabError(f"Z: codes must have shape (N, {self.model_.latent_dim}), got {Z.shape}")
+        x_hat = decode(self.model_, Z)
         return x_hat * self.std_ + self.mean_ if self.kind_ == SEQUENCE else x_hat
 
     def score(self, X, y=None) -> float:
@@ -108,3 +113,22 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             est.mean_ = np.asarray(run.normalization["mean"], np.float32)
             est.std_ = np.asarray(run.normalization["std"], np.float32)
         return est
+
+
+def _checked(X, kind: str, fitted_shape: tuple | None = None) -> np.ndarray:
+    """X as float32, or an AelabError saying what is wrong with it (before torch sees it)."""
+    try:
+        X = np.asarray(X, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise AelabError(f"X: not a numeric array ({exc})") from None
+    sample = X.shape[1:]
+    if kind == IMAGE and len(sample) == 3 and sample[-1] in (1, 3) and sample[0] not in (1, 3):
+        raise AelabError(f"X: images of shape {X.shape} look channels-last; the estimator takes (N, C, H, W), "
+                         "e.g. X.transpose(0, 3, 1, 2)")
+    if fitted_shape is not None and sample != tuple(fitted_shape):
+        raise AelabError(f"X: samples of shape {sample}, but the model was fitted on {tuple(fitted_shape)}")
+    if not np.isfinite(X).all():
+        raise AelabError("X: contains NaN or inf")
+    if kind == IMAGE and X.size and (X.min() < 0 or X.max() > 1):
+        raise AelabError(f"X: image values must lie in [0, 1], found [{X.min():.3g}, {X.max():.3g}]")
+    return X

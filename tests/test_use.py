@@ -1,6 +1,7 @@
 """Using a trained run: encode / reconstruct / score / export, the estimator, and bad inputs."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -232,3 +233,22 @@ def test_estimator_follows_sklearn_conventions(tmp_path):
                      ("clf", LogisticRegression(max_iter=200))])
     search = GridSearchCV(pipe, {"ae__latent_dim": [2, 4]}, cv=2).fit(x, y % 2)
     assert search.best_params_["ae__latent_dim"] in (2, 4)
+
+
+def test_estimator_names_what_is_wrong_with_its_input():
+    from aelab import AelabError
+
+    rng = np.random.default_rng(0)
+    images = rng.random((40, 1, 8, 8), dtype=np.float32)
+    est = AutoencoderTransformer(model="cnn", latent_dim=4, epochs=1).fit(images)
+    cases = [
+        (lambda: est.transform(np.zeros((3, 1, 16, 16), np.float32)), "fitted on (1, 8, 8)"),
+        (lambda: est.inverse_transform(np.zeros((3, 5))), "shape (N, 4)"),
+        (lambda: est.score(np.full((3, 1, 8, 8), np.nan)), "NaN or inf"),
+        (lambda: AutoencoderTransformer(model="cnn").fit(images.transpose(0, 2, 3, 1)), "channels-last"),
+        (lambda: AutoencoderTransformer(model="cnn").fit(images * 255), "[0, 1]"),
+        (lambda: AutoencoderTransformer(model="lstm").fit([["a", "b"]]), "not a numeric array"),
+    ]
+    for call, fragment in cases:
+        with pytest.raises(AelabError, match=re.escape(fragment)):
+            call()
