@@ -5,6 +5,7 @@ import urllib.error
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from aelab.data import load_dataset, sample, split_off
 from aelab.data import cifar10 as cifar
@@ -255,3 +256,17 @@ def test_data_too_big_for_memory_is_streamed_by_default(tmp_path, monkeypatch):
     assert isinstance(load_dataset(str(root)).train.x, np.ndarray)
     monkeypatch.setattr(stream, "physical_memory", lambda: 1024)  # a machine with 1 KiB of memory
     assert isinstance(load_dataset(str(root)).train.x, stream.LazyImages)
+
+
+def test_a_folder_mixing_grayscale_and_colour_is_read_in_colour(tmp_path):
+    root = write_image_folder(tmp_path / "images", per_class=8, size=8, mode="L")
+    colour = np.random.default_rng(1).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    Image.fromarray(colour, "RGB").save(root / "train" / "b" / "5.png")  # one colour image among grayscale ones
+    data = load_dataset(str(root), stream=False)
+    assert {s.x.shape[1] for s in (data.train, data.val, data.test)} == {3}
+    gray = [x for x in (*data.train.x, *data.val.x, *data.test.x) if not np.array_equal(x[0], x[1])]
+    assert len(gray) == 1  # only the colour image has unequal channels
+    with pytest.raises(AelabError, match="colour images among grayscale ones.*--in-memory"):
+        streamed = load_dataset(str(root), stream=True)
+        for s in (streamed.train, streamed.val):
+            s.x[:]

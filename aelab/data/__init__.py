@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 
 from ..errors import AelabError
 from .cifar10 import locate_cifar10, open_cifar10
-from .images import ArrayPool, FolderPool, as_unit_float, digits_pool, images_from_npy, load_npy, looks_like_image_folder, validate_image_values
+from .images import ArrayPool, FolderPool, as_unit_float, digits_pool, images_from_npy, load_npy, looks_like_image_folder, to_colour, validate_image_values
 from .sequences import sequences_from_csv, sequences_from_npy, synthetic, zscore_stats
 from .stream import LazyImages, should_stream
 
@@ -208,6 +208,9 @@ def _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, s
         return Split(x, None if pool.labels is None else pool.labels[idx])
 
     train, val, test = split(train_pool, train_idx), split(train_pool, val_idx), split(test_pool, test_idx)
+    if 3 in {s.x.shape[1] for s in (train, val, test)}:  # a grayscale split beside colour ones
+        train, val, test = (Split(s.x.in_colour() if stream else to_colour(s.x, axis=1), s.y)
+                            for s in (train, val, test))
     shapes = {train.x.shape[1:], val.x.shape[1:], test.x.shape[1:]}
     if len(shapes) > 1:
         raise AelabError(f"{spec['data']}: train and test images differ in size {sorted(shapes)}")

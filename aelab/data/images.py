@@ -118,15 +118,23 @@ class FolderPool:
 
 
 def _decode_all(files: list[Path]) -> np.ndarray:
+    """(N, H, W, C) uint8; a selection mixing grayscale and colour images comes back in colour (lossless)."""
     first = read_image(files[0])
     out = np.empty((len(files), *first.shape), dtype=np.uint8)
     out[0] = first
     for i, path in enumerate(files[1:], start=1):
-        img = read_image(path, channels=first.shape[2])
-        if img.shape != first.shape:
-            raise AelabError(f"{path}: image is {img.shape[1]}x{img.shape[0]}, the others {first.shape[1]}x{first.shape[0]}")
+        img = read_image(path, channels=3 if out.shape[3] == 3 else None)
+        if img.shape[:2] != out.shape[1:3]:
+            raise AelabError(f"{path}: image is {img.shape[1]}x{img.shape[0]}, the others {out.shape[2]}x{out.shape[1]}")
+        if img.shape[2] == 3 and out.shape[3] == 1:
+            out = to_colour(out, axis=3)
         out[i] = img
     return out
+
+
+def to_colour(images: np.ndarray, axis: int) -> np.ndarray:
+    """Grayscale images repeated into three equal channels along `axis` (a no-op for colour ones)."""
+    return images if images.shape[axis] == 3 else np.repeat(images, 3, axis=axis)
 
 
 def _decode_cache_path(files: list[Path]) -> Path | None:

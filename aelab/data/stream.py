@@ -11,7 +11,8 @@ import os
 
 import numpy as np
 
-from .images import as_unit_float
+from ..errors import AelabError
+from .images import as_unit_float, to_colour
 
 # Stream when the splits, as float32, would take more than this share of the machine's memory
 MEMORY_SHARE = 0.25
@@ -42,6 +43,11 @@ class LazyImages:
     def __len__(self) -> int:
         return len(self.indices)
 
+    def in_colour(self) -> "LazyImages":
+        """Serve grayscale images as three equal channels, to match colour splits of the same data."""
+        self.shape = (self.shape[0], 3, *self.shape[2:])
+        return self
+
     def __getitem__(self, key) -> np.ndarray:
         if isinstance(key, (int, np.integer)):
             return self._read(self.indices[[key]])[0]
@@ -53,6 +59,11 @@ class LazyImages:
         # Read in file order (sequential on disk), hand back in the order asked for
         order = np.argsort(rows, kind="stable")
         in_file_order = as_unit_float(self.pool.take(rows[order], cache=False))
+        if hasattr(self, "shape") and in_file_order.shape[1] != self.shape[1]:
+            if self.shape[1] == 1:
+                raise AelabError(f"{self.pool.origin}: colour images among grayscale ones; streaming takes the "
+                                 "channel count from the first image, so pass --in-memory to read them as colour")
+            in_file_order = to_colour(in_file_order, axis=1)
         images = np.empty_like(in_file_order)
         images[order] = in_file_order
         return images
