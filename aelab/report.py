@@ -112,7 +112,9 @@ def render_lab(lab_dir) -> None:
     lab_dir = Path(lab_dir)
     runs = _runs(lab_dir)
     if not runs:
-        raise AelabError(f"{lab_dir}: no finished runs (expected cnn/, lstm/, conv1d/ with metrics.json)")
+        what = "is a single run" if (lab_dir / "metrics.json").exists() else "holds no finished runs"
+        raise AelabError(f"{lab_dir}: {what}; `aelab report` renders a lab directory (cnn/, lstm/, conv1d/ ... "
+                         "each with metrics.json), as `aelab lab` writes")
     rows = comparison_rows(runs)
     write_comparison(lab_dir, rows)
     plots.model_comparison(rows, lab_dir / "plots" / "model_comparison.png")

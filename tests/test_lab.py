@@ -60,3 +60,11 @@ def test_report_rerenders_from_saved_files_and_picks_up_sweeps(capsys, lab_dir):
     assert code == 0, err
     report = (lab_dir / "report.md").read_text()
     assert "`lstm` sweep: beats PCA at latent sizes" in report
+
+
+def test_report_on_a_single_run_says_what_it_needs(capsys, lab_dir):
+    from test_cli import assert_one_line_error
+
+    code, _, err = run_cli(capsys, "report", lab_dir / "cnn")
+    assert_one_line_error(code, err, "is a single run", "lab directory")
+    assert not (lab_dir / "cnn" / "report.md").exists()
