@@ -178,3 +178,20 @@ def test_contrastive_term_trains_and_is_recorded_beside_the_reconstruction_loss(
             x[:64], x[64:], view=contrastive_view)
         weights.append(model.enc.weight)
     assert not torch.allclose(*weights, atol=1e-3)
+
+
+def test_contrastive_views_leave_batch_norm_running_statistics_to_the_data():
+    import copy
+
+    from aelab.models import create_model
+    from aelab.train import _Objective
+
+    torch.manual_seed(0)
+    model = create_model("cnn", channels=1, height=8, width=8, latent_dim=4).train()
+    reference = copy.deepcopy(model)
+    x = torch.rand(16, 1, 8, 8)
+    _Objective(model)(x, torch.ones_like(x))  # views far from the data
+    reference(x)
+    for (name, got), want in zip(model.named_buffers(), reference.buffers()):
+        assert torch.equal(got, want), name
+    assert all(m.momentum == 0.1 for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
