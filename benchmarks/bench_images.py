@@ -4,7 +4,7 @@
 3. `cnn-seed` reproduces the notebook: test MSE in [0.0140, 0.0175].
 2. (--full) Full protocol, `cnn --preset best`: MSE <= 0.80 x PCA-32 and logistic probe >= 45%.
 
-Run: python benchmarks/bench_images.py [--full]  ->  benchmarks/results/images.json (images-full.json)
+Run: python benchmarks/bench_images.py [--full [--contrastive W]]  ->  benchmarks/results/images.json (images-full.json)
 """
 
 import argparse
@@ -22,11 +22,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--full", action="store_true", help="the full-protocol `--preset best` target")
     parser.add_argument("--epochs", type=int, default=None, help="override the best preset's epochs (--full)")
+    parser.add_argument("--contrastive", type=float, default=None, help="weight of the contrastive term (--full)")
     args = parser.parse_args()
     cifar = os.environ.get("AELAB_CIFAR10") or str(DEFAULT_COPY)
     if args.full:
         data = load_dataset("cifar10", cifar10=cifar, train_size="all", test_size="all", val_fraction=0.1)
-        run = timed_training("cnn", data, "best", epochs=args.epochs)
+        run = timed_training("cnn", data, "best", epochs=args.epochs, contrastive=args.contrastive)
         m = run["metrics"]
         targets = {"mse_vs_pca": m["mse_vs_pca"], "mse_target": 0.80, "probe_logreg": m.get("probe_logreg"),
                    "probe_target": 0.45, "met": m["mse_vs_pca"] <= 0.80 and m.get("probe_logreg", 0) >= 0.45}
