@@ -16,6 +16,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .data.augment import get_augmentation
+from .data.images import validate_image_values
 from .data.sequences import zscore_stats
 from .errors import AelabError
 from .evaluate import decode, encode, reconstruct
@@ -40,13 +41,13 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         self.seed = seed
         self.progress = progress
 
-    def _scale(self, X, checked: bool = False) -> np.ndarray:
-        """X checked against the fitted model's input shape, sequences scaled with the training statistics."""
-        if not checked:
-            X = _checked(X, self.kind_, self.model_.input_shape)
-        if self.kind_ == SEQUENCE:
-            X = (X - self.mean_) / self.std_
-        return X
+    def _scale(self, X: np.ndarray) -> np.ndarray:
+        """Sequences scaled with the training statistics; images as they are."""
+        return (X - self.mean_) / self.std_ if self.kind_ == SEQUENCE else X
+
+    def _input(self, X) -> np.ndarray:
+        """New data checked against the fitted model's input shape, then scaled like the training data."""
+        return self._scale(_checked(X, self.kind_, self.model_.input_shape))
 
     def fit(self, X, y=None):
         kind = model_class(self.model).input_kind
@@ -54,7 +55,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         self.kind_ = kind
         if kind == SEQUENCE:
             self.mean_, self.std_ = zscore_stats(X, "X")
-        Xs = self._scale(X, checked=True)
+        Xs = self._scale(X)
         order = np.random.default_rng(self.seed).permutation(len(Xs))
         n_val = max(1, int(round(self.val_fraction * len(Xs))))
         if len(Xs) - n_val < 1:
@@ -73,7 +74,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
 
     def transform(self, X) -> np.ndarray:
         check_is_fitted(self, "model_")
-        return encode(self.model_, self._scale(X))
+        return encode(self.model_, self._input(X))
 
     def inverse_transform(self, Z) -> np.ndarray:
         check_is_fitted(self, "model_")
@@ -86,7 +87,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
     def score(self, X, y=None) -> float:
         """Negative reconstruction MSE (on the scaled data), so that greater is better."""
         check_is_fitted(self, "model_")
-        Xs = self._scale(X)
+        Xs = self._input(X)
         return -float(np.mean((reconstruct(self.model_, Xs) - Xs) ** 2))
 
     def save(self, path) -> None:
@@ -127,8 +128,8 @@ def _checked(X, kind: str, fitted_shape: tuple | None = None) -> np.ndarray:
                          "e.g. X.transpose(0, 3, 1, 2)")
     if fitted_shape is not None and sample != tuple(fitted_shape):
         raise AelabError(f"X: samples of shape {sample}, but the model was fitted on {tuple(fitted_shape)}")
-    if not np.isfinite(X).all():
+    if kind == IMAGE:
+        validate_image_values(X, "X")
+    elif not np.isfinite(X).all():
         raise AelabError("X: contains NaN or inf")
-    if kind == IMAGE and X.size and (X.min() < 0 or X.max() > 1):
-        raise AelabError(f"X: image values must lie in [0, 1], found [{X.min():.3g}, {X.max():.3g}]")
     return X
