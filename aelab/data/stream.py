@@ -35,7 +35,7 @@ class LazyImages:
     def __init__(self, pool, indices: np.ndarray):
         self.pool = pool
         self.indices = np.asarray(indices)
-        first = self._read(self.indices[:1])
+        first = as_unit_float(pool.take(self.indices[:1], cache=False))  # sets the shape `_read` serves
         self.shape = (len(self.indices), *first.shape[1:])
         self.dtype = np.dtype(np.float32)
         self.ndim = len(self.shape)
@@ -59,7 +59,7 @@ class LazyImages:
         # Read in file order (sequential on disk), hand back in the order asked for
         order = np.argsort(rows, kind="stable")
         in_file_order = as_unit_float(self.pool.take(rows[order], cache=False))
-        if hasattr(self, "shape") and in_file_order.shape[1] != self.shape[1]:
+        if in_file_order.shape[1] != self.shape[1]:
             if self.shape[1] == 1:
                 raise AelabError(f"{self.pool.origin}: colour images among grayscale ones; streaming takes the "
                                  "channel count from the first image, so pass --in-memory to read them as colour")
