@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TORCH := torch==2.13.0
 LAB_ARGS ?=
 
-.PHONY: lab test venv dev clean
+.PHONY: lab test lint fast-test venv dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,16 @@ lab: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
+
+# The unit tests only: end-to-end tests marked `slow` (DDP, resume, the lab) are skipped
+fast-test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -m "not slow"
+
+# ruff's rules and formatting (pyproject.toml), and no import cycles inside the package
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check aelab tests benchmarks
+	$(BIN)/ruff format --check aelab tests benchmarks
+	$(BIN)/python ../shared/tools/import_cycles.py aelab
 
 clean:
 	rm -rf $(VENV) runs

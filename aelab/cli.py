@@ -12,9 +12,27 @@ from pathlib import Path
 
 import click
 
-from .errors import AelabError
+from .data.spec import DEFAULT_SEED, DEFAULT_VAL_FRACTION
+from .errors import AelabError, ConfigError
 
-MODEL_NAMES = ("cnn", "cnn-seed", "lstm", "lstm-seed", "conv1d")
+PRESET_CHOICES = click.Choice(["lab", "best"])
+
+
+class ModelName(click.Choice):
+    """The registry's models, read when a command runs: a model registered after import is a valid choice."""
+
+    def __init__(self):
+        super().__init__([])
+
+    @property
+    def choices(self):
+        from .models import list_models
+
+        return list_models()
+
+    @choices.setter
+    def choices(self, _value):
+        pass  # click.Choice.__init__ assigns the (empty) list; the registry is the only source
 
 
 def _echo(msg: str) -> None:
@@ -22,29 +40,71 @@ def _echo(msg: str) -> None:
 
 
 def data_options(f):
-    f = click.option("--data", default=None,
-                     help="cifar10 | digits | synthetic | a path (image folder, .npy, .csv). "
-                          "Default: cifar10 for image models, synthetic for sequence models.")(f)
-    f = click.option("--cifar10", "cifar10", default=None, type=click.Path(),
-                     help="Where CIFAR-10 lies (batches dir, tarball or image folder); else $AELAB_CIFAR10.")(f)
-    f = click.option("--labels", default=None, type=click.Path(), help="Labels (.npy, one per sample) for .npy data.")(f)
+    f = click.option(
+        "--data",
+        default=None,
+        help="cifar10 | digits | synthetic | a path (image folder, .npy, .csv). "
+        "Default: cifar10 for image models, synthetic for sequence models.",
+    )(f)
+    f = click.option(
+        "--cifar10",
+        "cifar10",
+        default=None,
+        type=click.Path(),
+        help="Where CIFAR-10 lies (batches dir, tarball or image folder); else $AELAB_CIFAR10.",
+    )(f)
+    f = click.option("--labels", default=None, type=click.Path(), help="Labels (.npy, one per sample) for .npy data.")(
+        f
+    )
     f = click.option("--train-size", default=None, help="Training pool before the validation split: N or 'all'.")(f)
     f = click.option("--test-size", default=None, help="Test samples: N or 'all'.")(f)
-    f = click.option("--val-fraction", default=0.2, show_default=True, type=float,
-                     help="Share of the training pool held out for validation.")(f)
-    f = click.option("--seed", default=42, show_default=True, type=int)(f)
+    f = click.option(
+        "--val-fraction",
+        default=DEFAULT_VAL_FRACTION,
+        show_default=True,
+        type=float,
+        help="Share of the training pool held out for validation.",
+    )(f)
+    f = click.option("--seed", default=DEFAULT_SEED, show_default=True, type=int)(f)
     return f
 
 
+def _data_spec(model: str, data, cifar10, labels, train_size, test_size, val_fraction, seed, stream=None):
+    from .experiment import data_spec_for
+
+    return data_spec_for(
+        model,
+        data,
+        cifar10=cifar10,
+        labels=labels,
+        train_size=train_size,
+        test_size=test_size,
+        val_fraction=val_fraction,
+        seed=seed,
+        stream=stream,
+    )
+
+
 def training_options(f):
-    f = click.option("--latent-dim", type=int, default=None, help="Latent size (default 32 for images, 20 for sequences).")(f)
+    f = click.option(
+        "--latent-dim", type=int, default=None, help="Latent size (default 32 for images, 20 for sequences)."
+    )(f)
     f = click.option("--epochs", type=int, default=None, help="Override the preset's epochs.")(f)
     f = click.option("--batch-size", type=int, default=None, help="Override the preset's batch size.")(f)
     f = click.option("--lr", type=float, default=None, help="Override the preset's learning rate.")(f)
-    f = click.option("--preset", default="lab", show_default=True, type=click.Choice(["lab", "best"]),
-                     help="lab: fits the lab's time budget; best: longer, best quality.")(f)
-    f = click.option("--precision", default=None, type=click.Choice(["fp32", "bf16"]),
-                     help="Autocast precision of the forward pass (default: the preset's).")(f)
+    f = click.option(
+        "--preset",
+        default="lab",
+        show_default=True,
+        type=PRESET_CHOICES,
+        help="lab: fits the lab's time budget; best: longer, best quality.",
+    )(f)
+    f = click.option(
+        "--precision",
+        default=None,
+        type=click.Choice(["fp32", "bf16"]),
+        help="Autocast precision of the forward pass (default: the preset's).",
+    )(f)
     return f
 
 
@@ -58,23 +118,54 @@ def cli(ctx, debug):
 
 
 @cli.command()
-@click.argument("model", type=click.Choice(MODEL_NAMES))
+@click.argument("model", type=ModelName())
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Run directory to create.")
 @data_options
 @training_options
-@click.option("--stream/--in-memory", default=None,
-              help="Read image splits from disk batch by batch (default: only when they would take more than "
-                   "a quarter of this machine's memory).")
-@click.option("--workers", default=None, type=click.IntRange(0, 64),
-              help="Background processes that read streamed batches (0: read in the training process; "
-                   "default: 0 on <= 2 cores, else a quarter of the cores, at most 4).")
-@click.option("--contrastive", default=None, type=float,
-              help="Image models: weight of a contrastive term that makes the codes of two altered views of an image "
-                   "agree, for features that probe better (default 0: reconstruction only).")
+@click.option(
+    "--stream/--in-memory",
+    default=None,
+    help="Read image splits from disk batch by batch (default: only when they would take more than "
+    "a quarter of this machine's memory).",
+)
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(0, 64),
+    help="Background processes that read streamed batches (0: read in the training process; "
+    "default: 0 on <= 2 cores, else a quarter of the cores, at most 4).",
+)
+@click.option(
+    "--contrastive",
+    default=None,
+    type=float,
+    help="Image models: weight of a contrastive term that makes the codes of two altered views of an image "
+    "agree, for features that probe better (default 0: reconstruction only).",
+)
 @click.option("--resume", is_flag=True, help="Continue from --out's checkpoints/last.pt.")
 @click.option("--force", is_flag=True, help="Overwrite an existing run in --out.")
-def train(model, out, data, cifar10, labels, train_size, test_size, val_fraction, seed, latent_dim, epochs,
-          batch_size, lr, preset, precision, contrastive, stream, workers, resume, force):
+def train(
+    model,
+    out,
+    data,
+    cifar10,
+    labels,
+    train_size,
+    test_size,
+    val_fraction,
+    seed,
+    latent_dim,
+    epochs,
+    batch_size,
+    lr,
+    preset,
+    precision,
+    contrastive,
+    stream,
+    workers,
+    resume,
+    force,
+):
     """Train MODEL and write a run directory (weights, metrics, plots)."""
     from . import distributed
     from .experiment import train as run_training
@@ -85,11 +176,23 @@ def train(model, out, data, cifar10, labels, train_size, test_size, val_fraction
     try:
         if main_process:
             prepare_out_dir(out, force=force, resume=resume)
-        run_training(model, out, data=data, cifar10=cifar10, labels=labels, train_size=train_size,
-                     test_size=test_size, val_fraction=val_fraction, seed=seed, latent_dim=latent_dim, preset=preset,
-                     epochs=epochs, batch_size=batch_size, lr=lr, precision=precision, contrastive=contrastive,
-                     resume=resume, force=force,
-                     stream=stream, workers=workers, echo=_echo)
+        spec = _data_spec(model, data, cifar10, labels, train_size, test_size, val_fraction, seed, stream)
+        run_training(
+            model,
+            out,
+            spec,
+            latent_dim=latent_dim,
+            preset=preset,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            precision=precision,
+            contrastive=contrastive,
+            resume=resume,
+            force=force,
+            workers=workers,
+            echo=_echo,
+        )
     finally:
         distributed.shutdown()
     if main_process:
@@ -111,7 +214,7 @@ def evaluate(run_dir, data, cifar10, labels):
 
 @cli.command()
 @click.option("--out", default=Path("runs/lab"), show_default=True, type=click.Path(path_type=Path))
-@click.option("--preset", default="lab", show_default=True, type=click.Choice(["lab", "best"]))
+@click.option("--preset", default="lab", show_default=True, type=PRESET_CHOICES)
 @click.option("--with-seed-models", is_flag=True, help="Also train the notebook's cnn-seed and lstm-seed.")
 @click.option("--sweep", "with_sweep", is_flag=True, help="Also sweep latent sizes for cnn and lstm.")
 @click.option("--cifar10", default=None, type=click.Path())
@@ -124,27 +227,37 @@ def lab(out, preset, with_seed_models, with_sweep, cifar10, force, train_size, t
     from .workflows import run_lab
 
     started = time.perf_counter()
-    run_lab(out, preset=preset, with_seed_models=with_seed_models, with_sweep=with_sweep, cifar10=cifar10,
-            force=force, train_size=train_size, test_size=test_size, epochs=epochs, echo=_echo)
+    run_lab(
+        out,
+        preset=preset,
+        with_seed_models=with_seed_models,
+        with_sweep=with_sweep,
+        cifar10=cifar10,
+        force=force,
+        train_size=train_size,
+        test_size=test_size,
+        epochs=epochs,
+        echo=_echo,
+    )
     _echo(f"lab finished in {time.perf_counter() - started:.0f}s; report: {out / 'report.html'}")
 
 
 @cli.command()
-@click.argument("model", type=click.Choice(MODEL_NAMES))
+@click.argument("model", type=ModelName())
 @click.option("--latent-dims", default="4,8,16,32,64", show_default=True, help="Comma-separated latent sizes.")
 @click.option("--out", required=True, type=click.Path(path_type=Path))
 @data_options
-@click.option("--preset", default="lab", show_default=True, type=click.Choice(["lab", "best"]))
+@click.option("--preset", default="lab", show_default=True, type=PRESET_CHOICES)
 @click.option("--epochs", type=int, default=None)
 @click.option("--force", is_flag=True)
-def sweep(model, latent_dims, out, data, cifar10, labels, train_size, test_size, val_fraction, seed, preset, epochs,
-          force):
+def sweep(
+    model, latent_dims, out, data, cifar10, labels, train_size, test_size, val_fraction, seed, preset, epochs, force
+):
     """Train MODEL once per latent size: test MSE against latent size, beside PCA."""
     from .workflows import parse_latent_dims, run_sweep
 
-    run_sweep(model, parse_latent_dims(latent_dims), out, data=data, cifar10=cifar10, labels=labels,
-              train_size=train_size, test_size=test_size, val_fraction=val_fraction, seed=seed, preset=preset,
-              epochs=epochs, force=force, echo=_echo)
+    spec = _data_spec(model, data, cifar10, labels, train_size, test_size, val_fraction, seed)
+    run_sweep(model, parse_latent_dims(latent_dims), out, spec, preset=preset, epochs=epochs, force=force, echo=_echo)
 
 
 @cli.command()
@@ -160,8 +273,14 @@ def report(lab_dir):
 def _io_command(fn_name: str, help_text: str, extra=None):
     @click.argument("run_dir", type=click.Path(path_type=Path))
     @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
-    @click.option("-o", "--output", "output", required=True, type=click.Path(path_type=Path),
-                  help="Output file: .npy, .csv or .parquet.")
+    @click.option(
+        "-o",
+        "--output",
+        "output",
+        required=True,
+        type=click.Path(path_type=Path),
+        help="Output file: .npy, .csv or .parquet.",
+    )
     @click.option("--resize", is_flag=True, help="Resize images to the model's input size.")
     @click.option("--batch-size", default=256, show_default=True, type=int)
     def command(run_dir, input_path, output, resize, batch_size, **kw):
@@ -178,10 +297,19 @@ def _io_command(fn_name: str, help_text: str, extra=None):
 
 cli.command("encode")(_io_command("encode_file", "Write the latent codes of INPUT's samples to -o."))
 cli.command("reconstruct")(_io_command("reconstruct_file", "Write INPUT's reconstructions (in its own scale) to -o."))
-cli.command("score")(_io_command(
-    "score_file", "Anomaly scores: per-sample reconstruction MSE, flagged above a validation percentile.",
-    click.option("--percentile", default=99.0, show_default=True, type=float,
-                 help="Threshold: this percentile of the run's validation errors.")))
+cli.command("score")(
+    _io_command(
+        "score_file",
+        "Anomaly scores: per-sample reconstruction MSE, flagged above a validation percentile.",
+        click.option(
+            "--percentile",
+            default=99.0,
+            show_default=True,
+            type=float,
+            help="Threshold: this percentile of the run's validation errors.",
+        ),
+    )
+)
 
 
 @cli.command()
@@ -213,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     except AelabError as exc:
         if debug:
             raise
-        click.echo(f"aelab: error: {exc}", err=True)
+        click.echo(f"aelab: error: {_in_cli_terms(exc)}", err=True)
         return 2
     except click.ClickException as exc:
         click.echo(f"aelab: error: {exc.format_message()}", err=True)
@@ -223,6 +351,29 @@ def main(argv: list[str] | None = None) -> int:
             raise
         click.echo(f"aelab: internal error: {type(exc).__name__}: {exc} (rerun with --debug for a traceback)", err=True)
         return 1
+
+
+def _in_cli_terms(exc: AelabError) -> str:
+    """A setting's error names the flag that sets it (`latent_dim` -> `--latent-dim`) where there is one."""
+    if isinstance(exc, ConfigError) and exc.field in FLAG_FIELDS:
+        return f"--{exc.field.replace('_', '-')}: {exc.problem}"
+    return str(exc)
+
+
+FLAG_FIELDS = {
+    "latent_dim",
+    "epochs",
+    "batch_size",
+    "lr",
+    "precision",
+    "contrastive",
+    "val_fraction",
+    "train_size",
+    "test_size",
+    "seed",
+    "preset",
+    "workers",
+}
 
 
 def entry_point() -> None:

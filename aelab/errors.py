@@ -7,3 +7,11 @@ class AelabError(Exception):
 
 class TrainingDiverged(AelabError):
     """The loss became NaN or infinite; no weights from that point are saved."""
+
+
+class ConfigError(AelabError):
+    """A setting out of range, named in the library's terms (`lr`, `latent_dim`); the CLI names the flag instead."""
+
+    def __init__(self, field: str, problem: str):
+        super().__init__(f"{field}: {problem}")
+        self.field, self.problem = field, problem

@@ -17,20 +17,29 @@ from sklearn.utils.validation import check_is_fitted
 
 from .data.augment import get_augmentation
 from .data.images import validate_image_values
-from .data.sequences import zscore_stats
+from .data.normalization import Standardizer
 from .errors import AelabError
-from .evaluate import decode, encode, reconstruct
-from .io import write_json
-from .models import IMAGE, SEQUENCE, config_dict, create_model, model_class, shape_config
+from .evaluate import decode, encode, per_sample_mse, reconstruct
+from .kinds import IMAGE, SEQUENCE
+from .models import create_model, model_class, shape_config
 from .presets import model_settings, train_config
-from .run import SCHEMA_VERSION, load_run, save_weights
+from .run import load_run, run_config, save_model
 from .train import Trainer
 
 
 class AutoencoderTransformer(TransformerMixin, BaseEstimator):
-    def __init__(self, model: str = "cnn", latent_dim: int = 32, epochs: int | None = None,
-                 batch_size: int | None = None, lr: float | None = None, preset: str = "lab",
-                 val_fraction: float = 0.1, seed: int = 42, progress: bool = False):
+    def __init__(
+        self,
+        model: str = "cnn",
+        latent_dim: int = 32,
+        epochs: int | None = None,
+        batch_size: int | None = None,
+        lr: float | None = None,
+        preset: str = "lab",
+        val_fraction: float = 0.1,
+        seed: int = 42,
+        progress: bool = False,
+    ):
         self.model = model
         self.latent_dim = latent_dim
         self.epochs = epochs
@@ -43,7 +52,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
 
     def _scale(self, X: np.ndarray) -> np.ndarray:
         """Sequences scaled with the training statistics; images as they are."""
-        return (X - self.mean_) / self.std_ if self.kind_ == SEQUENCE else X
+        return X if self.standardizer_ is None else self.standardizer_.apply(X)
 
     def _input(self, X) -> np.ndarray:
         """New data checked against the fitted model's input shape, then scaled like the training data."""
@@ -53,8 +62,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         kind = model_class(self.model).input_kind
         X = _checked(X, kind)
         self.kind_ = kind
-        if kind == SEQUENCE:
-            self.mean_, self.std_ = zscore_stats(X, "X")
+        self.standardizer_ = Standardizer.fit(X, "X") if kind == SEQUENCE else None
         Xs = self._scale(X)
         order = np.random.default_rng(self.seed).permutation(len(Xs))
         n_val = max(1, int(round(self.val_fraction * len(Xs))))
@@ -62,13 +70,20 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             raise AelabError(f"X: {len(Xs)} samples are too few to hold out validation data")
         val, train = torch.from_numpy(Xs[order[:n_val]]), torch.from_numpy(Xs[order[n_val:]])
         torch.manual_seed(self.seed)
-        self.model_ = create_model(self.model, latent_dim=self.latent_dim, **shape_config(kind, X.shape[1:]),
-                                   **model_settings(self.model, self.preset))
-        cfg = train_config(self.model, self.preset, epochs=self.epochs, lr=self.lr, seed=self.seed,
-                           batch_size=self.batch_size)
+        self.model_ = create_model(
+            self.model,
+            latent_dim=self.latent_dim,
+            **shape_config(kind, X.shape[1:]),
+            **model_settings(self.model, self.preset),
+        )
+        cfg = train_config(
+            self.model, self.preset, epochs=self.epochs, lr=self.lr, seed=self.seed, batch_size=self.batch_size
+        )
         cfg = replace(cfg, batch_size=min(cfg.batch_size, len(train)))
+        self.train_config_ = cfg.to_dict()
         self.history_ = Trainer(self.model_, cfg, progress=self.progress).fit(
-            train, val, augment=get_augmentation(cfg.augment, kind))
+            train, val, augment=get_augmentation(cfg.augment, kind)
+        )
         self.model_.cpu().eval()
         return self
 
@@ -82,37 +97,41 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         if Z.ndim != 2 or Z.shape[1] != self.model_.latent_dim:
             raise AelabError(f"Z: codes must have shape (N, {self.model_.latent_dim}), got {Z.shape}")
         x_hat = decode(self.model_, Z)
-        return x_hat * self.std_ + self.mean_ if self.kind_ == SEQUENCE else x_hat
+        return x_hat if self.standardizer_ is None else self.standardizer_.invert(x_hat)
 
     def score(self, X, y=None) -> float:
         """Negative reconstruction MSE (on the scaled data), so that greater is better."""
         check_is_fitted(self, "model_")
         Xs = self._input(X)
-        return -float(np.mean((reconstruct(self.model_, Xs) - Xs) ** 2))
+        return -float(np.mean(per_sample_mse(Xs, reconstruct(self.model_, Xs))))
 
     def save(self, path) -> None:
         """Write a run directory (config.json + model.safetensors) that `load` and `aelab encode` read."""
         check_is_fitted(self, "model_")
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        norm = {"mean": self.mean_.tolist(), "std": self.std_.tolist()} if self.kind_ == SEQUENCE else None
-        save_weights(self.model_, path / "model.safetensors")
-        write_json(path / "config.json", {
-            "schema_version": SCHEMA_VERSION, "model": self.model, "model_config": config_dict(self.model_.config),
-            "input_kind": self.kind_, "normalization": norm, "estimator_params": self.get_params(),
-            "class_names": None, "feature_names": None,
-        })
+        save_model(
+            path,
+            run_config(
+                self.model_,
+                normalization=self.standardizer_,
+                train=self.train_config_,
+                preset=self.preset,
+                estimator_params=self.get_params(),
+            ),
+            self.model_,
+        )
 
     @classmethod
-    def load(cls, path) -> "AutoencoderTransformer":
+    def load(cls, path) -> AutoencoderTransformer:
         run = load_run(path)
-        params = run.config.get("estimator_params") or {"model": run.config["model"],
-                                                        "latent_dim": run.model.latent_dim}
+        params = run.config.get("estimator_params") or {
+            "model": run.config["model"],
+            "latent_dim": run.model.latent_dim,
+        }
         est = cls(**params)
-        est.model_, est.kind_ = run.model, run.input_kind
-        if est.kind_ == SEQUENCE:
-            est.mean_ = np.asarray(run.normalization["mean"], np.float32)
-            est.std_ = np.asarray(run.normalization["std"], np.float32)
+        est.model_, est.kind_, est.standardizer_ = run.model, run.input_kind, run.normalization
+        est.train_config_ = run.config.get("train")
         return est
 
 
@@ -124,8 +143,10 @@ def _checked(X, kind: str, fitted_shape: tuple | None = None) -> np.ndarray:
         raise AelabError(f"X: not a numeric array ({exc})") from None
     sample = X.shape[1:]
     if kind == IMAGE and len(sample) == 3 and sample[-1] in (1, 3) and sample[0] not in (1, 3):
-        raise AelabError(f"X: images of shape {X.shape} look channels-last; the estimator takes (N, C, H, W), "
-                         "e.g. X.transpose(0, 3, 1, 2)")
+        raise AelabError(
+            f"X: images of shape {X.shape} look channels-last; the estimator takes (N, C, H, W), "
+            "e.g. X.transpose(0, 3, 1, 2)"
+        )
     if fitted_shape is not None and sample != tuple(fitted_shape):
         raise AelabError(f"X: samples of shape {sample}, but the model was fitted on {tuple(fitted_shape)}")
     if kind == IMAGE:

@@ -58,12 +58,16 @@ class PCABaseline:
         self.clip = clip
         self.seed = seed
 
-    def fit(self, x_train) -> "PCABaseline":
+    def fit(self, x_train) -> PCABaseline:
         n, values = len(x_train), math.prod(x_train.shape[1:])
         if n <= PCA_MAX_ROWS and isinstance(x_train, np.ndarray):
             flat = x_train.reshape(n, values)
         else:  # gathered batch by batch into one array, so a streamed split costs no more than the rows kept
-            rows = np.sort(np.random.default_rng(self.seed).choice(n, PCA_MAX_ROWS, replace=False)) if n > PCA_MAX_ROWS else np.arange(n)
+            rows = (
+                np.sort(np.random.default_rng(self.seed).choice(n, PCA_MAX_ROWS, replace=False))
+                if n > PCA_MAX_ROWS
+                else np.arange(n)
+            )
             flat = np.empty((len(rows), values), dtype=np.float32)
             for start in range(0, len(rows), BATCH):
                 chunk = rows[start : start + BATCH]
@@ -118,8 +122,12 @@ class ErrorSums:
 
     def metrics(self, peak: float) -> dict:
         mse = self.sq / self.count
-        return dict(mse=mse, mae=self.ab / self.count, rmse=math.sqrt(mse),
-                    psnr=10 * math.log10(peak**2 / mse) if mse > 0 else math.inf)
+        return dict(
+            mse=mse,
+            mae=self.ab / self.count,
+            rmse=math.sqrt(mse),
+            psnr=10 * math.log10(peak**2 / mse) if mse > 0 else math.inf,
+        )
 
 
 def per_sample_mse(x: np.ndarray, x_hat: np.ndarray) -> np.ndarray:
@@ -155,12 +163,18 @@ def evaluate_model(model, dataset, seed: int = 42) -> Evaluation:
     ae, base = ae_errors.metrics(peak), pca_errors.metrics(peak)
 
     metrics = {
-        "test_mse": ae["mse"], "test_mae": ae["mae"], "test_rmse": ae["rmse"], "test_psnr": ae["psnr"],
-        "latent_dim": latent_dim, "input_dim": input_dim,
+        "test_mse": ae["mse"],
+        "test_mae": ae["mae"],
+        "test_rmse": ae["rmse"],
+        "test_psnr": ae["psnr"],
+        "latent_dim": latent_dim,
+        "input_dim": input_dim,
         "compression_ratio": input_dim / latent_dim,
         "compression_pct": 100.0 * (1 - latent_dim / input_dim),
         "params": sum(p.numel() for p in model.parameters()),
-        "pca_test_mse": base["mse"], "pca_test_mae": base["mae"], "pca_test_psnr": base["psnr"],
+        "pca_test_mse": base["mse"],
+        "pca_test_mae": base["mae"],
+        "pca_test_psnr": base["psnr"],
         "mse_vs_pca": ae["mse"] / base["mse"] if base["mse"] > 0 else math.inf,
         "beats_pca": ae["mse"] < base["mse"],
     }
@@ -170,8 +184,10 @@ def evaluate_model(model, dataset, seed: int = 42) -> Evaluation:
     if dataset.has_labels and len(np.unique(dataset.train.y)) > 1:
         z_train = encode(model, x_train)
         metrics["probe_logreg"], metrics["probe_knn"] = probe_accuracies(
-            z_train, dataset.train.y, codes, dataset.test.y, seed)
+            z_train, dataset.train.y, codes, dataset.test.y, seed
+        )
         metrics["pca_probe_logreg"], metrics["pca_probe_knn"] = probe_accuracies(
-            pca.transform(x_train), dataset.train.y, pca_codes, dataset.test.y, seed)
+            pca.transform(x_train), dataset.train.y, pca_codes, dataset.test.y, seed
+        )
     val_errors = np.concatenate([per_sample_mse(b, reconstruct(model, b)) for b in row_batches(dataset.val.x)])
     return Evaluation(metrics, *shown, codes, pca_codes, val_errors, pca_fit_seconds)

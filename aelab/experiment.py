@@ -8,33 +8,37 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 
 from . import plots
-from .data import IMAGE, Dataset, load_dataset
+from .data import DEFAULT_DATA, Dataset, DataSpec, load_dataset
 from .data.augment import get_augmentation, get_contrastive_view
 from .distributed import barrier, is_main
 from .errors import AelabError
 from .evaluate import evaluate_model
+from .kinds import IMAGE
 from .models import create_model, model_class, shape_config
 from .presets import model_settings, train_config
 from .run import CHECKPOINTS, prepare_out_dir, publish, run_config, write_run_files
 from .summary import format_table
 from .train import Trainer
 
-DEFAULT_DATA = {"image": "cifar10", "sequence": "synthetic"}
+
+def data_spec_for(model_name: str, data: str | None = None, **options) -> DataSpec:
+    """The spec of `data`, or of the default data of the model's input kind when `data` is None."""
+    return DataSpec(data or DEFAULT_DATA[model_class(model_name).input_kind], **options)
 
 
-def load_data_for(model_name: str, data: str | None = None, **data_args) -> Dataset:
+def load_data_for(model_name: str, spec: DataSpec) -> Dataset:
     kind = model_class(model_name).input_kind
-    dataset = load_dataset(data or DEFAULT_DATA[kind], **data_args)
+    dataset = load_dataset(spec)
     if dataset.kind != kind:
-        raise AelabError(f"--data {data}: holds {dataset.kind}s, but model {model_name!r} takes {kind}s")
+        raise AelabError(f"--data {spec.data}: holds {dataset.kind}s, but model {model_name!r} takes {kind}s")
     return dataset
 
 
@@ -46,28 +50,44 @@ def build_model(model_name: str, dataset: Dataset, latent_dim: int | None, prese
     return create_model(model_name, **shape_config(dataset.kind, dataset.sample_shape), **settings)
 
 
-def train_on(dataset: Dataset, out, model_name: str, *, latent_dim: int | None = None, preset: str = "lab",
-             epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
-             precision: str | None = None, contrastive: float | None = None, seed: int = 42, resume: bool = False,
-             force: bool = False, progress: bool = True, workers: int | None = None, echo: Callable[[str], None] = print) -> dict:
+def train_on(
+    dataset: Dataset,
+    out,
+    model_name: str,
+    *,
+    latent_dim: int | None = None,
+    preset: str = "lab",
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    lr: float | None = None,
+    precision: str | None = None,
+    contrastive: float | None = None,
+    seed: int = 42,
+    resume: bool = False,
+    force: bool = False,
+    progress: bool = True,
+    workers: int | None = None,
+    echo: Callable[[str], None] = print,
+) -> dict:
     """Train `model_name` on `dataset` into run directory `out`; return its metrics."""
     out = Path(out)
-    for option, value in (("--epochs", epochs), ("--batch-size", batch_size)):
-        if value is not None and value <= 0:
-            raise AelabError(f"{option}: must be positive, got {value}")
-    if lr is not None and not lr > 0:
-        raise AelabError(f"--lr: must be positive, got {lr}")
-    if contrastive is not None and not contrastive >= 0:
-        raise AelabError(f"--contrastive: must be 0 or more, got {contrastive}")
     main = is_main()
     if not main:
         echo = _silent
     model = build_model(model_name, dataset, latent_dim, preset, seed)
+    cfg = train_config(
+        model_name,
+        preset,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        precision=precision,
+        contrastive=contrastive,
+        seed=seed,
+    )
     n_train = len(dataset.train.x)
     if batch_size is not None and batch_size > n_train:
         raise AelabError(f"--batch-size: {batch_size} exceeds the {n_train} training samples")
-    cfg = train_config(model_name, preset, epochs=epochs, batch_size=batch_size, lr=lr, precision=precision,
-                       contrastive=contrastive, seed=seed)
     view = get_contrastive_view(dataset.kind) if cfg.contrastive else None
     if cfg.batch_size > n_train:  # a preset's batch on a small data set: one batch per epoch
         cfg = replace(cfg, batch_size=n_train)
@@ -81,8 +101,13 @@ def train_on(dataset: Dataset, out, model_name: str, *, latent_dim: int | None =
         raise AelabError(f"--resume: {checkpoint} does not exist; start without --resume")
     started = time.perf_counter()
     trainer = Trainer(model, cfg, checkpoint=checkpoint, progress=progress, workers=workers)
-    history = trainer.fit(as_source(dataset.train.x), as_source(dataset.val.x), resume=resume,
-                          augment=get_augmentation(cfg.augment, dataset.kind), view=view)
+    history = trainer.fit(
+        as_source(dataset.train.x),
+        as_source(dataset.val.x),
+        resume=resume,
+        augment=get_augmentation(cfg.augment, dataset.kind),
+        view=view,
+    )
     train_seconds = time.perf_counter() - started
     model.cpu().eval()
     if not main:  # rank 0 evaluates and writes; the other ranks are done
@@ -95,10 +120,21 @@ def train_on(dataset: Dataset, out, model_name: str, *, latent_dim: int | None =
         evaluation = evaluate_model(model, dataset, seed=seed)
         metrics = {**evaluation.metrics, "epochs": len(history["loss"]), "best_epoch": trainer.best_epoch}
         _draw(staging, model_name, dataset, history, evaluation, seed)
-        timings = {"train_seconds": train_seconds, "eval_seconds": time.perf_counter() - started,
-                   "pca_fit_seconds": evaluation.pca_fit_seconds}
-        write_run_files(staging, run_config(model, cfg.to_dict(), dataset, preset), model, history, metrics,
-                        timings, evaluation.val_errors)
+        timings = {
+            "train_seconds": train_seconds,
+            "eval_seconds": time.perf_counter() - started,
+            "pca_fit_seconds": evaluation.pca_fit_seconds,
+        }
+        config = run_config(
+            model,
+            train=cfg.to_dict(),
+            preset=preset,
+            data=dataset.spec,
+            normalization=dataset.normalization,
+            class_names=dataset.class_names,
+            feature_names=dataset.feature_names,
+        )
+        write_run_files(staging, config, model, history, metrics, timings, evaluation.val_errors)
         publish(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -118,23 +154,23 @@ def _silent(_msg: str) -> None:
 def _draw(staging: Path, name: str, dataset: Dataset, history: dict, ev, seed: int) -> None:
     plots.history(history, staging / "plots" / "history.png", name)
     draw = plots.image_reconstructions if dataset.kind == IMAGE else plots.sequence_reconstructions
-    draw(ev.shown, ev.shown_reconstruction, ev.shown_pca_reconstruction, staging / "plots" / "reconstructions.png", name)
+    draw(
+        ev.shown, ev.shown_reconstruction, ev.shown_pca_reconstruction, staging / "plots" / "reconstructions.png", name
+    )
     plots.latent_space(ev.test_codes, dataset.test.y, dataset.class_names, staging / "plots" / "latent.png", name, seed)
 
 
 def summary_line(name: str, m: dict, seconds: float) -> str:
     verdict = "beats" if m["beats_pca"] else "LOSES TO"
-    line = (f"{name}: test MSE {m['test_mse']:.5g} vs PCA-{m['latent_dim']} {m['pca_test_mse']:.5g} "
-            f"({m['mse_vs_pca']:.2f}x, {verdict} PCA); trained {m['epochs']} epochs in {seconds:.0f}s")
+    line = (
+        f"{name}: test MSE {m['test_mse']:.5g} vs PCA-{m['latent_dim']} {m['pca_test_mse']:.5g} "
+        f"({m['mse_vs_pca']:.2f}x, {verdict} PCA); trained {m['epochs']} epochs in {seconds:.0f}s"
+    )
     if "probe_logreg" in m:
         line += f"; logistic probe {m['probe_logreg']:.1%} (PCA {m['pca_probe_logreg']:.1%})"
     return line
 
 
-def train(model_name: str, out, *, data: str | None = None, cifar10=None, labels=None, train_size=None,
-          test_size=None, val_fraction: float = 0.2, seed: int = 42, stream: bool | None = None, **train_args) -> dict:
-    dataset = load_data_for(model_name, data, cifar10=cifar10, labels=labels, train_size=train_size,
-                            test_size=test_size, val_fraction=val_fraction, seed=seed, stream=stream)
-    return train_on(dataset, out, model_name, seed=seed, **train_args)
-
-
+def train(model_name: str, out, spec: DataSpec, **train_args) -> dict:
+    """Load `spec` for `model_name` and train it into run directory `out`."""
+    return train_on(load_data_for(model_name, spec), out, model_name, seed=spec.seed, **train_args)

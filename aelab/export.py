@@ -33,19 +33,28 @@ class _Decoder(nn.Module):
 
 def export_onnx(run_dir, out) -> list[Path]:
     try:
-        import onnx  # noqa: F401
+        import onnx  # noqa: F401  (only checks that the onnx extra is installed)
     except ImportError:
         raise AelabError("export needs the onnx extras: pip install 'aelab[onnx]'") from None
     model = load_run(run_dir).model.eval()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    jobs = ((_Encoder(model), torch.zeros(2, *model.input_shape), "x", "z", out / "encoder.onnx"),
-            (_Decoder(model), torch.zeros(2, model.latent_dim), "z", "x_hat", out / "decoder.onnx"))
+    jobs = (
+        (_Encoder(model), torch.zeros(2, *model.input_shape), "x", "z", out / "encoder.onnx"),
+        (_Decoder(model), torch.zeros(2, model.latent_dim), "z", "x_hat", out / "decoder.onnx"),
+    )
     written = []
     for module, example, name_in, name_out, path in jobs:
         with atomic_path(path) as tmp, warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.onnx.export(module, (example,), str(tmp), input_names=[name_in], output_names=[name_out],
-                              dynamic_axes={name_in: {0: "batch"}, name_out: {0: "batch"}}, dynamo=False)
+            torch.onnx.export(
+                module,
+                (example,),
+                str(tmp),
+                input_names=[name_in],
+                output_names=[name_out],
+                dynamic_axes={name_in: {0: "batch"}, name_out: {0: "batch"}},
+                dynamo=False,
+            )
         written.append(path)
     return written

@@ -8,8 +8,8 @@ sequences (N, T, F) (memory-mapped), or a sequence CSV. Outputs: `.npy`, `.csv` 
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -19,8 +19,9 @@ from .data.images import read_image, validate_image_values
 from .data.npy import ArrayRows, NpyChunks
 from .data.sequences import sequences_from_csv
 from .errors import AelabError
+from .evaluate import per_sample_mse
 from .io import atomic_path
-from .models import IMAGE
+from .kinds import IMAGE
 from .run import Run, load_run
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
@@ -40,7 +41,11 @@ class Source:
 
 
 def _image_files(root: Path) -> list[Path]:
-    files = sorted(p for p in root.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    files = sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
     if not files:
         raise AelabError(f"{root}: empty folder, no images to read")
     return files
@@ -52,8 +57,9 @@ def _image_source(run: Run, path: Path, resize: bool, batch_size: int) -> Source
 
     def fit(img: np.ndarray, origin) -> np.ndarray:  # (H, W, C) uint8; read_image already matched the channels
         if img.shape[:2] != (height, width):
-            raise AelabError(f"{origin}: image is {img.shape[1]}x{img.shape[0]}, the model takes {width}x{height} "
-                             "(pass --resize)")
+            raise AelabError(
+                f"{origin}: image is {img.shape[1]}x{img.shape[0]}, the model takes {width}x{height} (pass --resize)"
+            )
         return img
 
     if path.suffix.lower() == ".npy":
@@ -70,15 +76,19 @@ def _image_source(run: Run, path: Path, resize: bool, batch_size: int) -> Source
                 chunk = arr.read(i, i + batch_size)
                 validate_image_values(chunk, f"{path} (samples {i}..{i + len(chunk) - 1})")
                 x = chunk[..., :3] if chunk.shape[3] == 4 else chunk  # drop alpha
-                x = torch.from_numpy(x.astype(np.float32) / (255.0 if chunk.dtype == np.uint8 else 1.0)).permute(0, 3, 1, 2)
+                x = torch.from_numpy(x.astype(np.float32) / (255.0 if chunk.dtype == np.uint8 else 1.0)).permute(
+                    0, 3, 1, 2
+                )
                 if x.shape[1] == 1 and channels == 3:
                     x = x.expand(-1, 3, -1, -1)
                 if x.shape[1] != channels:
                     raise AelabError(f"{path}: {x.shape[1]} channels, the model takes {channels}")
                 if x.shape[2:] != (height, width):
                     if not resize:
-                        raise AelabError(f"{path}: images are {x.shape[3]}x{x.shape[2]}, the model takes {width}x{height} "
-                                         "(pass --resize)")
+                        raise AelabError(
+                            f"{path}: images are {x.shape[3]}x{x.shape[2]}, the model takes {width}x{height} "
+                            "(pass --resize)"
+                        )
                     x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False)
                 yield x.contiguous().numpy()
 
@@ -96,8 +106,7 @@ def _image_source(run: Run, path: Path, resize: bool, batch_size: int) -> Source
 
 def _sequence_source(run: Run, path: Path, batch_size: int) -> Source:
     seq_len, n_features = run.model.input_shape
-    norm = run.normalization
-    mean, std = np.asarray(norm["mean"], np.float32), np.asarray(norm["std"], np.float32)
+    scaler = run.normalization
     if path.suffix.lower() == ".csv":
         arr = ArrayRows(sequences_from_csv(path)[0])
     elif path.suffix.lower() == ".npy":
@@ -105,15 +114,19 @@ def _sequence_source(run: Run, path: Path, batch_size: int) -> Source:
     else:
         raise AelabError(f"{path}: sequences must come as .npy (N, T, F) or .csv")
     if arr.ndim != 3 or arr.shape[1:] != (seq_len, n_features):
-        raise AelabError(f"{path}: sequences of shape {arr.shape[1:] if arr.ndim == 3 else arr.shape}, "
-                         f"the model takes (T={seq_len}, F={n_features})")
+        raise AelabError(
+            f"{path}: sequences of shape {arr.shape[1:] if arr.ndim == 3 else arr.shape}, "
+            f"the model takes (T={seq_len}, F={n_features})"
+        )
 
     def batches():
         for i in range(0, len(arr), batch_size):
             chunk = arr.read(i, i + batch_size).astype(np.float32)
             if not np.isfinite(chunk).all():
-                raise AelabError(f"{path}: sequence {i + int(np.argwhere(~np.isfinite(chunk))[0][0])} contains NaN or inf")
-            yield (chunk - mean) / std
+                raise AelabError(
+                    f"{path}: sequence {i + int(np.argwhere(~np.isfinite(chunk))[0][0])} contains NaN or inf"
+                )
+            yield scaler.apply(chunk)
 
     return Source(len(arr), batches)
 
@@ -152,7 +165,9 @@ class Writer:
         self.tmp = self._ctx.__enter__()
         self.offset = 0
         if self.suffix == ".npy":
-            self._out = np.lib.format.open_memmap(self.tmp, mode="w+", dtype=self.dtype, shape=(self.n, *self.row_shape))
+            self._out = np.lib.format.open_memmap(
+                self.tmp, mode="w+", dtype=self.dtype, shape=(self.n, *self.row_shape)
+            )
         elif self.suffix == ".csv":
             self._file = open(self.tmp, "w", newline="")
             self._csv = csv.writer(self._file)
@@ -175,9 +190,9 @@ class Writer:
             self.offset += len(rows)
             return
         if self.suffix == ".csv":
-            self._csv.writerows(zip(*[c.tolist() for c in table_rows]))
+            self._csv.writerows(zip(*[c.tolist() for c in table_rows], strict=False))
             return
-        table = self._pa.table({name: col for name, col in zip(self.columns, table_rows)})
+        table = self._pa.table({name: col for name, col in zip(self.columns, table_rows, strict=False)})
         if self._parquet is None:
             self._parquet = self._pq.ParquetWriter(self.tmp, table.schema)
         self._parquet.write_table(table)
@@ -225,13 +240,12 @@ def reconstruct_file(run_dir, input_path, output, resize=False, batch_size=256) 
                 out.write(np.round(img * 255).astype(np.uint8) if source.raw_dtype == np.uint8 else img)
         return source.n
     t, f = run.model.input_shape
-    norm = run.normalization
-    mean, std = np.asarray(norm["mean"], np.float32), np.asarray(norm["std"], np.float32)
+    scaler = run.normalization
     features = run.config.get("feature_names") or [f"f{i}" for i in range(f)]
     with Writer(output, source.n, ["sequence_id", "t", *features], (t, f), np.float32) as out:
         start = 0
         for _, x_hat in _run_batches(run, source, run.model):
-            seqs = x_hat * std + mean
+            seqs = scaler.invert(x_hat)
             ids = np.repeat(np.arange(start, start + len(seqs)), t)
             steps = np.tile(np.arange(t), len(seqs))
             flat = seqs.reshape(-1, f)
@@ -251,7 +265,7 @@ def score_file(run_dir, input_path, output, resize=False, batch_size=256, percen
     with Writer(output, source.n, ["index", "score", "is_anomaly"], (), dtype) as out:
         start = 0
         for x, x_hat in _run_batches(run, source, run.model):
-            score = np.mean((x_hat - x).reshape(len(x), -1) ** 2, axis=1, dtype=np.float64)
+            score = per_sample_mse(x, x_hat)
             index = np.arange(start, start + len(x))
             rows = np.empty(len(x), dtype)
             rows["index"], rows["score"], rows["is_anomaly"] = index, score, score > threshold

@@ -11,17 +11,36 @@ from pathlib import Path
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
-    """Yield a temporary path beside `path`; rename it over `path` only if the block succeeds."""
+    """Yield a temporary path beside `path`; rename it over `path` only if the block succeeds.
+
+    The file gets the mode a plain `open` would give it (0644 under umask 022; `mkstemp` alone makes 0600, which
+    hides reports and codes from other users of a shared machine), and its contents reach the disk before the
+    rename, so a power cut leaves the old file or the new one, never an empty "finished" file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # the only portable way to read it is to set it; put it straight back
+    os.umask(mask)
+    return mask
+
+
+def cache_dir() -> Path:
+    """Where decoded images and downloads are kept: $AELAB_CACHE, default ~/.cache/aelab (never beside the data)."""
+    return Path(os.environ.get("AELAB_CACHE", Path.home() / ".cache" / "aelab")).expanduser()
 
 
 def write_json(path: str | os.PathLike, obj) -> None:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import matplotlib
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.manifold import TSNE
 
-matplotlib.use("Agg")
+from .io import atomic_path
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.decomposition import PCA  # noqa: E402
-from sklearn.manifold import TSNE  # noqa: E402
-
-from .io import atomic_path  # noqa: E402
+matplotlib.use("Agg")  # before pyplot is imported, so no GUI backend is ever loaded (headless servers, CI)
+import matplotlib.pyplot as plt  # noqa: E402  (must follow matplotlib.use)
 
 TSNE_MAX_POINTS = 2000
 
@@ -25,10 +24,11 @@ def _save(fig, path) -> None:
 def history(hist: dict, path, title: str) -> None:
     """Loss and MAE, train vs validation; a third panel for the contrastive term when the run had one."""
     epochs = np.arange(1, len(hist["loss"]) + 1)
-    panels = [("loss", "MSE loss"), ("mae", "MAE")] + ([("contrastive", "contrastive term (InfoNCE)")]
-                                                       if "contrastive" in hist else [])
+    panels = [("loss", "MSE loss"), ("mae", "MAE")] + (
+        [("contrastive", "contrastive term (InfoNCE)")] if "contrastive" in hist else []
+    )
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 3.8))
-    for ax, (key, label) in zip(axes, panels):
+    for ax, (key, label) in zip(axes, panels, strict=False):
         ax.plot(epochs, hist[key], label="train")
         if f"val_{key}" in hist:
             ax.plot(epochs, hist[f"val_{key}"], label="validation")
@@ -115,10 +115,14 @@ def latent_space(codes, labels, class_names, path, title: str, seed: int = 42) -
 def model_comparison(rows: list[dict], path) -> None:
     """Bars of MSE, MAE, compression ratio and training time, one bar per model or baseline."""
     names = [r["model"] for r in rows]
-    panels = (("test_mse", "test MSE (log)", True), ("test_mae", "test MAE", False),
-              ("compression_ratio", "compression ratio", False), ("train_seconds", "training time (s)", False))
+    panels = (
+        ("test_mse", "test MSE (log)", True),
+        ("test_mae", "test MAE", False),
+        ("compression_ratio", "compression ratio", False),
+        ("train_seconds", "training time (s)", False),
+    )
     fig, axes = plt.subplots(1, 4, figsize=(18, 4.5))
-    for ax, (key, label, log) in zip(axes, panels):
+    for ax, (key, label, log) in zip(axes, panels, strict=False):
         values = [r.get(key) or 0 for r in rows]
         colors = ["tab:gray" if r["architecture"] == "PCA" else "tab:blue" for r in rows]
         ax.bar(range(len(rows)), values, color=colors)
@@ -136,7 +140,7 @@ def rate_distortion(curves: dict[str, dict[str, list]], path) -> None:
     """Test MSE against latent size: one line per model or PCA, one panel per data set."""
     datasets = sorted({c["dataset"] for c in curves.values()})
     fig, axes = plt.subplots(1, len(datasets), figsize=(6.5 * len(datasets), 4.5), squeeze=False)
-    for ax, ds in zip(axes[0], datasets):
+    for ax, ds in zip(axes[0], datasets, strict=False):
         for name, c in curves.items():
             if c["dataset"] != ds:
                 continue

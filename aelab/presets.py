@@ -6,7 +6,7 @@ under every preset, so that they reproduce it.
 
 from __future__ import annotations
 
-from .errors import AelabError
+from .errors import AelabError, ConfigError
 from .train import TrainConfig
 
 PRESETS: dict[str, dict[str, TrainConfig]] = {
@@ -17,10 +17,25 @@ PRESETS: dict[str, dict[str, TrainConfig]] = {
     "cnn": {
         # Batch 32 at lr 8e-3: in 10-epoch probes on the seed protocol 0.956x PCA-32 vs 0.996x for batch 64 at 2e-3
         # (batch 64 at 8e-3: 0.968x, batch 16: 0.960x, at ~15% more time per epoch than batch 64)
-        "lab": TrainConfig(epochs=30, batch_size=32, lr=8e-3, schedule="onecycle", clip_grad_norm=1.0,
-                           precision="bf16", augment="flip+shift"),
-        "best": TrainConfig(epochs=60, batch_size=64, lr=2e-3, schedule="onecycle", clip_grad_norm=1.0,
-                            precision="bf16", augment="flip+shift", patience=12),
+        "lab": TrainConfig(
+            epochs=30,
+            batch_size=32,
+            lr=8e-3,
+            schedule="onecycle",
+            clip_grad_norm=1.0,
+            precision="bf16",
+            augment="flip+shift",
+        ),
+        "best": TrainConfig(
+            epochs=60,
+            batch_size=64,
+            lr=2e-3,
+            schedule="onecycle",
+            clip_grad_norm=1.0,
+            precision="bf16",
+            augment="flip+shift",
+            patience=12,
+        ),
     },
     "lstm-seed": {
         "lab": TrainConfig(epochs=30, batch_size=64, lr=1e-3),
@@ -47,7 +62,7 @@ MODEL_SETTINGS: dict[str, dict[str, dict]] = {
 
 def train_config(model: str, preset: str = "lab", **overrides) -> TrainConfig:
     if preset not in PRESET_NAMES:
-        raise AelabError(f"--preset: unknown preset {preset!r}; choose from {', '.join(PRESET_NAMES)}")
+        raise ConfigError("preset", f"unknown preset {preset!r}; choose from {', '.join(PRESET_NAMES)}")
     if model not in PRESETS:
         raise AelabError(f"model {model!r} has no training presets; add it to aelab.presets.PRESETS")
     base = PRESETS[model][preset]

@@ -17,13 +17,22 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from .data.normalization import Standardizer
 from .errors import AelabError
 from .io import atomic_path, read_json, write_json
 from .models import config_dict, create_model
 
 SCHEMA_VERSION = 1
-ARTEFACTS = ("config.json", "model.safetensors", "history.json", "metrics.json", "timings.json",
-             "environment.json", "val_errors.npy", "plots")
+ARTEFACTS = (
+    "config.json",
+    "model.safetensors",
+    "history.json",
+    "metrics.json",
+    "timings.json",
+    "environment.json",
+    "val_errors.npy",
+    "plots",
+)
 CHECKPOINTS = "checkpoints"
 
 
@@ -40,8 +49,9 @@ class Run:
         return self.model.input_kind
 
     @property
-    def normalization(self) -> dict | None:
-        return self.config.get("normalization")
+    def normalization(self) -> Standardizer | None:
+        """The training data's per-feature statistics (sequences), applied to new data before the model sees it."""
+        return Standardizer.from_dict(self.config.get("normalization"))
 
     def metrics(self) -> dict:
         return read_json(self.path / "metrics.json") if (self.path / "metrics.json").exists() else {}
@@ -53,27 +63,52 @@ class Run:
         return np.load(path, allow_pickle=False)
 
 
-def run_config(model, train_config: dict, dataset, preset: str) -> dict:
-    return {
+def run_config(
+    model,
+    *,
+    normalization: Standardizer | None,
+    train: dict | None = None,
+    preset: str | None = None,
+    data=None,
+    class_names=None,
+    feature_names=None,
+    estimator_params: dict | None = None,
+) -> dict:
+    """config.json: everything `load_run` needs to rebuild the model and prepare new data like its training data.
+    `data` is the run's `DataSpec` (None for an estimator, which is given arrays); `estimator_params` are the
+    `get_params()` of an `AutoencoderTransformer` that saved itself."""
+    config = {
         "schema_version": SCHEMA_VERSION,
         "model": model.name,
         "model_config": config_dict(model.config),
         "input_kind": model.input_kind,
-        "train": train_config,
+        "train": train,
         "preset": preset,
-        "data": dataset.spec,
-        "normalization": dataset.normalization,
-        "class_names": dataset.class_names,
-        "feature_names": dataset.feature_names,
+        "data": None if data is None else data.to_dict(),
+        "normalization": None if normalization is None else normalization.to_dict(),
+        "class_names": class_names,
+        "feature_names": feature_names,
     }
+    if estimator_params is not None:
+        config["estimator_params"] = estimator_params
+    return config
+
+
+def save_model(path: Path, config: dict, model) -> None:
+    """The two files that make a usable run: config.json and model.safetensors (each written atomically)."""
+    write_json(path / "config.json", config)
+    save_weights(model, path / "model.safetensors")
 
 
 def environment() -> dict:
     import sklearn
 
     return {
-        "python": sys.version.split()[0], "platform": platform.platform(), "torch": torch.__version__,
-        "numpy": np.__version__, "scikit-learn": sklearn.__version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
         "cuda": torch.version.cuda if torch.cuda.is_available() else None,
         "threads": torch.get_num_threads(),
     }
@@ -156,10 +191,10 @@ def publish(staging: Path, out: Path) -> None:
     staging.rmdir()
 
 
-def write_run_files(staging: Path, config: dict, model, history: dict, metrics: dict, timings: dict,
-                    val_errors: np.ndarray) -> None:
-    write_json(staging / "config.json", config)
-    save_weights(model, staging / "model.safetensors")
+def write_run_files(
+    staging: Path, config: dict, model, history: dict, metrics: dict, timings: dict, val_errors: np.ndarray
+) -> None:
+    save_model(staging, config, model)
     write_json(staging / "history.json", history)
     write_json(staging / "metrics.json", metrics)
     write_json(staging / "timings.json", timings)

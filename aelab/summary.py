@@ -20,6 +20,7 @@ def layer_table(model) -> list[tuple[str, str, int]]:
             if out.shape[0] > 1:  # one sample split into rows (e.g. one per feature) that share this layer
                 shape = f"{out.shape[0]} x {shape}"
             rows.append((f"{name} ({type(module).__name__})", shape, params))
+
         return record
 
     for name, module in model.named_modules():

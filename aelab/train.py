@@ -1,5 +1,5 @@
-"""One generic trainer for every autoencoder: it sees tensors and a module with `forward` (and `encode`/`decode`
-for the optional contrastive term), nothing else.
+"""One generic trainer for every autoencoder. It needs a module with `forward` (the reconstruction) and, for the
+optional contrastive term, `encode` and `decode`; the loss belongs to the `Objective`, not to the loop.
 
 Adam, an optional learning-rate schedule, gradient clipping, an optional contrastive term (InfoNCE between the
 codes of two views of each sample, for features that probe better), early stopping on the validation loss with the
@@ -24,10 +24,13 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from .data.augment import AUGMENTATIONS
 from .distributed import all_sum, is_main, rank_and_world
-from .errors import AelabError, TrainingDiverged
+from .errors import AelabError, ConfigError, TrainingDiverged
+from .io import atomic_path
 
 SCHEDULES = ("none", "onecycle", "cosine")
+PRECISIONS = ("fp32", "bf16")
 CONTRASTIVE_TEMPERATURE = 0.2  # SimCLR's range for small batches; codes are compared by cosine similarity
 
 
@@ -44,6 +47,25 @@ class TrainConfig:
     augment: str = "none"  # a name from aelab.data.augment.AUGMENTATIONS, resolved by whoever calls `fit`
     contrastive: float = 0.0  # weight of an InfoNCE term on the codes of two views (`fit(view=...)`); 0: off
     seed: int = 42
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ConfigError(name, f"must be a positive integer, got {value!r}")
+        if not self.lr > 0 or not math.isfinite(self.lr):
+            raise ConfigError("lr", f"must be positive, got {self.lr}")
+        if not self.weight_decay >= 0:
+            raise ConfigError("weight_decay", f"must be 0 or more, got {self.weight_decay}")
+        if not self.contrastive >= 0:
+            raise ConfigError("contrastive", f"must be 0 or more, got {self.contrastive}")
+        if self.patience is not None and not (isinstance(self.patience, int) and self.patience > 0):
+            raise ConfigError("patience", f"must be a positive integer or None, got {self.patience!r}")
+        if self.clip_grad_norm is not None and not self.clip_grad_norm > 0:
+            raise ConfigError("clip_grad_norm", f"must be positive or None, got {self.clip_grad_norm}")
+        for name, choices in (("schedule", SCHEDULES), ("precision", PRECISIONS), ("augment", tuple(AUGMENTATIONS))):
+            if getattr(self, name) not in choices:
+                raise ConfigError(name, f"unknown {name} {getattr(self, name)!r}; choose from {', '.join(choices)}")
 
     def to_dict(self):
         return asdict(self)
@@ -91,9 +113,13 @@ def iterate_batches(x, batches, workers: int = 0):
     if isinstance(x, torch.Tensor):
         yield from (x[idx] for idx in batches)
         return
-    yield from torch.utils.data.DataLoader(_BatchReader(x, batches), batch_size=None, num_workers=workers,
-                                           worker_init_fn=_one_thread if workers else None,
-                                           prefetch_factor=4 if workers else None)
+    yield from torch.utils.data.DataLoader(
+        _BatchReader(x, batches),
+        batch_size=None,
+        num_workers=workers,
+        worker_init_fn=_one_thread if workers else None,
+        prefetch_factor=4 if workers else None,
+    )
 
 
 def all_finite(loss: torch.Tensor) -> bool:
@@ -112,23 +138,6 @@ def info_nce(z: torch.Tensor, z_view: torch.Tensor, temperature: float = CONTRAS
     return F.cross_entropy(similarity, positives)
 
 
-class _Objective(nn.Module):
-    """One training step's forward pass as one module, so DDP sees every use of the parameters: the
-    reconstruction, and when a view batch is given, the codes of both views for the contrastive term."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x, x_view=None):  # -> (x_hat, z or None, z_view or None)
-        if x_view is None:
-            return self.model(x), None, None
-        z = self.model.encode(x)
-        with _running_stats_frozen(self.model):
-            z_view = self.model.encode(x_view)
-        return self.model.bounded(self.model.decode(z)), z, z_view
-
-
 @contextmanager
 def _running_stats_frozen(model: nn.Module):
     """Batch norm still normalises a batch with its own statistics, but its running statistics (what eval mode
@@ -142,9 +151,39 @@ def _running_stats_frozen(model: nn.Module):
     try:
         yield
     finally:
-        for m, (momentum, count) in zip(norms, saved):
+        for m, (momentum, count) in zip(norms, saved, strict=False):
             m.momentum = momentum
             m.num_batches_tracked.copy_(count)
+
+
+class Objective(nn.Module):
+    """One training step's forward pass and its loss, as one module so that DDP sees every use of the parameters.
+
+    Returns `(total, parts)`: the loss to minimise, and its named terms for the history (`loss`, the reconstruction
+    MSE, reported as such with or without extra terms; `mae`; `contrastive` when a view batch is given). The model
+    runs under autocast when `bf16`; the losses are computed in fp32 outside it.
+    """
+
+    def __init__(self, model: nn.Module, contrastive: float = 0.0, bf16: bool = False):
+        super().__init__()
+        self.model, self.contrastive, self.bf16 = model, contrastive, bf16
+
+    def forward(self, x, x_view=None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            if x_view is None:
+                x_hat, z, z_view = self.model(x), None, None
+            else:  # training mode: `forward` is decode(encode(x)), so the codes can be kept for the extra term
+                z = self.model.encode(x)
+                with _running_stats_frozen(self.model):
+                    z_view = self.model.encode(x_view)
+                x_hat = self.model.decode(z)
+        diff = x_hat.float() - x
+        mse = diff.pow(2).mean()
+        parts = {"loss": mse, "mae": diff.detach().abs().mean()}
+        if z_view is None:
+            return mse, parts
+        parts["contrastive"] = info_nce(z, z_view)
+        return mse + self.contrastive * parts["contrastive"], parts
 
 
 @torch.no_grad()
@@ -165,10 +204,21 @@ def evaluate_loss(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> t
 
 
 class Trainer:
-    """Fit `model` to reconstruct `x_train`, watching `x_val`. History is a dict of per-epoch lists."""
+    """Fit `model` to reconstruct `x_train`, watching `x_val`. History is a dict of per-epoch lists.
 
-    def __init__(self, model: nn.Module, config: TrainConfig, checkpoint: str | os.PathLike | None = None,
-                 device: str = "auto", progress: bool = True, workers: int | None = None):
+    `fit` runs `_train_epoch` then `_end_epoch` (validation, history, best weights, checkpoint, the
+    `on_epoch_end` hook, early stopping) once per epoch.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        config: TrainConfig,
+        checkpoint: str | os.PathLike | None = None,
+        device: str = "auto",
+        progress: bool = True,
+        workers: int | None = None,
+    ):
         self.model = model
         self.config = config
         self.checkpoint = Path(checkpoint) if checkpoint else None
@@ -176,107 +226,61 @@ class Trainer:
         self.progress = progress
         self.workers = default_workers() if workers is None else workers  # readers for data not in memory
 
-    def fit(self, x_train: torch.Tensor, x_val: torch.Tensor, resume: bool = False, on_epoch_end=None,
-            augment=None, view=None) -> dict:
+    def fit(
+        self,
+        x_train: torch.Tensor,
+        x_val: torch.Tensor,
+        resume: bool = False,
+        on_epoch_end=None,
+        augment=None,
+        view=None,
+    ) -> dict:
         """Train on tensors, or on sources read batch by batch (anything NumPy-indexable with `len` and `shape`,
-        such as a streamed split). `augment(batch, generator) -> batch`, if given, transforms each training batch (the
-        target is the augmented batch too); `view(batch, generator) -> batch` makes the second view of each sample
-        for the contrastive term when `config.contrastive` > 0; `on_epoch_end(epoch, model, history)` runs after each epoch's
-        bookkeeping (outside the timed part), e.g. for a benchmark's time-to-quality measurement."""
+        such as a streamed split). `augment(batch, generator) -> batch`, if given, transforms each training batch
+        (the target is the augmented batch too); `view(batch, generator) -> batch` makes the second view of each
+        sample for the contrastive term when `config.contrastive` > 0. `on_epoch_end(epoch, model, history)` runs
+        after each epoch's bookkeeping and checkpoint (outside the timed part), e.g. for a benchmark's
+        time-to-quality measurement; it may return True to stop training there, or raise to interrupt it."""
         cfg = self.config
         if cfg.contrastive and view is None:
-            raise ValueError("config.contrastive > 0 needs a `view` transform")
+            raise AelabError("contrastive: a weight above 0 needs a `view` transform")
         torch.manual_seed(cfg.seed)
         # channels_last convolutions run ~20% faster on CPUs (measured in benchmarks/bench_speed.py) and suit
         # tensor cores; the layout is undone after training so saved weights stay contiguous.
-        memory_format = torch.channels_last if len(x_train.shape) == 4 else torch.contiguous_format
-        model = self.model.to(self.device, memory_format=memory_format)
-        rank, world = rank_and_world()
+        self._memory_format = torch.channels_last if len(x_train.shape) == 4 else torch.contiguous_format
+        model = self.model.to(self.device, memory_format=self._memory_format)
         # Under torchrun every rank takes its share of each global batch; DDP averages the gradients,
         # which equals the global batch's mean gradient when the shares are equal.
-        objective = _Objective(model)
-        net = nn.parallel.DistributedDataParallel(objective) if world > 1 else objective
+        objective = Objective(model, cfg.contrastive, bf16=cfg.precision == "bf16")
+        self._net = nn.parallel.DistributedDataParallel(objective) if rank_and_world()[1] > 1 else objective
         x_train, x_val = (x.to(self.device) if isinstance(x, torch.Tensor) else x for x in (x_train, x_val))
         steps_per_epoch = math.ceil(len(x_train) / cfg.batch_size)
-        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        scheduler = self._scheduler(optimizer, steps_per_epoch)
-        generator = torch.Generator().manual_seed(cfg.seed)
+        self._optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self._scheduler = self._make_scheduler(steps_per_epoch)
+        self._generator = torch.Generator().manual_seed(cfg.seed)
         keys = ("loss", "mae", "val_loss", "val_mae", "seconds") + (("contrastive",) if cfg.contrastive else ())
-        state = dict(epoch=0, history={k: [] for k in keys},
-                     best_val=math.inf, best_epoch=0, best_weights=None)
+        state = dict(epoch=0, history={k: [] for k in keys}, best_val=math.inf, best_epoch=0, best_weights=None)
         if resume and self.checkpoint and self.checkpoint.exists():
-            state = self._restore(optimizer, scheduler, generator)
+            state = self._restore()
 
         # A live bar on a terminal; one line per epoch in logs, where a bar would print every update
-        progress = self.progress and rank == 0
-        live = progress and sys.stderr.isatty()
-        bar = tqdm(total=cfg.epochs * steps_per_epoch, initial=state["epoch"] * steps_per_epoch,
-                   disable=not live, unit="batch", dynamic_ncols=True, leave=False)
+        self._log = self.progress and is_main()
+        self._bar = tqdm(
+            total=cfg.epochs * steps_per_epoch,
+            initial=state["epoch"] * steps_per_epoch,
+            disable=not (self._log and sys.stderr.isatty()),
+            unit="batch",
+            dynamic_ncols=True,
+            leave=False,
+        )
         try:
             for epoch in range(state["epoch"], cfg.epochs):
                 started = time.perf_counter()
-                model.train()
-                sq = ab = con = 0.0
-                for xb in iterate_batches(x_train, _batches(len(x_train), cfg.batch_size, generator), self.workers):
-                    xb = xb.to(self.device)
-                    if augment is not None:  # on the global batch, so every rank's generator stays in step
-                        xb = augment(xb, generator)
-                    x_view = None
-                    if cfg.contrastive:  # drawn for the global batch too, like the augmentation
-                        x_view = view(xb, generator)[rank::world].contiguous(memory_format=memory_format)
-                    xb = xb[rank::world].contiguous(memory_format=memory_format)
-                    with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
-                        x_hat, z, z_view = net(xb, x_view)
-                    diff = x_hat.float() - xb
-                    loss = diff.pow(2).mean()  # the reconstruction MSE, reported as `loss` with or without extra terms
-                    total = loss
-                    if z_view is not None:
-                        agreement = info_nce(z, z_view)
-                        total = loss + cfg.contrastive * agreement
-                        con += agreement.item() * len(xb)
-                    if not all_finite(total):
-                        raise TrainingDiverged(
-                            f"training diverged at epoch {epoch + 1}: the loss became {total.item()}; "
-                            "try a lower --lr (the last good checkpoint is kept)"
-                        )
-                    optimizer.zero_grad(set_to_none=True)
-                    total.backward()
-                    if cfg.clip_grad_norm:
-                        nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad_norm)
-                    optimizer.step()
-                    if scheduler is not None:
-                        scheduler.step()
-                    sq += loss.item() * len(xb)
-                    ab += diff.detach().abs().mean().item() * len(xb)
-                    bar.update(1)
-                val_loss, val_mae = evaluate_loss(model, x_val)
-                if not math.isfinite(val_loss):
-                    raise TrainingDiverged(f"training diverged at epoch {epoch + 1}: the validation loss is {val_loss}")
-                sq, ab, con = all_sum([sq, ab, con], self.device)
-                h = state["history"]
-                h["loss"].append(sq / len(x_train))
-                h["mae"].append(ab / len(x_train))
-                if cfg.contrastive:
-                    h["contrastive"].append(con / len(x_train))
-                h["val_loss"].append(val_loss)
-                h["val_mae"].append(val_mae)
-                h["seconds"].append(time.perf_counter() - started)
-                bar.set_postfix(epoch=epoch + 1, loss=f"{h['loss'][-1]:.4g}", val_loss=f"{val_loss:.4g}")
-                if progress and not live:
-                    print(f"epoch {epoch + 1}/{cfg.epochs}: loss {h['loss'][-1]:.5g}, val_loss {val_loss:.5g} "
-                          f"({h['seconds'][-1]:.1f}s)", file=sys.stderr, flush=True)
-                state["epoch"] = epoch + 1
-                if val_loss < state["best_val"]:
-                    state.update(best_val=val_loss, best_epoch=epoch + 1,
-                                 best_weights=copy.deepcopy(model.state_dict()))
-                self._save(state, optimizer, scheduler, generator)
-                if on_epoch_end is not None:
-                    on_epoch_end(epoch + 1, model, h)
-                    model.train()
-                if cfg.patience is not None and state["epoch"] - state["best_epoch"] >= cfg.patience:
+                sums = self._train_epoch(x_train, epoch, augment, view)
+                if self._end_epoch(state, sums, len(x_train), x_val, started, on_epoch_end):
                     break
         finally:
-            bar.close()
+            self._bar.close()
             model.to(memory_format=torch.contiguous_format)
         if state["best_weights"] is not None:
             model.load_state_dict(state["best_weights"])
@@ -284,47 +288,121 @@ class Trainer:
         self.best_epoch = state["best_epoch"]
         return state["history"]
 
-    def _scheduler(self, optimizer, steps_per_epoch):
+    def _train_epoch(self, x_train, epoch: int, augment, view) -> dict[str, float]:
+        """One pass over the training data; returns each loss term summed over the samples (this rank's)."""
+        cfg, model, generator = self.config, self.model, self._generator
+        rank, world = rank_and_world()
+        model.train()
+        sums: dict[str, float] = {}
+        for xb in iterate_batches(x_train, _batches(len(x_train), cfg.batch_size, generator), self.workers):
+            xb = xb.to(self.device)
+            if augment is not None:  # on the global batch, so every rank's generator stays in step
+                xb = augment(xb, generator)
+            x_view = None
+            if cfg.contrastive:  # drawn for the global batch too, like the augmentation
+                x_view = view(xb, generator)[rank::world].contiguous(memory_format=self._memory_format)
+            xb = xb[rank::world].contiguous(memory_format=self._memory_format)
+            total, parts = self._net(xb, x_view)
+            if not all_finite(total):
+                raise TrainingDiverged(
+                    f"training diverged at epoch {epoch + 1}: the loss became {total.item()}; "
+                    "try a lower --lr (the last good checkpoint is kept)"
+                )
+            # One optimizer step on the total; clipping bounds the step when a batch is unusual
+            self._optimizer.zero_grad(set_to_none=True)
+            total.backward()
+            if cfg.clip_grad_norm:
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad_norm)
+            self._optimizer.step()
+            if self._scheduler is not None:
+                self._scheduler.step()
+            for name, value in parts.items():
+                sums[name] = sums.get(name, 0.0) + value.item() * len(xb)
+            self._bar.update(1)
+        return sums
+
+    def _end_epoch(self, state: dict, sums: dict, n_train: int, x_val, started: float, on_epoch_end) -> bool:
+        """Validate, record the epoch, keep the best weights, checkpoint; True when training should stop."""
+        cfg, epoch = self.config, state["epoch"] + 1
+        val_loss, val_mae = evaluate_loss(self.model, x_val)
+        if not math.isfinite(val_loss):
+            raise TrainingDiverged(f"training diverged at epoch {epoch}: the validation loss is {val_loss}")
+        # Every rank summed its share of the samples; the epoch's means are over all of them
+        names = [k for k in ("loss", "mae", "contrastive") if k in state["history"]]
+        totals = dict(zip(names, all_sum([sums.get(k, 0.0) for k in names], self.device), strict=False))
+        h = state["history"]
+        for name in names:
+            h[name].append(totals[name] / n_train)
+        h["val_loss"].append(val_loss)
+        h["val_mae"].append(val_mae)
+        h["seconds"].append(time.perf_counter() - started)
+        self._bar.set_postfix(epoch=epoch, loss=f"{h['loss'][-1]:.4g}", val_loss=f"{val_loss:.4g}")
+        if self._log and self._bar.disable:
+            print(
+                f"epoch {epoch}/{cfg.epochs}: loss {h['loss'][-1]:.5g}, val_loss {val_loss:.5g} "
+                f"({h['seconds'][-1]:.1f}s)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+        # The best weights so far are what training returns; the checkpoint lets --resume continue from here
+        state["epoch"] = epoch
+        if val_loss < state["best_val"]:
+            state.update(best_val=val_loss, best_epoch=epoch, best_weights=copy.deepcopy(self.model.state_dict()))
+        self.save_checkpoint(state)
+        stop = bool(on_epoch_end(epoch, self.model, h)) if on_epoch_end is not None else False
+        self.model.train()
+        return stop or (cfg.patience is not None and state["epoch"] - state["best_epoch"] >= cfg.patience)
+
+    def _make_scheduler(self, steps_per_epoch):
         cfg = self.config
         if cfg.schedule == "onecycle":
-            return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch,
-                                                       pct_start=0.15)
+            return torch.optim.lr_scheduler.OneCycleLR(
+                self._optimizer, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.15
+            )
         if cfg.schedule == "cosine":
-            return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs * steps_per_epoch)
-        if cfg.schedule != "none":
-            raise ValueError(f"unknown schedule {cfg.schedule!r}; choose from {SCHEDULES}")
-        return None
+            return torch.optim.lr_scheduler.CosineAnnealingLR(self._optimizer, T_max=cfg.epochs * steps_per_epoch)
+        return None  # "none"; TrainConfig refuses any other name
 
-    def _save(self, state, optimizer, scheduler, generator):
+    def save_checkpoint(self, state: dict) -> None:
+        """checkpoints/last.pt (rank 0 only), written whole or not at all."""
         if self.checkpoint is None or not is_main():
             return
         payload = {
-            "model": self.model.state_dict(), "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict() if scheduler is not None else None,
-            "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
-            "epoch": state["epoch"], "history": state["history"], "best_val": state["best_val"],
-            "best_epoch": state["best_epoch"], "best_weights": state["best_weights"],
+            "model": self.model.state_dict(),
+            "optimizer": self._optimizer.state_dict(),
+            "scheduler": self._scheduler.state_dict() if self._scheduler is not None else None,
+            "generator": self._generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "epoch": state["epoch"],
+            "history": state["history"],
+            "best_val": state["best_val"],
+            "best_epoch": state["best_epoch"],
+            "best_weights": state["best_weights"],
             "train_config": self.config.to_dict(),
         }
-        self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.checkpoint.with_name(self.checkpoint.name + ".tmp")
-        torch.save(payload, tmp)
-        os.replace(tmp, self.checkpoint)
+        with atomic_path(self.checkpoint) as tmp:
+            torch.save(payload, tmp)
 
-    def _restore(self, optimizer, scheduler, generator) -> dict:
+    def _restore(self) -> dict:
         ckpt = torch.load(self.checkpoint, map_location=self.device, weights_only=True)
         # Resuming under other settings would splice two different runs into one history; name what differs.
         # (Keys a checkpoint from an older version lacks are not compared.)
         asked = self.config.to_dict()
-        changed = [f"{k}={v!r} (checkpoint: {ckpt['train_config'][k]!r})" for k, v in asked.items()
-                   if k in ckpt["train_config"] and ckpt["train_config"][k] != v]
+        changed = [
+            f"{k}={v!r} (checkpoint: {ckpt['train_config'][k]!r})"
+            for k, v in asked.items()
+            if k in ckpt["train_config"] and ckpt["train_config"][k] != v
+        ]
         if changed:
-            raise AelabError(f"--resume: {self.checkpoint} was trained with other settings: {', '.join(changed)}; "
-                             "resume with the options it started with")
+            raise AelabError(
+                f"--resume: {self.checkpoint} was trained with other settings: {', '.join(changed)}; "
+                "resume with the options it started with"
+            )
         self.model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        if scheduler is not None and ckpt["scheduler"] is not None:
-            scheduler.load_state_dict(ckpt["scheduler"])
-        generator.set_state(ckpt["generator"])
+        self._optimizer.load_state_dict(ckpt["optimizer"])
+        if self._scheduler is not None and ckpt["scheduler"] is not None:
+            self._scheduler.load_state_dict(ckpt["scheduler"])
+        self._generator.set_state(ckpt["generator"])
         torch.set_rng_state(ckpt["torch_rng"])
         return {k: ckpt[k] for k in ("epoch", "history", "best_val", "best_epoch", "best_weights")}

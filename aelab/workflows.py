@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from .data import load_dataset
+from .data import DataSpec, load_dataset
 from .errors import AelabError
 from .evaluate import ErrorSums, PCABaseline, evaluate_model, row_batches
-from .experiment import load_data_for, train_on
+from .experiment import data_spec_for, load_data_for, train_on
 from .io import read_json, write_json
+from .kinds import IMAGE
 from .run import load_run, prepare_out_dir
 
 LAB_MODELS = ("cnn", "lstm", "conv1d")
@@ -36,18 +37,18 @@ def parse_latent_dims(text: str) -> list[int]:
 def evaluate_run(run_dir, data: str | None = None, cifar10=None, labels=None) -> dict:
     """Recompute a run's metrics on its own test split (rebuilt from config.json) or on `data`."""
     run = load_run(run_dir)
-    spec = dict(run.config["data"])
-    args = dict(cifar10=cifar10, train_size=spec.get("train_size"), test_size=spec.get("test_size"),
-                val_fraction=spec.get("val_fraction", 0.2), seed=spec.get("seed", 42),
-                labels=labels or spec.get("labels"), normalization=run.normalization)
+    spec = DataSpec.from_dict(run.config["data"], cifar10=cifar10)
+    if labels:
+        spec = spec.replace(labels=labels)
     if data is not None:
-        args.update(train_size=None, test_size=None, labels=labels)
-    dataset = load_dataset(data or spec["data"], **args)
+        spec = spec.replace(data=data, train_size=None, test_size=None, labels=labels)
+    dataset = load_dataset(spec, normalization=run.normalization)
     if dataset.kind != run.input_kind or dataset.sample_shape != run.model.input_shape:
-        raise AelabError(f"--data {data or spec['data']}: samples {dataset.sample_shape} do not fit the model's "
-                         f"input {run.model.input_shape}")
+        raise AelabError(
+            f"--data {spec.data}: samples {dataset.sample_shape} do not fit the model's input {run.model.input_shape}"
+        )
     started = time.perf_counter()
-    evaluation = evaluate_model(run.model, dataset, seed=spec.get("seed", 42))
+    evaluation = evaluate_model(run.model, dataset, seed=spec.seed)
     previous = run.metrics()
     metrics = {**evaluation.metrics, **{k: previous[k] for k in ("epochs", "best_epoch") if k in previous}}
     if data is not None:
@@ -59,24 +60,50 @@ def evaluate_run(run_dir, data: str | None = None, cifar10=None, labels=None) ->
     return metrics
 
 
-def run_sweep(model: str, latent_dims, out, *, data=None, cifar10=None, labels=None, train_size=None,
-              test_size=None, val_fraction=0.2, seed=42, preset="lab", epochs=None, force=False,
-              dataset=None, echo: Callable[[str], None] = print) -> list[dict]:
-    """Train `model` once per latent size into out/latent-<d>/ and collect the curve in out/sweep.json."""
+def run_sweep(
+    model: str,
+    latent_dims,
+    out,
+    spec: DataSpec | None = None,
+    *,
+    preset="lab",
+    epochs=None,
+    force=False,
+    dataset=None,
+    echo: Callable[[str], None] = print,
+) -> list[dict]:
+    """Train `model` once per latent size into out/latent-<d>/ and collect the curve in out/sweep.json.
+    The data is `dataset` when given (the lab shares one), else loaded from `spec` (default: the model's)."""
     out = Path(out)
     prepare_out_dir(out, force=force, resume=False)
     if dataset is None:
-        dataset = load_data_for(model, data, cifar10=cifar10, labels=labels, train_size=train_size,
-                                test_size=test_size, val_fraction=val_fraction, seed=seed)
+        dataset = load_data_for(model, spec or data_spec_for(model))
+    seed = dataset.spec.seed
     rows = []
     for d in latent_dims:
         echo(f"--- sweep {model}: latent {d} ---")
-        m = train_on(dataset, out / f"latent-{d}", model, latent_dim=d, preset=preset, epochs=epochs, seed=seed,
-                     force=force, echo=echo)
+        m = train_on(
+            dataset,
+            out / f"latent-{d}",
+            model,
+            latent_dim=d,
+            preset=preset,
+            epochs=epochs,
+            seed=seed,
+            force=force,
+            echo=echo,
+        )
         timings = read_json(out / f"latent-{d}" / "timings.json")
-        rows.append({"latent_dim": d, "test_mse": m["test_mse"], "pca_test_mse": m["pca_test_mse"],
-                     "probe_logreg": m.get("probe_logreg"), "train_seconds": timings["train_seconds"]})
-    write_json(out / "sweep.json", {"model": model, "dataset": dataset.spec["data"], "rows": rows})
+        rows.append(
+            {
+                "latent_dim": d,
+                "test_mse": m["test_mse"],
+                "pca_test_mse": m["pca_test_mse"],
+                "probe_logreg": m.get("probe_logreg"),
+                "train_seconds": timings["train_seconds"],
+            }
+        )
+    write_json(out / "sweep.json", {"model": model, "dataset": dataset.spec.data, "rows": rows})
     return rows
 
 
@@ -85,40 +112,59 @@ def pca_curve(dataset, dims=PCA_CURVE_DIMS, seed: int = 42) -> dict:
     x_train, x_test = dataset.train.x, dataset.test.x
     input_dim = math.prod(x_test.shape[1:])
     dims = [d for d in dims if d <= min(input_dim, len(x_train))]
-    clip = (0.0, 1.0) if dataset.kind == "image" else None
+    clip = (0.0, 1.0) if dataset.kind == IMAGE else None
     pca = PCABaseline(max(dims), clip=clip, seed=seed).fit(x_train).pca_
     errors = [ErrorSums() for _ in dims]
     for xb in row_batches(x_test):
         flat = xb.reshape(len(xb), -1)
         centred = flat - pca.mean_
-        for d, error in zip(dims, errors):
+        for d, error in zip(dims, errors, strict=False):
             axes = pca.components_[:d]
             x_hat = centred @ axes.T @ axes + pca.mean_
             error.add(flat, np.clip(x_hat, *clip) if clip else x_hat)
     mses = [error.metrics(peak=1.0)["mse"] for error in errors]
-    return {"dataset": dataset.spec["data"], "latent_dims": dims, "test_mse": mses}
+    return {"dataset": dataset.spec.data, "latent_dims": dims, "test_mse": mses}
 
 
-def run_lab(out, *, preset="lab", with_seed_models=False, with_sweep=False, cifar10=None, force=False,
-            train_size=None, test_size=None, epochs=None, echo: Callable[[str], None] = print) -> None:
+def run_lab(
+    out,
+    *,
+    preset="lab",
+    with_seed_models=False,
+    with_sweep=False,
+    cifar10=None,
+    force=False,
+    train_size=None,
+    test_size=None,
+    epochs=None,
+    echo: Callable[[str], None] = print,
+) -> None:
     """cnn on CIFAR-10, lstm and conv1d on the synthetic sequences (seed protocols unless sizes are given),
     then the comparison and the report. Sizes and epochs, when given, apply to every model (quick runs)."""
     from .report import render_lab
 
     out = Path(out)
     prepare_out_dir(out, force=force, resume=False)
-    images = load_data_for("cnn", None, cifar10=cifar10, train_size=train_size, test_size=test_size)
-    sequences = load_data_for("lstm", None, train_size=train_size, test_size=test_size)
+    images = load_data_for("cnn", data_spec_for("cnn", cifar10=cifar10, train_size=train_size, test_size=test_size))
+    sequences = load_data_for("lstm", data_spec_for("lstm", train_size=train_size, test_size=test_size))
     plan = [("cnn", images), ("lstm", sequences), ("conv1d", sequences)]
     if with_seed_models:
         plan += [("cnn-seed", images), ("lstm-seed", sequences)]
     for step, (model, dataset) in enumerate(plan, start=1):
-        echo(f"=== [{step}/{len(plan)}] {model} on {dataset.spec['data']} ===")
+        echo(f"=== [{step}/{len(plan)}] {model} on {dataset.spec.data} ===")
         train_on(dataset, out / model, model, preset=preset, epochs=epochs, force=True, echo=echo)
     write_json(out / "pca_curves.json", {"cifar10": pca_curve(images), "synthetic": pca_curve(sequences)})
     if with_sweep:
         for model in SWEEP_MODELS:
             dataset = images if model == "cnn" else sequences
-            run_sweep(model, SWEEP_DIMS, out / f"sweep-{model}", preset=preset, epochs=epochs, force=True,
-                      dataset=dataset, echo=echo)
+            run_sweep(
+                model,
+                SWEEP_DIMS,
+                out / f"sweep-{model}",
+                preset=preset,
+                epochs=epochs,
+                force=True,
+                dataset=dataset,
+                echo=echo,
+            )
     render_lab(out)

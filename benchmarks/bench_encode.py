@@ -21,8 +21,10 @@ from aelab.data.sequences import synthetic
 
 HERE = Path(__file__).resolve()
 CIFAR = Path(os.environ.get("AELAB_CIFAR10") or HERE.parents[2] / "shared" / "data" / "cifar10-jpeg")
-PEAK = "import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:]).returncode; " \
-       "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(rc)"
+PEAK = (
+    "import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:]).returncode; "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(rc)"
+)
 
 
 def peak_rss_mb(*argv) -> tuple[float, float]:
@@ -56,8 +58,11 @@ def main():
         del big
         result = encode(image_run, Path(tmp) / "big.npy", n_big, tmp)
         base = results[f"baseline_rss_mb {image_run}"]
-        result.update(file_mb=n_big * 3072 / 2**20, baseline_rss_mb=base,
-                      within_baseline_plus_1gb=result["peak_rss_mb"] <= base + 1024)
+        result.update(
+            file_mb=n_big * 3072 / 2**20,
+            baseline_rss_mb=base,
+            within_baseline_plus_1gb=result["peak_rss_mb"] <= base + 1024,
+        )
         results["1 GiB .npy of images, read in chunks"] = result
     for k, v in results.items():
         print(k, v)

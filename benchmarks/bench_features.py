@@ -26,9 +26,16 @@ def main():
     for weight in (float(w) for w in args.weights.split(",")):
         run = timed_training("cnn", data, contrastive=weight)
         m = run["metrics"]
-        row = {"contrastive": weight, "test_mse": m["test_mse"], "mse_vs_pca": m["mse_vs_pca"],
-               "probe_logreg": m["probe_logreg"], "probe_knn": m["probe_knn"], "pca_probe_logreg": m["pca_probe_logreg"],
-               "pca_probe_knn": m["pca_probe_knn"], "train_seconds": run["train_seconds"]}
+        row = {
+            "contrastive": weight,
+            "test_mse": m["test_mse"],
+            "mse_vs_pca": m["mse_vs_pca"],
+            "probe_logreg": m["probe_logreg"],
+            "probe_knn": m["probe_knn"],
+            "pca_probe_logreg": m["pca_probe_logreg"],
+            "pca_probe_knn": m["pca_probe_knn"],
+            "train_seconds": run["train_seconds"],
+        }
         print(row, flush=True)
         runs[f"cnn --contrastive {weight}"] = run
         table.append(row)

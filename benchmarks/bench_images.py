@@ -29,8 +29,13 @@ def main():
         data = load_dataset("cifar10", cifar10=cifar, train_size="all", test_size="all", val_fraction=0.1)
         run = timed_training("cnn", data, "best", epochs=args.epochs, contrastive=args.contrastive)
         m = run["metrics"]
-        targets = {"mse_vs_pca": m["mse_vs_pca"], "mse_target": 0.80, "probe_logreg": m.get("probe_logreg"),
-                   "probe_target": 0.45, "met": m["mse_vs_pca"] <= 0.80 and m.get("probe_logreg", 0) >= 0.45}
+        targets = {
+            "mse_vs_pca": m["mse_vs_pca"],
+            "mse_target": 0.80,
+            "probe_logreg": m.get("probe_logreg"),
+            "probe_target": 0.45,
+            "met": m["mse_vs_pca"] <= 0.80 and m.get("probe_logreg", 0) >= 0.45,
+        }
         print(targets)
         write("images-full", {"targets": targets, "runs": {"cnn --preset best": run}})
         return
@@ -38,10 +43,13 @@ def main():
     runs = {name: timed_training(name, data) for name in ("cnn-seed", "cnn")}
     seed, cnn = runs["cnn-seed"], runs["cnn"]
     targets = {
-        "cnn_mse_vs_pca": cnn["metrics"]["mse_vs_pca"], "cnn_target": 0.90,
-        "cnn_seconds": cnn["train_seconds"], "cnn_seed_seconds": seed["train_seconds"],
+        "cnn_mse_vs_pca": cnn["metrics"]["mse_vs_pca"],
+        "cnn_target": 0.90,
+        "cnn_seconds": cnn["train_seconds"],
+        "cnn_seed_seconds": seed["train_seconds"],
         "cnn_met": cnn["metrics"]["mse_vs_pca"] <= 0.90 and cnn["train_seconds"] <= seed["train_seconds"],
-        "cnn_seed_mse": seed["metrics"]["test_mse"], "cnn_seed_range": [0.0140, 0.0175],
+        "cnn_seed_mse": seed["metrics"]["test_mse"],
+        "cnn_seed_range": [0.0140, 0.0175],
         "cnn_seed_met": 0.0140 <= seed["metrics"]["test_mse"] <= 0.0175,
     }
     print(targets)

@@ -21,15 +21,20 @@ def main():
         key = name if preset == "lab" else f"{name} --preset best"
         runs[key] = timed_training(name, data, preset)
         m = runs[key]["metrics"]
-        print(f"{key}: test MSE {m['test_mse']:.4f} (PCA-20 {m['pca_test_mse']:.4f}) in {runs[key]['train_seconds']:.0f}s")
+        print(
+            f"{key}: test MSE {m['test_mse']:.4f} (PCA-20 {m['pca_test_mse']:.4f}) in {runs[key]['train_seconds']:.0f}s"
+        )
     seed_time = runs["lstm-seed"]["train_seconds"]
     lstm_to_notebook = time_to(runs["lstm"]["curve"], NOTEBOOK_MSE)
     best = runs["lstm --preset best"]
     targets = {
-        "best_mse": best["metrics"]["test_mse"], "best_mse_target": 0.05,
-        "best_seconds": best["train_seconds"], "best_seconds_limit": 600,
+        "best_mse": best["metrics"]["test_mse"],
+        "best_mse_target": 0.05,
+        "best_seconds": best["train_seconds"],
+        "best_seconds_limit": 600,
         "best_met": best["metrics"]["test_mse"] <= 0.05 and best["train_seconds"] <= 600,
-        "lstm_seconds_to_0.72": lstm_to_notebook, "lstm_seed_30_epoch_seconds": seed_time,
+        "lstm_seconds_to_0.72": lstm_to_notebook,
+        "lstm_seed_30_epoch_seconds": seed_time,
         "speed_met": lstm_to_notebook is not None and lstm_to_notebook <= seed_time / 3,
     }
     print(targets)

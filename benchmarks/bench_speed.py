@@ -51,8 +51,15 @@ def throughput(model_name: str, precision: str, channels_last: bool, threads: in
     for i in range(WARMUP, WARMUP + STEPS):
         step(i)
     rate = STEPS * BATCH / (time.perf_counter() - started)
-    return {"model": model_name, "precision": precision, "channels_last": channels_last, "threads": threads,
-            "compile": compile_model, "samples_per_s": rate, "warmup_seconds": warmup}
+    return {
+        "model": model_name,
+        "precision": precision,
+        "channels_last": channels_last,
+        "threads": threads,
+        "compile": compile_model,
+        "samples_per_s": rate,
+        "warmup_seconds": warmup,
+    }
 
 
 def reading(dataset_memory, dataset_stream, workers: int | None) -> dict:
@@ -67,9 +74,14 @@ def reading(dataset_memory, dataset_stream, workers: int | None) -> dict:
 
 def main():
     settings = [
-        ("cnn", "fp32", False, 2, False), ("cnn", "fp32", True, 2, False), ("cnn", "bf16", False, 2, False),
-        ("cnn", "bf16", True, 2, False), ("cnn", "bf16", True, 1, False), ("cnn", "bf16", True, 2, True),
-        ("cnn-seed", "fp32", False, 2, False), ("cnn-seed", "fp32", True, 2, False),
+        ("cnn", "fp32", False, 2, False),
+        ("cnn", "fp32", True, 2, False),
+        ("cnn", "bf16", False, 2, False),
+        ("cnn", "bf16", True, 2, False),
+        ("cnn", "bf16", True, 1, False),
+        ("cnn", "bf16", True, 2, True),
+        ("cnn-seed", "fp32", False, 2, False),
+        ("cnn-seed", "fp32", True, 2, False),
         ("cnn-seed", "bf16", True, 2, False),
     ]
     table = []
@@ -86,9 +98,11 @@ def main():
     quality = {}
     for precision in ("fp32", "bf16"):
         run = timed_training("cnn", memory, "lab", precision=precision, epochs=6)
-        quality[precision] = {"seconds_to_0.0168": time_to(run["curve"], NOTEBOOK_MSE),
-                              "test_mse_after_6_epochs": run["curve"][-1]["test_mse"],
-                              "seconds_per_epoch": run["train_seconds"] / run["epochs"]}
+        quality[precision] = {
+            "seconds_to_0.0168": time_to(run["curve"], NOTEBOOK_MSE),
+            "test_mse_after_6_epochs": run["curve"][-1]["test_mse"],
+            "seconds_per_epoch": run["train_seconds"] / run["epochs"],
+        }
         print(precision, quality[precision], flush=True)
     write("speed", {"throughput": table, "reading": loading, "time_to_quality": quality})
 

@@ -26,16 +26,34 @@ FULL = ["--train-size", "all", "--test-size", "all", "--val-fraction", "0.1"]
 def run(mode: str, data: str, out: Path) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    cmd = [sys.executable, "-m", "aelab", "train", "cnn", "--data", data, *FULL, "--epochs", "1",
-           f"--{mode}", "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "aelab",
+        "train",
+        "cnn",
+        "--data",
+        data,
+        *FULL,
+        "--epochs",
+        "1",
+        f"--{mode}",
+        "--out",
+        str(out),
+    ]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     timings = json.loads((out / "timings.json").read_text())
     metrics = json.loads((out / "metrics.json").read_text())
-    return {"mode": mode, "wall_seconds": seconds, "train_seconds": timings["train_seconds"],
-            "peak_rss_mb": max(peak, before) / 1024, "test_mse": metrics["test_mse"],
-            "note": "peak RSS is the max over this and earlier children; streamed runs first"}
+    return {
+        "mode": mode,
+        "wall_seconds": seconds,
+        "train_seconds": timings["train_seconds"],
+        "peak_rss_mb": max(peak, before) / 1024,
+        "test_mse": metrics["test_mse"],
+        "note": "peak RSS is the max over this and earlier children; streamed runs first",
+    }
 
 
 def main():

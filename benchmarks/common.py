@@ -21,8 +21,13 @@ RESULTS = Path(__file__).parent / "results"
 
 
 def machine() -> dict:
-    return {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-            "platform": platform.platform(), "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+    return {
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
 
 
 def timed_training(name: str, dataset, preset: str = "lab", **overrides) -> dict:
@@ -36,18 +41,30 @@ def timed_training(name: str, dataset, preset: str = "lab", **overrides) -> dict
     curve = []
 
     def record(epoch, m, history):
-        curve.append({"epoch": epoch, "seconds": init_seconds + sum(history["seconds"]),
-                      "test_mse": evaluate_loss(m, x_test)[0]})
+        curve.append(
+            {"epoch": epoch, "seconds": init_seconds + sum(history["seconds"]), "test_mse": evaluate_loss(m, x_test)[0]}
+        )
 
     trainer = Trainer(model, cfg, progress=True)
-    trainer.fit(x_train, torch.from_numpy(dataset.val.x), on_epoch_end=record,
-                augment=get_augmentation(cfg.augment, dataset.kind),
-                view=get_contrastive_view(dataset.kind) if cfg.contrastive else None)
+    trainer.fit(
+        x_train,
+        torch.from_numpy(dataset.val.x),
+        on_epoch_end=record,
+        augment=get_augmentation(cfg.augment, dataset.kind),
+        view=get_contrastive_view(dataset.kind) if cfg.contrastive else None,
+    )
     train_seconds = init_seconds + sum(trainer.history["seconds"])
     model.cpu().eval()
     metrics = evaluate_model(model, dataset).metrics
-    return {"model": name, "preset": preset, "train_config": cfg.to_dict(), "train_seconds": train_seconds,
-            "epochs": len(trainer.history["loss"]), "metrics": metrics, "curve": curve}
+    return {
+        "model": name,
+        "preset": preset,
+        "train_config": cfg.to_dict(),
+        "train_seconds": train_seconds,
+        "epochs": len(trainer.history["loss"]),
+        "metrics": metrics,
+        "curve": curve,
+    }
 
 
 def time_to(curve: list[dict], mse: float) -> float | None:

@@ -9,7 +9,8 @@ import torch
 
 from aelab import load_run
 from aelab.cli import main
-from conftest import run_cli, write_image_folder
+
+from helpers import assert_one_line_error, run_cli, write_image_folder
 
 SUBCOMMANDS = ["train", "evaluate", "lab", "sweep", "report", "encode", "reconstruct", "score", "export"]
 
@@ -25,28 +26,23 @@ def test_top_level_help_lists_commands(capsys):
     assert code == 0 and all(c in out for c in SUBCOMMANDS)
 
 
-def assert_one_line_error(code, err, *fragments):
-    assert code == 2
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    for f in fragments:
-        assert f in lines[0], lines[0]
-
-
 def test_unknown_model_is_a_usage_error(capsys, tmp_path):
     code, _, err = run_cli(capsys, "train", "resnet", "--out", tmp_path / "r")
     assert_one_line_error(code, err, "resnet")
 
 
-@pytest.mark.parametrize("args, fragments", [
-    (["--latent-dim", "0"], ["--latent-dim", "positive"]),
-    (["--latent-dim", "100"], ["--latent-dim", "exceeds the 64 values"]),
-    (["--train-size", "100000"], ["--train-size", "only 1438 are available"]),
-    (["--train-size", "5"], ["--train-size", "10 classes"]),
-    (["--batch-size", "5000"], ["--batch-size", "exceeds"]),
-    (["--epochs", "0"], ["--epochs", "positive"]),
-    (["--contrastive", "-1"], ["--contrastive", "0 or more"]),
-])
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["--latent-dim", "0"], ["--latent-dim", "positive"]),
+        (["--latent-dim", "100"], ["--latent-dim", "exceeds the 64 values"]),
+        (["--train-size", "100000"], ["--train-size", "only 1438 are available"]),
+        (["--train-size", "5"], ["--train-size", "10 classes"]),
+        (["--batch-size", "5000"], ["--batch-size", "exceeds"]),
+        (["--epochs", "0"], ["--epochs", "positive"]),
+        (["--contrastive", "-1"], ["--contrastive", "0 or more"]),
+    ],
+)
 def test_option_validation(capsys, tmp_path, args, fragments):
     out = tmp_path / "run"
     code, _, err = run_cli(capsys, "train", "cnn", "--data", "digits", "--out", out, *args)
@@ -55,7 +51,10 @@ def test_option_validation(capsys, tmp_path, args, fragments):
 
 
 def test_image_size_the_model_cannot_take(capsys, tmp_path):
-    np.save(tmp_path / "odd.npy", np.zeros((40, 10, 10, 3), dtype=np.uint8) + np.arange(40)[:, None, None, None].astype(np.uint8))
+    np.save(
+        tmp_path / "odd.npy",
+        np.zeros((40, 10, 10, 3), dtype=np.uint8) + np.arange(40)[:, None, None, None].astype(np.uint8),
+    )
     code, _, err = run_cli(capsys, "train", "cnn", "--data", tmp_path / "odd.npy", "--out", tmp_path / "r")
     assert_one_line_error(code, err, "10x10", "multiples of 4")
 
@@ -74,15 +73,29 @@ def test_data_of_the_wrong_kind(capsys, tmp_path):
 
 
 def test_contrastive_term_needs_images(capsys, tmp_path):
-    code, _, err = run_cli(capsys, "train", "conv1d", "--data", "synthetic", "--train-size", "200", "--contrastive", "0.1",
-                           "--out", tmp_path / "r")
+    code, _, err = run_cli(
+        capsys,
+        "train",
+        "conv1d",
+        "--data",
+        "synthetic",
+        "--train-size",
+        "200",
+        "--contrastive",
+        "0.1",
+        "--out",
+        tmp_path / "r",
+    )
     assert_one_line_error(code, err, "--contrastive", "image models")
     assert not (tmp_path / "r" / "metrics.json").exists()
 
 
+@pytest.mark.slow
 def test_contrastive_training_writes_a_run_and_its_history(capsys, tmp_path):
     out = tmp_path / "r"
-    code, _, _ = run_cli(capsys, "train", "cnn", "--data", "digits", "--epochs", "2", "--contrastive", "0.05", "--out", out)
+    code, _, _ = run_cli(
+        capsys, "train", "cnn", "--data", "digits", "--epochs", "2", "--contrastive", "0.05", "--out", out
+    )
     assert code == 0
     history = json.loads((out / "history.json").read_text())
     assert len(history["contrastive"]) == 2 and all(math.isfinite(v) for v in history["contrastive"])
@@ -113,8 +126,24 @@ def test_missing_cifar_is_one_line(capsys, tmp_path):
 @pytest.fixture(scope="module")
 def digits_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "digits-cnn"
-    code = main(["train", "cnn", "--data", "digits", "--out", str(out), "--epochs", "2", "--latent-dim", "8",
-                 "--train-size", "400", "--test-size", "100"])
+    code = main(
+        [
+            "train",
+            "cnn",
+            "--data",
+            "digits",
+            "--out",
+            str(out),
+            "--epochs",
+            "2",
+            "--latent-dim",
+            "8",
+            "--train-size",
+            "400",
+            "--test-size",
+            "100",
+        ]
+    )
     assert code == 0
     return out
 
@@ -128,23 +157,64 @@ def sequence_run(tmp_path_factory):
     np.save(root / "seq.npy", x.astype(np.float32))
     np.save(root / "labels.npy", (np.arange(120) % 2))
     out = root / "run"
-    assert main(["train", "lstm", "--data", str(root / "seq.npy"), "--labels", str(root / "labels.npy"),
-                 "--out", str(out), "--epochs", "2", "--latent-dim", "6"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "lstm",
+                "--data",
+                str(root / "seq.npy"),
+                "--labels",
+                str(root / "labels.npy"),
+                "--out",
+                str(out),
+                "--epochs",
+                "2",
+                "--latent-dim",
+                "6",
+            ]
+        )
+        == 0
+    )
     return out
 
 
 def test_train_writes_the_contract_run_directory(digits_run):
-    for name in ("config.json", "model.safetensors", "history.json", "metrics.json", "timings.json",
-                 "environment.json", "plots/history.png", "plots/reconstructions.png", "plots/latent.png",
-                 "checkpoints/last.pt"):
+    for name in (
+        "config.json",
+        "model.safetensors",
+        "history.json",
+        "metrics.json",
+        "timings.json",
+        "environment.json",
+        "plots/history.png",
+        "plots/reconstructions.png",
+        "plots/latent.png",
+        "checkpoints/last.pt",
+    ):
         assert (digits_run / name).exists(), name
     assert not (digits_run / ".staging").exists()
     config = json.loads((digits_run / "config.json").read_text())
     assert config["schema_version"] == 1 and config["model"] == "cnn" and config["class_names"][0] == "0"
     metrics = json.loads((digits_run / "metrics.json").read_text())
-    for key in ("test_mse", "test_mae", "test_rmse", "test_psnr", "latent_dim", "input_dim", "compression_ratio",
-                "compression_pct", "params", "epochs", "pca_test_mse", "pca_test_mae", "probe_logreg", "probe_knn",
-                "pca_probe_logreg", "pca_probe_knn"):
+    for key in (
+        "test_mse",
+        "test_mae",
+        "test_rmse",
+        "test_psnr",
+        "latent_dim",
+        "input_dim",
+        "compression_ratio",
+        "compression_pct",
+        "params",
+        "epochs",
+        "pca_test_mse",
+        "pca_test_mae",
+        "probe_logreg",
+        "probe_knn",
+        "pca_probe_logreg",
+        "pca_probe_knn",
+    ):
         assert key in metrics, key
     assert metrics["compression_ratio"] == 8.0 and metrics["epochs"] == 2
     assert abs(metrics["test_psnr"] - 10 * np.log10(1 / metrics["test_mse"])) < 1e-9
@@ -183,16 +253,30 @@ def test_sequence_run_keeps_its_normalisation(sequence_run):
     assert "probe_logreg" in metrics and metrics["latent_dim"] == 6
 
 
+@pytest.mark.slow
 def test_force_overwrites_a_run(capsys, tmp_path):
     out = tmp_path / "r"
-    args = ["train", "conv1d", "--data", "synthetic", "--train-size", "200", "--test-size", "50", "--epochs", "1",
-            "--out", out]
+    args = [
+        "train",
+        "conv1d",
+        "--data",
+        "synthetic",
+        "--train-size",
+        "200",
+        "--test-size",
+        "50",
+        "--epochs",
+        "1",
+        "--out",
+        out,
+    ]
     assert run_cli(capsys, *args)[0] == 0
     code, _, err = run_cli(capsys, *args)
     assert code == 2 and "not empty" in err
     assert run_cli(capsys, *args, "--force")[0] == 0
 
 
+@pytest.mark.slow
 def test_same_seed_gives_byte_identical_metrics(capsys, tmp_path):
     args = ["--data", "synthetic", "--train-size", "200", "--test-size", "50", "--epochs", "2"]
     for name in ("a", "b"):
@@ -200,6 +284,7 @@ def test_same_seed_gives_byte_identical_metrics(capsys, tmp_path):
     assert (tmp_path / "a" / "metrics.json").read_bytes() == (tmp_path / "b" / "metrics.json").read_bytes()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", ["folder", "npy"])
 def test_streamed_training_matches_in_memory_training(capsys, tmp_path, source):
     """Streaming changes where batches come from, not what they hold: same seed, same metrics and weights."""
@@ -211,7 +296,9 @@ def test_streamed_training_matches_in_memory_training(capsys, tmp_path, source):
     args = ["--data", data, "--epochs", "2", "--batch-size", "8", "--latent-dim", "4"]
     assert run_cli(capsys, "train", "cnn", "--out", tmp_path / "memory", "--in-memory", *args)[0] == 0
     workers = "1" if source == "folder" else "0"  # a background reader, and reading in the training process
-    assert run_cli(capsys, "train", "cnn", "--out", tmp_path / "stream", "--stream", "--workers", workers, *args)[0] == 0
+    assert (
+        run_cli(capsys, "train", "cnn", "--out", tmp_path / "stream", "--stream", "--workers", workers, *args)[0] == 0
+    )
     memory, stream = (json.loads((tmp_path / r / "metrics.json").read_text()) for r in ("memory", "stream"))
     assert memory["test_mse"] == pytest.approx(stream["test_mse"], rel=1e-6)
     assert memory["pca_test_mse"] == pytest.approx(stream["pca_test_mse"], rel=1e-6)

@@ -7,16 +7,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from aelab.data import load_dataset, sample, split_off
 from aelab.data import cifar10 as cifar
+from aelab.data import load_dataset, sample, split_off
 from aelab.data.sequences import synthetic
 from aelab.errors import AelabError
-from conftest import write_image_folder, write_sequence_csv
+
+from helpers import write_image_folder, write_sequence_csv
 
 
 def small(path, **kw):
-    return load_dataset("cifar10", cifar10=str(path), train_size=kw.pop("train_size", 50),
-                        test_size=kw.pop("test_size", 10), **kw)
+    return load_dataset(
+        "cifar10", cifar10=str(path), train_size=kw.pop("train_size", 50), test_size=kw.pop("test_size", 10), **kw
+    )
 
 
 def test_cifar_batches_dir(cifar_batches):
@@ -161,14 +163,23 @@ def test_sequence_npy_and_csv(sequences_npy, tmp_path):
     assert d.train.x.shape[1:] == (8, 2) and d.class_names == ["0", "1"] and d.feature_names == ["f0", "f1"]
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda lines: lines[:-1], "ragged"),
-    (lambda lines: lines + [lines[1]], "duplicate row"),
-    (lambda lines: [lines[0], lines[1].replace("s0,0,", "s0,0,abc")] + lines[2:], "non-numeric"),
-    (lambda lines: [lines[0], *[ln for ln in lines[1:] if not ln.startswith("s0,3,")],
-                    lines[4].replace("s0,3,", "s0,9,")], "gap"),
-    (lambda lines: [lines[0], lines[1].replace("s0,0,", "s0,0,nan,")[: len(lines[1]) + 4]] + lines[2:], "NaN"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda lines: lines[:-1], "ragged"),
+        (lambda lines: lines + [lines[1]], "duplicate row"),
+        (lambda lines: [lines[0], lines[1].replace("s0,0,", "s0,0,abc")] + lines[2:], "non-numeric"),
+        (
+            lambda lines: [
+                lines[0],
+                *[ln for ln in lines[1:] if not ln.startswith("s0,3,")],
+                lines[4].replace("s0,3,", "s0,9,"),
+            ],
+            "gap",
+        ),
+        (lambda lines: [lines[0], lines[1].replace("s0,0,", "s0,0,nan,")[: len(lines[1]) + 4]] + lines[2:], "NaN"),
+    ],
+)
 def test_bad_csv(tmp_path, mutate, message):
     path = write_sequence_csv(tmp_path / "bad.csv", label=False)
     lines = path.read_text().splitlines()
@@ -212,12 +223,15 @@ def test_splits_do_not_overlap():
     assert np.bincount(labels[held]).tolist() == [10] * 10
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(train_size=10_000), "--train-size: asked for 10000"),
-    (dict(train_size=5), "cannot cover the 10 classes"),
-    (dict(train_size="lots"), "--train-size: expected a positive integer"),
-    (dict(val_fraction=1.5), "--val-fraction"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(train_size=10_000), "--train-size: asked for 10000"),
+        (dict(train_size=5), "cannot cover the 10 classes"),
+        (dict(train_size="lots"), "train_size: expected a positive integer"),  # the library's terms; the CLI's below
+        (dict(val_fraction=1.5), "val_fraction: must lie strictly between 0 and 1"),
+    ],
+)
 def test_size_validation(cifar_batches, kwargs, message):
     with pytest.raises(AelabError, match=message):
         small(cifar_batches, **kwargs)

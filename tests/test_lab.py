@@ -6,7 +6,10 @@ import json
 import pytest
 
 from aelab.report import COLUMNS
-from conftest import run_cli, write_image_folder
+
+from helpers import assert_one_line_error, run_cli, write_image_folder
+
+pytestmark = pytest.mark.slow  # end to end through the CLI
 
 
 @pytest.fixture(scope="module")
@@ -14,11 +17,26 @@ def lab_dir(tmp_path_factory):
     from aelab.cli import main
 
     root = tmp_path_factory.mktemp("lab")
-    cifar = write_image_folder(root / "c10", per_class=12, test_per_class=3, size=8,
-                               classes=tuple(f"class{i}" for i in range(10)))
+    cifar = write_image_folder(
+        root / "c10", per_class=12, test_per_class=3, size=8, classes=tuple(f"class{i}" for i in range(10))
+    )
     out = root / "lab"
-    code = main(["lab", "--out", str(out), "--cifar10", str(cifar), "--train-size", "100", "--test-size", "30",
-                 "--epochs", "1", "--with-seed-models"])
+    code = main(
+        [
+            "lab",
+            "--out",
+            str(out),
+            "--cifar10",
+            str(cifar),
+            "--train-size",
+            "100",
+            "--test-size",
+            "30",
+            "--epochs",
+            "1",
+            "--with-seed-models",
+        ]
+    )
     assert code == 0
     return out
 
@@ -50,8 +68,23 @@ def test_report_quotes_the_measured_numbers(lab_dir):
 
 
 def test_report_rerenders_from_saved_files_and_picks_up_sweeps(capsys, lab_dir):
-    code, _, err = run_cli(capsys, "sweep", "lstm", "--latent-dims", "2,4", "--data", "synthetic", "--train-size", "100",
-                           "--test-size", "30", "--epochs", "1", "--out", lab_dir / "sweep-lstm")
+    code, _, err = run_cli(
+        capsys,
+        "sweep",
+        "lstm",
+        "--latent-dims",
+        "2,4",
+        "--data",
+        "synthetic",
+        "--train-size",
+        "100",
+        "--test-size",
+        "30",
+        "--epochs",
+        "1",
+        "--out",
+        lab_dir / "sweep-lstm",
+    )
     assert code == 0, err
     sweep = json.loads((lab_dir / "sweep-lstm" / "sweep.json").read_text())
     assert [r["latent_dim"] for r in sweep["rows"]] == [2, 4]
@@ -63,7 +96,6 @@ def test_report_rerenders_from_saved_files_and_picks_up_sweeps(capsys, lab_dir):
 
 
 def test_report_on_a_single_run_says_what_it_needs(capsys, lab_dir):
-    from test_cli import assert_one_line_error
 
     code, _, err = run_cli(capsys, "report", lab_dir / "cnn")
     assert_one_line_error(code, err, "is a single run", "lab directory")

@@ -1,13 +1,15 @@
-import numpy as np
 import pytest
 import torch
 
 from aelab import create_model, list_models
 from aelab.errors import AelabError
-from aelab.summary import format_table, layer_table
 from aelab.models import IMAGE, model_class
+from aelab.summary import format_table, layer_table
 
-SMALL = {IMAGE: dict(channels=3, height=8, width=8, latent_dim=6), "sequence": dict(seq_len=12, n_features=3, latent_dim=5)}
+SMALL = {
+    IMAGE: dict(channels=3, height=8, width=8, latent_dim=6),
+    "sequence": dict(seq_len=12, n_features=3, latent_dim=5),
+}
 
 
 def small_model(name):

@@ -7,9 +7,12 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 
-from conftest import run_cli
+from helpers import run_cli
+
+pytestmark = pytest.mark.slow  # end to end through the CLI
 
 ARGS = ["train", "conv1d", "--data", "synthetic", "--train-size", "2000", "--test-size", "200", "--epochs", "8"]
 
@@ -17,8 +20,12 @@ ARGS = ["train", "conv1d", "--data", "synthetic", "--train-size", "2000", "--tes
 def test_sigkill_then_resume_matches_uninterrupted(capsys, tmp_path):
     killed = tmp_path / "killed"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "aelab", *ARGS, "--out", str(killed)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aelab", *ARGS, "--out", str(killed)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     checkpoint = killed / "checkpoints" / "last.pt"
     deadline = time.time() + 120
     epoch = 0

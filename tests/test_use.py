@@ -10,22 +10,59 @@ from PIL import Image
 
 from aelab import AutoencoderTransformer, load_run
 from aelab.cli import main
-from conftest import run_cli, write_sequence_csv
+
+from helpers import run_cli, write_sequence_csv
 
 
 @pytest.fixture(scope="module")
 def image_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("img") / "run"
-    assert main(["train", "cnn", "--data", "digits", "--out", str(out), "--epochs", "1", "--latent-dim", "4",
-                 "--train-size", "300", "--test-size", "60"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "cnn",
+                "--data",
+                "digits",
+                "--out",
+                str(out),
+                "--epochs",
+                "1",
+                "--latent-dim",
+                "4",
+                "--train-size",
+                "300",
+                "--test-size",
+                "60",
+            ]
+        )
+        == 0
+    )
     return out
 
 
 @pytest.fixture(scope="module")
 def seq_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("seq") / "run"
-    assert main(["train", "conv1d", "--data", "synthetic", "--out", str(out), "--epochs", "1",
-                 "--train-size", "300", "--test-size", "50"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "conv1d",
+                "--data",
+                "synthetic",
+                "--out",
+                str(out),
+                "--epochs",
+                "1",
+                "--train-size",
+                "300",
+                "--test-size",
+                "50",
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -93,7 +130,9 @@ def test_score_flags_outliers(capsys, seq_run, tmp_path):
 def test_sequence_csv_input(capsys, tmp_path):
     csv_path = write_sequence_csv(tmp_path / "train.csv", n=40, steps=8, features=2)
     out = tmp_path / "run"
-    assert run_cli(capsys, "train", "lstm", "--data", csv_path, "--out", out, "--epochs", "1", "--latent-dim", "4")[0] == 0
+    assert (
+        run_cli(capsys, "train", "lstm", "--data", csv_path, "--out", out, "--epochs", "1", "--latent-dim", "4")[0] == 0
+    )
     assert run_cli(capsys, "encode", out, csv_path, "-o", tmp_path / "z.csv")[0] == 0
     assert len((tmp_path / "z.csv").read_text().splitlines()) == 41
     assert run_cli(capsys, "reconstruct", out, csv_path, "-o", tmp_path / "r.csv")[0] == 0
@@ -178,8 +217,11 @@ def test_broken_run_directories(capsys, image_run, tmp_path):
     cfg["model_config"]["latent_dim"] = 4
     cfg["schema_version"] = 99
     (broken["schema"] / "config.json").write_text(json.dumps(cfg))
-    for name, fragment in (("no-weights", "missing model weights"), ("mismatch", "do not match config.json"),
-                           ("schema", "unknown schema_version 99")):
+    for name, fragment in (
+        ("no-weights", "missing model weights"),
+        ("mismatch", "do not match config.json"),
+        ("schema", "unknown schema_version 99"),
+    ):
         code, _, err = run_cli(capsys, "encode", broken[name], x, "-o", tmp_path / "z.npy")
         assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1, (name, err)
 
@@ -187,8 +229,25 @@ def test_broken_run_directories(capsys, image_run, tmp_path):
 @pytest.fixture(scope="module")
 def lstm_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("lstm") / "run"
-    assert main(["train", "lstm", "--data", "synthetic", "--out", str(out), "--epochs", "1",
-                 "--train-size", "200", "--test-size", "50"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "lstm",
+                "--data",
+                "synthetic",
+                "--out",
+                str(out),
+                "--epochs",
+                "1",
+                "--train-size",
+                "200",
+                "--test-size",
+                "50",
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -229,8 +288,12 @@ def test_estimator_follows_sklearn_conventions(tmp_path):
     est.save(tmp_path / "est")
     again = AutoencoderTransformer.load(tmp_path / "est")
     np.testing.assert_allclose(again.transform(x), z, atol=1e-6)
-    pipe = Pipeline([("ae", AutoencoderTransformer(model="conv1d", latent_dim=4, epochs=1)),
-                     ("clf", LogisticRegression(max_iter=200))])
+    pipe = Pipeline(
+        [
+            ("ae", AutoencoderTransformer(model="conv1d", latent_dim=4, epochs=1)),
+            ("clf", LogisticRegression(max_iter=200)),
+        ]
+    )
     search = GridSearchCV(pipe, {"ae__latent_dim": [2, 4]}, cv=2).fit(x, y % 2)
     assert search.best_params_["ae__latent_dim"] in (2, 4)
 

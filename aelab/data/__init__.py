@@ -1,4 +1,4 @@
-"""Data: `load_dataset(data=...)` turns a `--data` value into seeded train/val/test splits.
+"""Data: `load_dataset(spec)` turns a `--data` value (a `DataSpec`) into seeded train/val/test splits.
 
 Images come out as (N, C, H, W) float32 in [0, 1]; sequences as (N, T, F) float32, z-scored per feature
 with statistics of the training split only (kept in `Dataset.normalization` so new data is scaled alike).
@@ -10,17 +10,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from ..errors import AelabError
+from ..kinds import IMAGE, SEQUENCE
 from .cifar10 import locate_cifar10, open_cifar10
-from .images import ArrayPool, FolderPool, as_unit_float, digits_pool, images_from_npy, load_npy, looks_like_image_folder, to_colour, validate_image_values
-from .sequences import sequences_from_csv, sequences_from_npy, synthetic, zscore_stats
+from .images import (
+    ArrayPool,
+    FolderPool,
+    as_unit_float,
+    digits_pool,
+    images_from_npy,
+    looks_like_image_folder,
+    to_colour,
+    validate_image_values,
+)
+from .normalization import Standardizer
+from .npy import load_npy
+from .sequences import sequences_from_csv, sequences_from_npy, synthetic
+from .spec import DataSpec
+from .splits import HELD_OUT_TEST_FRACTION, sample, split_off
 from .stream import LazyImages, should_stream
 
-IMAGE, SEQUENCE = "image", "sequence"
 CIFAR_DEFAULT_TRAIN, CIFAR_DEFAULT_TEST = 10_000, 2_000
-HELD_OUT_TEST_FRACTION = 0.2  # test share for data without its own test set
+DEFAULT_DATA = {IMAGE: "cifar10", SEQUENCE: "synthetic"}  # what --data means when it is not given
+
+__all__ = ["DEFAULT_DATA", "DataSpec", "Dataset", "Split", "load_dataset", "sample", "split_off"]
 
 
 @dataclass
@@ -36,8 +50,8 @@ class Dataset:
     val: Split
     test: Split
     class_names: list[str] | None
-    spec: dict  # enough to rebuild the same splits: the --data value, sizes, seed
-    normalization: dict | None = None  # sequences: {"mean": [...F], "std": [...F]}
+    spec: DataSpec  # enough to rebuild the same splits
+    normalization: Standardizer | None = None  # sequences: per-feature statistics of the training split
     feature_names: list[str] | None = field(default=None)
 
     @property
@@ -49,94 +63,36 @@ class Dataset:
         return self.train.y is not None and self.test.y is not None
 
 
-def parse_size(value, option: str):
-    """'all' -> None; a positive integer -> int; anything else is a usage error naming the option."""
-    if value is None or value == "all":
-        return None
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        raise AelabError(f"{option}: expected a positive integer or 'all', got {value!r}") from None
-    if n <= 0:
-        raise AelabError(f"{option}: must be positive, got {n}")
-    return n
+def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = None, **options) -> Dataset:
+    """Load `spec.data` and split it by the contract's protocol (`spec` may be a `--data` value plus `options`).
 
-
-def _stratify(labels):
-    if labels is None:
-        return None
-    _, counts = np.unique(labels, return_counts=True)
-    return labels if counts.min() >= 2 else None
-
-
-def sample(indices: np.ndarray, labels, size: int | None, seed: int, what: str) -> np.ndarray:
-    """A seeded, class-stratified subset of `indices` of `size` elements (None: all, in a seeded order)."""
-    n = len(indices)
-    if size is None or size == n:
-        return np.random.default_rng(seed).permutation(indices)
-    if size > n:
-        raise AelabError(f"{what}: asked for {size} samples, only {n} are available")
-    sub_labels = None if labels is None else labels[indices]
-    n_classes = 0 if sub_labels is None else len(np.unique(sub_labels))
-    if size < n_classes:
-        raise AelabError(f"{what}: {size} samples cannot cover the {n_classes} classes")
-    strat = _stratify(sub_labels) if size >= n_classes and n - size >= n_classes else None
-    chosen, _ = train_test_split(indices, train_size=size, stratify=strat, random_state=seed)
-    return chosen
-
-
-def split_off(indices, labels, fraction: float, seed: int, what: str):
-    """Split `indices` into (rest, held_out) with `fraction` held out, stratified where possible."""
-    n_out = int(round(fraction * len(indices)))
-    if n_out < 1 or n_out >= len(indices):
-        raise AelabError(f"{what}: a fraction of {fraction} of {len(indices)} samples leaves an empty split")
-    sub_labels = None if labels is None else labels[indices]
-    n_classes = 0 if sub_labels is None else len(np.unique(sub_labels))
-    strat = _stratify(sub_labels) if min(n_out, len(indices) - n_out) >= n_classes else None
-    rest, held = train_test_split(indices, test_size=n_out, stratify=strat, random_state=seed)
-    return rest, held
-
-
-def load_dataset(
-    data: str = "cifar10",
-    *,
-    cifar10: str | None = None,
-    labels: str | None = None,
-    train_size=None,
-    test_size=None,
-    val_fraction: float = 0.2,
-    seed: int = 42,
-    normalization: dict | None = None,
-    stream: bool | None = None,
-) -> Dataset:
-    """Load `data` and split it by the contract's protocol.
-
-    `normalization` ({"mean", "std"} per feature) scales sequences with a trained run's statistics
-    instead of fitting new ones on the training split. `stream`: image splits stay on disk and are decoded
+    `normalization` scales sequences with a trained run's statistics
+    instead of fitting new ones on the training split. `spec.stream`: image splits stay on disk and are decoded
     per batch (`LazyImages`); None decides by size (more than a quarter of the machine's memory streams).
     """
-    if not 0 < val_fraction < 1:
-        raise AelabError(f"--val-fraction: must lie strictly between 0 and 1, got {val_fraction}")
-    spec = dict(data=data, train_size=train_size, test_size=test_size, val_fraction=val_fraction, seed=seed)
-    if labels:
-        spec["labels"] = str(labels)
-    train_n = parse_size(train_size, "--train-size")
-    test_n = parse_size(test_size, "--test-size")
+    if not isinstance(spec, DataSpec):
+        spec = DataSpec(spec, **options)
+    elif options:
+        spec = spec.replace(**options)
+    data, labels, seed, val_fraction = spec.data, spec.labels, spec.seed, spec.val_fraction
+    train_n, test_n = spec.train_n, spec.test_n
     if data in ("cifar10", "digits") or _is_image_path(data):
         if data == "cifar10":
-            train_pool, test_pool = open_cifar10(locate_cifar10(cifar10))
-            if train_size is None:
+            train_pool, test_pool = open_cifar10(locate_cifar10(spec.cifar10))
+            if spec.train_size is None:
                 train_n = CIFAR_DEFAULT_TRAIN
-            if test_size is None:
+            if spec.test_size is None:
                 test_n = CIFAR_DEFAULT_TEST
         elif data == "digits":
             train_pool, test_pool = digits_pool(), None
         else:
             train_pool, test_pool = _image_path_pools(Path(data), labels)
-        return _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, spec, stream)
+        return _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, spec, spec.stream)
     if data == "synthetic":
         x, y, names = synthetic(seed=seed)
-        return _sequence_dataset(x, y, names, None, train_n, test_n, val_fraction, seed, spec, "synthetic", normalization)
+        return _sequence_dataset(
+            x, y, names, None, train_n, test_n, val_fraction, seed, spec, "synthetic", normalization
+        )
     path = Path(data)
     if not path.exists():
         raise AelabError(f"--data: {data!r} is neither cifar10, digits, synthetic nor an existing path")
@@ -209,16 +165,18 @@ def _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, s
 
     train, val, test = split(train_pool, train_idx), split(train_pool, val_idx), split(test_pool, test_idx)
     if 3 in {s.x.shape[1] for s in (train, val, test)}:  # a grayscale split beside colour ones
-        train, val, test = (Split(s.x.in_colour() if stream else to_colour(s.x, axis=1), s.y)
-                            for s in (train, val, test))
+        train, val, test = (
+            Split(s.x.in_colour() if stream else to_colour(s.x, axis=1), s.y) for s in (train, val, test)
+        )
     shapes = {train.x.shape[1:], val.x.shape[1:], test.x.shape[1:]}
     if len(shapes) > 1:
-        raise AelabError(f"{spec['data']}: train and test images differ in size {sorted(shapes)}")
+        raise AelabError(f"{spec.data}: train and test images differ in size {sorted(shapes)}")
     return Dataset(IMAGE, train, val, test, train_pool.class_names, spec)
 
 
-def _sequence_dataset(x, y, names, features, train_n, test_n, val_fraction, seed, spec, origin,
-                      normalization=None) -> Dataset:
+def _sequence_dataset(
+    x, y, names, features, train_n, test_n, val_fraction, seed, spec, origin, normalization=None
+) -> Dataset:
     all_idx = np.arange(len(x))
     if len(x) < 3:
         raise AelabError(f"{origin}: {len(x)} sequences are too few to split into train/val/test")
@@ -227,14 +185,11 @@ def _sequence_dataset(x, y, names, features, train_n, test_n, val_fraction, seed
     pool_idx = sample(rest, y, train_n, seed, "--train-size")
     train_idx, val_idx = split_off(pool_idx, y, val_fraction, seed, "--val-fraction")
     if normalization is None:
-        mean, std = zscore_stats(x[train_idx], origin, features)
+        normalization = Standardizer.fit(x[train_idx], origin, features)
     else:
-        mean, std = (np.asarray(normalization[k], dtype=np.float32) for k in ("mean", "std"))
-        if len(mean) != x.shape[2]:
-            raise AelabError(f"{origin}: {x.shape[2]} features, the model was trained on {len(mean)}")
+        normalization.check(x.shape[2], origin)
 
     def split(idx):
-        return Split((x[idx] - mean) / std, None if y is None else y[idx])
+        return Split(normalization.apply(x[idx]), None if y is None else y[idx])
 
-    norm = {"mean": mean.tolist(), "std": std.tolist()}
-    return Dataset(SEQUENCE, split(train_idx), split(val_idx), split(test_idx), names, spec, norm, features)
+    return Dataset(SEQUENCE, split(train_idx), split(val_idx), split(test_idx), names, spec, normalization, features)

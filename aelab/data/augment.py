@@ -6,7 +6,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..errors import AelabError
+from ..errors import AelabError, ConfigError
+from ..kinds import IMAGE
 
 
 def random_flip(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -30,8 +31,9 @@ def flip_and_shift(batch: torch.Tensor, generator: torch.Generator, max_shift: i
     return padded[batch_idx, channel_idx, rows, cols]
 
 
-def contrastive_view(batch: torch.Tensor, generator: torch.Generator, min_scale: float = 0.35,
-                     jitter: float = 0.4, gray_p: float = 0.2) -> torch.Tensor:
+def contrastive_view(
+    batch: torch.Tensor, generator: torch.Generator, min_scale: float = 0.35, jitter: float = 0.4, gray_p: float = 0.2
+) -> torch.Tensor:
     """A strongly altered view of each (B, C, H, W) image for the contrastive term (SimCLR's recipe, in torch ops).
 
     A random crop of `min_scale`..1 of the area resized back, a random mirror, brightness, contrast and (colour
@@ -72,14 +74,14 @@ IMAGE_ONLY = {"flip", "flip+shift"}
 def get_augmentation(name: str, data_kind: str):
     """The batch transform called `name`, or None; image transforms are skipped for other data."""
     if name not in AUGMENTATIONS:
-        raise ValueError(f"unknown augmentation {name!r}; choose from {sorted(AUGMENTATIONS)}")
-    if name in IMAGE_ONLY and data_kind != "image":
+        raise ConfigError("augment", f"unknown augmentation {name!r}; choose from {', '.join(AUGMENTATIONS)}")
+    if name in IMAGE_ONLY and data_kind != IMAGE:
         return None
     return AUGMENTATIONS[name]
 
 
 def get_contrastive_view(data_kind: str):
     """The view transform of the contrastive term for `data_kind`; only images have one."""
-    if data_kind != "image":
+    if data_kind != IMAGE:
         raise AelabError("--contrastive: only image models have views for the contrastive term")
     return contrastive_view

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AelabError
-from ..io import atomic_path
+from ..io import atomic_path, cache_dir
 from .images import ArrayPool, FolderPool, looks_like_image_folder
 
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -32,17 +32,16 @@ CLASS_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "
 DOWNLOAD_TIMEOUT_S = 15
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("AELAB_CACHE", Path.home() / ".cache" / "aelab")).expanduser()
-
-
 class _SafeUnpickler(pickle.Unpickler):
     """Admit the few globals a NumPy array needs, nothing that can execute code."""
 
     _ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"), ("numpy", "dtype"),
-        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
     }
 
     def find_class(self, module, name):
@@ -96,6 +95,7 @@ def read_batches_dir(path: Path):
 def read_tarball(path: Path):
     try:
         with tarfile.open(path, "r:gz") as tar:
+
             def read_member(name):
                 try:
                     return tar.extractfile(f"{BATCHES_DIR}/{name}").read()

@@ -14,6 +14,8 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import AelabError
+from ..io import atomic_path, cache_dir
+from .npy import load_npy
 
 
 def looks_like_image_folder(path: Path) -> bool:
@@ -79,7 +81,7 @@ class FolderPool:
     origin: str
 
     @classmethod
-    def scan(cls, root: Path, class_names: list[str] | None = None) -> "FolderPool":
+    def scan(cls, root: Path, class_names: list[str] | None = None) -> FolderPool:
         root = Path(root)
         class_dirs = [p for p in _visible(root.iterdir()) if p.is_dir()] if root.is_dir() else []
         if not class_dirs:
@@ -125,7 +127,9 @@ def _decode_all(files: list[Path]) -> np.ndarray:
     for i, path in enumerate(files[1:], start=1):
         img = read_image(path, channels=3 if out.shape[3] == 3 else None)
         if img.shape[:2] != out.shape[1:3]:
-            raise AelabError(f"{path}: image is {img.shape[1]}x{img.shape[0]}, the others {out.shape[2]}x{out.shape[1]}")
+            raise AelabError(
+                f"{path}: image is {img.shape[1]}x{img.shape[0]}, the others {out.shape[2]}x{out.shape[1]}"
+            )
         if img.shape[2] == 3 and out.shape[3] == 1:
             out = to_colour(out, axis=3)
         out[i] = img
@@ -138,8 +142,6 @@ def to_colour(images: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _decode_cache_path(files: list[Path]) -> Path | None:
-    from .cifar10 import cache_dir
-
     digest = hashlib.sha256()
     for f in files:
         try:
@@ -151,8 +153,6 @@ def _decode_cache_path(files: list[Path]) -> Path | None:
 
 
 def _store(path: Path, images: np.ndarray) -> None:
-    from ..io import atomic_path
-
     try:
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as f:
@@ -194,18 +194,6 @@ def as_unit_float(images: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
 
 
-def load_npy(path: Path, mmap: bool = False) -> np.ndarray:
-    """np.load with pickles refused and every failure turned into one line naming the file."""
-    try:
-        return np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
-    except ValueError as exc:
-        if "pickle" in str(exc) or "Python objects" in str(exc):
-            raise AelabError(f"{path}: holds pickled objects, which aelab refuses to load") from None
-        raise AelabError(f"{path}: not a valid .npy file ({exc})") from None
-    except (OSError, EOFError) as exc:
-        raise AelabError(f"{path}: cannot read .npy ({getattr(exc, 'strerror', None) or exc})") from None
-
-
 def digits_pool() -> ArrayPool:
     from sklearn.datasets import load_digits
 
@@ -213,5 +201,3 @@ def digits_pool() -> ArrayPool:
     # 0..16 grey levels -> uint8 0..255, one channel: (1797, 8, 8, 1)
     images = np.round(d.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
     return ArrayPool(images, d.target.astype(np.int64), [str(n) for n in d.target_names], "digits")
-
-

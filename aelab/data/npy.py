@@ -1,4 +1,5 @@
-"""Chunked `.npy` reading with plain file reads: memory stays flat for files larger than RAM.
+"""`.npy` files: `load_npy` (whole or memory-mapped, pickles refused), and `NpyChunks`, chunked reading with
+plain file reads, so that memory stays flat for files larger than RAM.
 
 (A memory map would also stream, but every page it touches counts toward the process's resident memory.)
 """
@@ -20,8 +21,10 @@ class NpyChunks:
         try:
             with open(self.path, "rb") as f:
                 version = np.lib.format.read_magic(f)
-                read_header = {(1, 0): np.lib.format.read_array_header_1_0,
-                               (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+                read_header = {
+                    (1, 0): np.lib.format.read_array_header_1_0,
+                    (2, 0): np.lib.format.read_array_header_2_0,
+                }.get(version)
                 if read_header is None:
                     raise ValueError(f"unsupported .npy format version {version}")
                 shape, fortran, dtype = read_header(f)
@@ -39,7 +42,9 @@ class NpyChunks:
         self.row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
         expected = self.offset + self.row_bytes * shape[0]
         if self.path.stat().st_size < expected:
-            raise AelabError(f"{self.path}: truncated .npy ({self.path.stat().st_size} bytes, header promises {expected})")
+            raise AelabError(
+                f"{self.path}: truncated .npy ({self.path.stat().st_size} bytes, header promises {expected})"
+            )
 
     def __len__(self):
         return self.shape[0]
@@ -64,3 +69,15 @@ class ArrayRows:
 
     def read(self, start: int, stop: int) -> np.ndarray:
         return self.array[start:stop]
+
+
+def load_npy(path: Path, mmap: bool = False) -> np.ndarray:
+    """np.load with pickles refused and every failure turned into one line naming the file."""
+    try:
+        return np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
+    except ValueError as exc:
+        if "pickle" in str(exc) or "Python objects" in str(exc):
+            raise AelabError(f"{path}: holds pickled objects, which aelab refuses to load") from None
+        raise AelabError(f"{path}: not a valid .npy file ({exc})") from None
+    except (OSError, EOFError) as exc:
+        raise AelabError(f"{path}: cannot read .npy ({getattr(exc, 'strerror', None) or exc})") from None

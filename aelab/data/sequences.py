@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AelabError
-from .images import load_npy
+from .npy import load_npy
 
 SYNTHETIC_SHAPE = (5000, 50, 10)
 NOISE_STD = 0.1
@@ -126,14 +126,3 @@ def _is_number(cell: str) -> bool:
 
 def _label_sort_key(v: str):
     return (0, float(v), v) if _is_number(v) else (1, 0.0, v)
-
-
-def zscore_stats(x_train: np.ndarray, origin, feature_names=None) -> tuple[np.ndarray, np.ndarray]:
-    """Per-feature mean and std over the training split; a constant feature cannot be scaled."""
-    mean = x_train.mean(axis=(0, 1), dtype=np.float64)
-    std = x_train.std(axis=(0, 1), dtype=np.float64)
-    flat = np.flatnonzero(std < 1e-8)
-    if len(flat):
-        name = feature_names[flat[0]] if feature_names else f"feature {flat[0]}"
-        raise AelabError(f"{origin}: {name} has zero variance in the training split; drop it")
-    return mean.astype(np.float32), std.astype(np.float32)

@@ -43,7 +43,7 @@ class LazyImages:
     def __len__(self) -> int:
         return len(self.indices)
 
-    def in_colour(self) -> "LazyImages":
+    def in_colour(self) -> LazyImages:
         """Serve grayscale images as three equal channels, to match colour splits of the same data."""
         self.shape = (self.shape[0], 3, *self.shape[2:])
         return self
@@ -61,8 +61,10 @@ class LazyImages:
         in_file_order = as_unit_float(self.pool.take(rows[order], cache=False))
         if in_file_order.shape[1] != self.shape[1]:
             if self.shape[1] == 1:
-                raise AelabError(f"{self.pool.origin}: colour images among grayscale ones; streaming takes the "
-                                 "channel count from the first image, so pass --in-memory to read them as colour")
+                raise AelabError(
+                    f"{self.pool.origin}: colour images among grayscale ones; streaming takes the "
+                    "channel count from the first image, so pass --in-memory to read them as colour"
+                )
             in_file_order = to_colour(in_file_order, axis=1)
         images = np.empty_like(in_file_order)
         images[order] = in_file_order

@@ -7,20 +7,25 @@ import dataclasses
 import torch
 from torch import nn
 
-from ..errors import AelabError
-
-IMAGE, SEQUENCE = "image", "sequence"
+from ..errors import AelabError, ConfigError
+from ..kinds import IMAGE
 
 
 class Autoencoder(nn.Module):
     """`encode(x) -> z` of shape (B, latent_dim); `decode(z) -> x_hat` shaped like x.
 
-    Subclasses set `Config` (a frozen dataclass), `input_kind` (IMAGE or SEQUENCE) and, for bounded data,
-    `output_range`: outputs are clamped to it in eval mode only, so training keeps its gradients.
+    Subclasses set `Config` (a frozen dataclass that checks itself in `__post_init__`), `input_kind` (an
+    `aelab.kinds` name), `description` (one line) and, for bounded data, `output_range`: outputs are clamped to it
+    in eval mode only, so training keeps its gradients. `notes`, `default` and `seed_replica` are registry metadata
+    (see `aelab.models.registry`).
     """
 
     Config: type
     input_kind: str
+    description: str
+    notes: str | None = None
+    default: bool = False
+    seed_replica: bool = False
     output_range: tuple[float, float] | None = None
 
     def __init__(self, config):
@@ -67,9 +72,9 @@ def shape_config(input_kind: str, sample_shape: tuple[int, ...]) -> dict:
 
 def check_latent(config, input_dim: int) -> None:
     if config.latent_dim <= 0:
-        raise AelabError(f"--latent-dim: must be positive, got {config.latent_dim}")
+        raise ConfigError("latent_dim", f"must be positive, got {config.latent_dim}")
     if config.latent_dim > input_dim:
-        raise AelabError(f"--latent-dim: {config.latent_dim} exceeds the {input_dim} values per sample")
+        raise ConfigError("latent_dim", f"{config.latent_dim} exceeds the {input_dim} values per sample")
 
 
 def config_dict(config) -> dict:

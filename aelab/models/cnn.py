@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 from ..errors import AelabError
-from .base import IMAGE, Autoencoder, check_latent
+from ..kinds import IMAGE
+from .base import Autoencoder, check_latent
 from .registry import register
 
 
@@ -40,6 +41,11 @@ class SeedConvAutoencoder(Autoencoder):
 
     Config = ConvConfig
     input_kind = IMAGE
+    description = "Conv2d AE (the notebook's)"
+    notes = (
+        "The notebook's topology, trained as it was: Adam 1e-3, 25 epochs, batch 128, no schedule, no early stopping."
+    )
+    seed_replica = True
     output_range = (0.0, 1.0)
 
     def __init__(self, config: ConvConfig):
@@ -47,17 +53,28 @@ class SeedConvAutoencoder(Autoencoder):
         c = config
         self.grid = (c.height // 4, c.width // 4)
         self.encoder = nn.Sequential(
-            nn.Conv2d(c.channels, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(),
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            nn.Conv2d(c.channels, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(64, 128, 3, padding=1),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
             nn.Linear(128, c.latent_dim),
         )
         self.expand = nn.Sequential(nn.Linear(c.latent_dim, 128 * self.grid[0] * self.grid[1]), nn.ReLU())
         self.decoder = nn.Sequential(
-            nn.ConvTranspose2d(128, 128, 3, padding=1), nn.ReLU(), nn.Upsample(scale_factor=2),
-            nn.ConvTranspose2d(128, 64, 3, padding=1), nn.ReLU(), nn.Upsample(scale_factor=2),
-            nn.ConvTranspose2d(64, c.channels, 3, padding=1), nn.Sigmoid(),
+            nn.ConvTranspose2d(128, 128, 3, padding=1),
+            nn.ReLU(),
+            nn.Upsample(scale_factor=2),
+            nn.ConvTranspose2d(128, 64, 3, padding=1),
+            nn.ReLU(),
+            nn.Upsample(scale_factor=2),
+            nn.ConvTranspose2d(64, c.channels, 3, padding=1),
+            nn.Sigmoid(),
         )
         keras_init(self)
 
@@ -85,7 +102,9 @@ class ConvAEConfig(ConvConfig):
 def _stage(c_in, c_out, kernel=4, stride=2, transpose=False):
     conv = nn.ConvTranspose2d if transpose else nn.Conv2d
     padding = 1 if kernel in (3, 4) else kernel // 2
-    return nn.Sequential(conv(c_in, c_out, kernel, stride, padding, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        conv(c_in, c_out, kernel, stride, padding, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)
+    )
 
 
 class _Residual(nn.Module):
@@ -94,8 +113,11 @@ class _Residual(nn.Module):
     def __init__(self, channels: int):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels), nn.ReLU(inplace=True),
-            nn.Conv2d(channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels),
+            nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(channels),
         )
 
     def forward(self, x):
@@ -114,6 +136,8 @@ class ConvAutoencoder(Autoencoder):
 
     Config = ConvAEConfig
     input_kind = IMAGE
+    description = "Conv2d AE, strided, batch norm"
+    default = True
     output_range = (0.0, 1.0)
 
     def __init__(self, config: ConvAEConfig):
@@ -126,14 +150,16 @@ class ConvAutoencoder(Autoencoder):
             _stage(w // 2, w),  # -> (B, w, H/2, W/2)
             _stage(w, 2 * w),  # -> (B, 2w, H/4, W/4)
             *[_Residual(2 * w) for _ in range(c.res_blocks)],
-            nn.Flatten(), nn.Linear(hidden, c.latent_dim),
+            nn.Flatten(),
+            nn.Linear(hidden, c.latent_dim),
         )
         self.expand = nn.Sequential(nn.Linear(c.latent_dim, hidden), nn.ReLU(inplace=True))
         self.decoder = nn.Sequential(
             *[_Residual(2 * w) for _ in range(c.res_blocks)],
             _stage(2 * w, w, transpose=True),  # (B, 2w, H/4, W/4) -> (B, w, H/2, W/2)
             _stage(w, w // 2, transpose=True),  # -> (B, w/2, H, W)
-            nn.Conv2d(w // 2, c.channels, 3, padding=1), nn.Sigmoid(),
+            nn.Conv2d(w // 2, c.channels, 3, padding=1),
+            nn.Sigmoid(),
         )
 
     def encode(self, x):  # (B, C, H, W) -> (B, latent_dim)

@@ -9,7 +9,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..errors import AelabError
-from .base import SEQUENCE, Autoencoder, check_latent
+from ..kinds import SEQUENCE
+from .base import Autoencoder, check_latent
 from .registry import register
 
 
@@ -41,20 +42,29 @@ class Conv1dAutoencoder(Autoencoder):
 
     Config = Conv1dConfig
     input_kind = SEQUENCE
+    description = "Conv1d AE, shared convolutions per feature"
 
     def __init__(self, config: Conv1dConfig):
         super().__init__(config)
         c, w = config, config.channels
         self.lengths = [c.seq_len, math.ceil(c.seq_len / 2), math.ceil(c.seq_len / 4)]
         self.encoder = nn.Sequential(
-            nn.Conv1d(1, w, 5, stride=2, padding=2), nn.GELU(),  # (B*F, 1, T) -> (B*F, w, T/2)
-            nn.Conv1d(w, 2 * w, 5, stride=2, padding=2), nn.GELU(),  # -> (B*F, 2w, T/4)
-            nn.Flatten(), nn.Linear(2 * w * self.lengths[2], c.hidden), nn.GELU(),  # -> (B*F, hidden)
+            nn.Conv1d(1, w, 5, stride=2, padding=2),
+            nn.GELU(),  # (B*F, 1, T) -> (B*F, w, T/2)
+            nn.Conv1d(w, 2 * w, 5, stride=2, padding=2),
+            nn.GELU(),  # -> (B*F, 2w, T/4)
+            nn.Flatten(),
+            nn.Linear(2 * w * self.lengths[2], c.hidden),
+            nn.GELU(),  # -> (B*F, hidden)
         )
         self.to_latent = nn.Linear(c.n_features * c.hidden, c.latent_dim)
         self.from_latent = nn.Linear(c.latent_dim, c.n_features * c.hidden)
         self.expand = nn.Sequential(  # (B*F, hidden) -> (B*F, 2w * T/4)
-            nn.GELU(), nn.Linear(c.hidden, 256), nn.GELU(), nn.Linear(256, 2 * w * self.lengths[2]), nn.GELU(),
+            nn.GELU(),
+            nn.Linear(c.hidden, 256),
+            nn.GELU(),
+            nn.Linear(256, 2 * w * self.lengths[2]),
+            nn.GELU(),
         )
         self.up1 = nn.Sequential(nn.Conv1d(2 * w, w, 5, padding=2), nn.GELU())
         self.up2 = nn.Sequential(nn.Conv1d(w, w, 5, padding=2), nn.GELU(), nn.Conv1d(w, 1, 5, padding=2))

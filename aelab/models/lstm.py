@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..errors import AelabError
-from .base import SEQUENCE, Autoencoder, check_latent
+from ..errors import AelabError, ConfigError
+from ..kinds import SEQUENCE
+from .base import Autoencoder, check_latent
 from .registry import register
 
 
@@ -22,7 +23,7 @@ class LSTMConfig:
 
     def __post_init__(self):
         if self.patch < 1:
-            raise AelabError(f"patch must be at least 1, got {self.patch}")
+            raise ConfigError("patch", f"must be at least 1, got {self.patch}")
         if self.seq_len < 2:
             raise AelabError(f"sequences need at least 2 steps, got {self.seq_len}")
         check_latent(self, self.seq_len * self.n_features)
@@ -39,6 +40,13 @@ class SeedLSTMAutoencoder(Autoencoder):
 
     Config = LSTMConfig
     input_kind = SEQUENCE
+    description = "LSTM AE (the notebook's)"
+    notes = (
+        "The notebook's topology, trained as it was (Adam 1e-3, 30 epochs, batch 64), but with PyTorch's "
+        "standard tanh LSTM: the notebook's `activation='relu'` LSTMs have no fused kernel and train "
+        "unstably. PyTorch keeps two bias vectors per LSTM, so it has 65,310 parameters where Keras had 64,542."
+    )
+    seed_replica = True
 
     def __init__(self, config: LSTMConfig):
         super().__init__(config)
@@ -90,6 +98,8 @@ class FeatureLSTMAutoencoder(Autoencoder):
 
     Config = LSTMConfig
     input_kind = SEQUENCE
+    description = "LSTM AE, one shared LSTM per feature"
+    default = True
 
     def __init__(self, config: LSTMConfig):
         super().__init__(config)

@@ -1,16 +1,28 @@
-"""Models by name: one `create_model` for the CLI, the run loader, the estimator and the tests."""
+"""Models by name: the one list of models. The CLI's choices, the report, the presets and the tests read it.
+
+Each model class carries its own metadata (as timm keeps it beside the model): `input_kind`, a one-line
+`description` (the report's architecture column), optional `notes` (a paragraph in the report), `default`
+(the model a kind of input gets when none is named) and `seed_replica` (a faithful copy of the notebook's model,
+never a default).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 
 from ..errors import AelabError
+from ..kinds import KINDS
 
 _MODELS: dict[str, type] = {}
 
 
 def register(name: str):
     def add(cls):
+        for attribute in ("Config", "input_kind", "description"):
+            if not hasattr(cls, attribute):
+                raise TypeError(f"model {name!r} must define {attribute}")
+        if cls.input_kind not in KINDS:
+            raise TypeError(f"model {name!r}: input_kind {cls.input_kind!r} is not one of {KINDS}")
         cls.name = name
         _MODELS[name] = cls
         return cls
@@ -20,6 +32,28 @@ def register(name: str):
 
 def list_models() -> list[str]:
     return sorted(_MODELS)
+
+
+def models_in_order() -> list[str]:
+    """Names grouped by input kind, each kind's default first and seed replicas last (the report's order)."""
+    order = list(_MODELS)
+    return sorted(
+        order,
+        key=lambda n: (
+            KINDS.index(_MODELS[n].input_kind),
+            not _MODELS[n].default,
+            _MODELS[n].seed_replica,
+            order.index(n),
+        ),
+    )
+
+
+def default_model(kind: str) -> str:
+    """The model a kind of input trains when none is named."""
+    for name, cls in _MODELS.items():
+        if cls.input_kind == kind and cls.default:
+            return name
+    raise AelabError(f"no default model for {kind} data; name one of {', '.join(list_models())}")
 
 
 def model_class(name: str) -> type:

@@ -1,0 +1,55 @@
+"""Per-feature standardisation with training statistics: the one place that fits, saves, reads and applies it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import AelabError
+
+MIN_STD = 1e-8  # below this a feature is constant on the training split and cannot be scaled
+
+
+@dataclass(frozen=True, eq=False)
+class Standardizer:
+    """z = (x - mean) / std over the last axis (features), float32 statistics as saved in config.json."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, x_train: np.ndarray, origin, feature_names=None) -> Standardizer:
+        """Mean and std of each feature over every other axis; a constant feature is an error naming it."""
+        axes = tuple(range(x_train.ndim - 1))
+        mean = x_train.mean(axis=axes, dtype=np.float64)
+        std = x_train.std(axis=axes, dtype=np.float64)
+        flat = np.flatnonzero(std < MIN_STD)
+        if len(flat):
+            name = feature_names[flat[0]] if feature_names else f"feature {flat[0]}"
+            raise AelabError(f"{origin}: {name} has zero variance in the training split; drop it")
+        return cls(mean.astype(np.float32), std.astype(np.float32))
+
+    @classmethod
+    def from_dict(cls, record: dict | None) -> Standardizer | None:
+        """The statistics a run saved as {"mean": [...], "std": [...]}, or None for data that is not scaled."""
+        if record is None:
+            return None
+        return cls(np.asarray(record["mean"], np.float32), np.asarray(record["std"], np.float32))
+
+    def to_dict(self) -> dict:
+        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
+
+    @property
+    def n_features(self) -> int:
+        return len(self.mean)
+
+    def check(self, n_features: int, origin) -> None:
+        if n_features != self.n_features:
+            raise AelabError(f"{origin}: {n_features} features, the model was trained on {self.n_features}")
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        return (x - self.mean) / self.std
+
+    def invert(self, z: np.ndarray) -> np.ndarray:
+        return z * self.std + self.mean

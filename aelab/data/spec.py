@@ -1,0 +1,79 @@
+"""`DataSpec`: what `--data` and its options mean, carried from the CLI to `load_dataset`, into config.json
+and back (`aelab evaluate` rebuilds a run's splits from it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..errors import ConfigError
+
+DEFAULT_SEED = 42
+DEFAULT_VAL_FRACTION = 0.2
+
+
+def parse_size(value, field: str) -> int | None:
+    """'all' or None -> None; a positive integer (or its text) -> int; anything else names the field."""
+    if value is None or value == "all":
+        return None
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(field, f"expected a positive integer or 'all', got {value!r}") from None
+    if n <= 0:
+        raise ConfigError(field, f"must be positive, got {n}")
+    return n
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """A data set and its protocol. `data` is a name (cifar10, digits, synthetic) or a path.
+
+    `train_size`/`test_size` keep what was asked (None: the protocol's default, 'all', or N) so that a run records
+    the request, not its outcome; `cifar10` and `stream` say where and how to read on this machine and are not
+    part of the run's record.
+    """
+
+    data: str
+    labels: str | None = None
+    train_size: int | str | None = None
+    test_size: int | str | None = None
+    val_fraction: float = DEFAULT_VAL_FRACTION
+    seed: int = DEFAULT_SEED
+    cifar10: str | None = None
+    stream: bool | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.val_fraction, (int, float)) or not 0 < self.val_fraction < 1:
+            raise ConfigError("val_fraction", f"must lie strictly between 0 and 1, got {self.val_fraction}")
+        parse_size(self.train_size, "train_size")
+        parse_size(self.test_size, "test_size")
+
+    @property
+    def train_n(self) -> int | None:
+        return parse_size(self.train_size, "train_size")
+
+    @property
+    def test_n(self) -> int | None:
+        return parse_size(self.test_size, "test_size")
+
+    def to_dict(self) -> dict:
+        """The record in config.json (the keys runs have always had)."""
+        record = dict(
+            data=self.data,
+            train_size=self.train_size,
+            test_size=self.test_size,
+            val_fraction=self.val_fraction,
+            seed=self.seed,
+        )
+        if self.labels:
+            record["labels"] = self.labels
+        return record
+
+    @classmethod
+    def from_dict(cls, record: dict, **local) -> DataSpec:
+        """A spec from a run's record; `local` adds this machine's `cifar10`/`stream`."""
+        keys = ("data", "labels", "train_size", "test_size", "val_fraction", "seed")
+        return cls(**{k: record[k] for k in keys if k in record}, **local)
+
+    def replace(self, **changes) -> DataSpec:
+        return replace(self, **changes)
