@@ -100,6 +100,13 @@ def training_options(f):
         help="lab: fits the lab's time budget; best: longer, best quality.",
     )(f)
     f = click.option(
+        "--init",
+        default=None,
+        type=click.Choice(["random", "pca"]),
+        help="Start from random weights or as the training split's PCA (default per model: pca for dense, "
+        "random for the others; seed replicas are always random).",
+    )(f)
+    f = click.option(
         "--precision",
         default=None,
         type=click.Choice(["fp32", "bf16"]),
@@ -146,6 +153,7 @@ def cli(ctx, debug):
 @click.option("--force", is_flag=True, help="Overwrite an existing run in --out.")
 def train(
     model,
+    init,
     out,
     data,
     cifar10,
@@ -188,6 +196,7 @@ def train(
             lr=lr,
             precision=precision,
             contrastive=contrastive,
+            init=init,
             resume=resume,
             force=force,
             workers=workers,
@@ -361,6 +370,8 @@ def _in_cli_terms(exc: AelabError) -> str:
 
 
 FLAG_FIELDS = {
+    "data",
+    "init",
     "latent_dim",
     "epochs",
     "batch_size",

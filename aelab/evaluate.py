@@ -83,6 +83,15 @@ class PCABaseline:
         return np.clip(x_hat, *self.clip) if self.clip else x_hat
 
 
+def anchor_to_pca(model, x_train, seed: int = 42) -> None:
+    """Start a PCA-anchored model (`init="pca"`) as the PCA of `x_train`, fitted exactly as the baseline beside it
+    is (same rows, same seed), so that at step 0 the model and its baseline reconstruct alike."""
+    if getattr(model, "pca_path", None) is None:
+        return
+    pca = PCABaseline(model.latent_dim, seed=seed).fit(x_train).pca_
+    model.anchor_to_pca(pca.mean_, pca.components_)
+
+
 def probe_accuracies(z_train, y_train, z_test, y_test, seed: int = 42) -> tuple[float, float]:
     """(logistic regression, 5-NN) test accuracy on standardised codes."""
     logreg = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))

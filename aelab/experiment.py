@@ -19,11 +19,12 @@ from . import plots
 from .data import DEFAULT_DATA, Dataset, DataSpec, load_dataset
 from .data.augment import get_augmentation, get_contrastive_view
 from .distributed import barrier, is_main
-from .errors import AelabError
-from .evaluate import evaluate_model
-from .kinds import IMAGE
+from .errors import AelabError, ConfigError
+from .evaluate import anchor_to_pca, evaluate_model
+from .kinds import IMAGE, SEQUENCE, TABLE
 from .models import create_model, model_class, shape_config
-from .presets import model_settings, train_config
+from .models.dense import default_table_latent
+from .presets import model_settings, train_config, training_budget
 from .run import CHECKPOINTS, prepare_out_dir, publish, run_config, write_run_files
 from .summary import format_table
 from .train import Trainer
@@ -31,7 +32,10 @@ from .train import Trainer
 
 def data_spec_for(model_name: str, data: str | None = None, **options) -> DataSpec:
     """The spec of `data`, or of the default data of the model's input kind when `data` is None."""
-    return DataSpec(data or DEFAULT_DATA[model_class(model_name).input_kind], **options)
+    kind = model_class(model_name).input_kind
+    if data is None and kind not in DEFAULT_DATA:
+        raise ConfigError("data", f"model {model_name!r} takes {kind}s and has no default data; pass a file")
+    return DataSpec(data or DEFAULT_DATA[kind], **options)
 
 
 def load_data_for(model_name: str, spec: DataSpec) -> Dataset:
@@ -42,12 +46,23 @@ def load_data_for(model_name: str, spec: DataSpec) -> Dataset:
     return dataset
 
 
-def build_model(model_name: str, dataset: Dataset, latent_dim: int | None, preset: str, seed: int):
+def build_model(
+    model_name: str, dataset: Dataset, latent_dim: int | None, preset: str, seed: int, init: str | None = None
+):
+    """The model for `dataset`'s samples, initialised from `seed`; with init "pca", anchored to the PCA of the
+    training split."""
     torch.manual_seed(seed)  # weight initialisation is part of the run's seed
+    shape = shape_config(dataset.kind, dataset.sample_shape)
     settings = model_settings(model_name, preset)
     if latent_dim is not None:
         settings["latent_dim"] = latent_dim
-    return create_model(model_name, **shape_config(dataset.kind, dataset.sample_shape), **settings)
+    elif dataset.kind == TABLE:
+        settings["latent_dim"] = default_table_latent(shape["n_features"])
+    if init is not None:
+        settings["init"] = init
+    model = create_model(model_name, **shape, **settings)
+    anchor_to_pca(model, dataset.train.x, seed)
+    return model
 
 
 def train_on(
@@ -62,6 +77,7 @@ def train_on(
     lr: float | None = None,
     precision: str | None = None,
     contrastive: float | None = None,
+    init: str | None = None,
     seed: int = 42,
     resume: bool = False,
     force: bool = False,
@@ -74,7 +90,7 @@ def train_on(
     main = is_main()
     if not main:
         echo = _silent
-    model = build_model(model_name, dataset, latent_dim, preset, seed)
+    model = build_model(model_name, dataset, latent_dim, preset, seed, init)
     cfg = train_config(
         model_name,
         preset,
@@ -91,10 +107,12 @@ def train_on(
     view = get_contrastive_view(dataset.kind) if cfg.contrastive else None
     if cfg.batch_size > n_train:  # a preset's batch on a small data set: one batch per epoch
         cfg = replace(cfg, batch_size=n_train)
+    cfg, budget = training_budget(model_name, cfg, n_train, epochs_given=epochs is not None)
     if main:
         prepare_out_dir(out, force=force, resume=resume)
     barrier()
     echo(format_table(model))
+    echo(budget.describe())
 
     checkpoint = out / CHECKPOINTS / "last.pt"
     if resume and not checkpoint.exists():
@@ -128,6 +146,7 @@ def train_on(
         config = run_config(
             model,
             train=cfg.to_dict(),
+            budget=budget.to_dict(),
             preset=preset,
             data=dataset.spec,
             normalization=dataset.normalization,
@@ -153,7 +172,9 @@ def _silent(_msg: str) -> None:
 
 def _draw(staging: Path, name: str, dataset: Dataset, history: dict, ev, seed: int) -> None:
     plots.history(history, staging / "plots" / "history.png", name)
-    draw = plots.image_reconstructions if dataset.kind == IMAGE else plots.sequence_reconstructions
+    draw = {IMAGE: plots.image_reconstructions, SEQUENCE: plots.sequence_reconstructions}.get(
+        dataset.kind, plots.table_reconstructions
+    )
     draw(
         ev.shown, ev.shown_reconstruction, ev.shown_pca_reconstruction, staging / "plots" / "reconstructions.png", name
     )

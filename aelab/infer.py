@@ -18,10 +18,11 @@ from torch.nn import functional as F
 from .data.images import read_image, validate_image_values
 from .data.npy import ArrayRows, NpyChunks
 from .data.sequences import sequences_from_csv
+from .data.tables import read_table
 from .errors import AelabError
 from .evaluate import per_sample_mse
 from .io import atomic_path
-from .kinds import IMAGE
+from .kinds import IMAGE, TABLE
 from .run import Run, load_run
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
@@ -131,6 +132,27 @@ def _sequence_source(run: Run, path: Path, batch_size: int) -> Source:
     return Source(len(arr), batches)
 
 
+def _table_source(run: Run, path: Path, batch_size: int) -> Source:
+    """Rows of a table file, checked against the training table's columns and standardised like them."""
+    (n_features,) = run.model.input_shape
+    table = read_table(path)
+    trained = run.config.get("feature_names")
+    if table.feature_names is not None and trained is not None and table.feature_names != trained:
+        missing = [c for c in trained if c not in table.feature_names]
+        extra = [c for c in table.feature_names if c not in trained]
+        detail = f"missing {missing}" if missing else f"unknown {extra}" if extra else "in another order"
+        raise AelabError(f"{path}: columns differ from the training table's ({detail})")
+    if table.x.shape[1] != n_features:
+        raise AelabError(f"{path}: {table.x.shape[1]} columns, the model was trained on {n_features}")
+    scaled = run.normalization.apply(table.x)
+
+    def batches():
+        for i in range(0, len(scaled), batch_size):
+            yield scaled[i : i + batch_size]
+
+    return Source(len(scaled), batches)
+
+
 def open_input(run: Run, path, resize: bool = False, batch_size: int = 256) -> Source:
     path = Path(path)
     if not path.exists():
@@ -143,6 +165,8 @@ def open_input(run: Run, path, resize: bool = False, batch_size: int = 256) -> S
         return _image_source(run, path, resize, batch_size)
     if resize:
         raise AelabError("--resize: applies to images only")
+    if run.input_kind == TABLE:
+        return _table_source(run, path, batch_size)
     return _sequence_source(run, path, batch_size)
 
 
@@ -229,7 +253,8 @@ def encode_file(run_dir, input_path, output, resize=False, batch_size=256) -> in
 
 
 def reconstruct_file(run_dir, input_path, output, resize=False, batch_size=256) -> int:
-    """Reconstructions in the input's own scale: uint8 or [0, 1] images (N, H, W, C); sequences un-z-scored."""
+    """Reconstructions in the input's own scale: uint8 or [0, 1] images (N, H, W, C); sequences and table rows
+    un-standardised (a table comes back with its feature columns)."""
     run = load_run(run_dir)
     source = open_input(run, input_path, resize, batch_size)
     if run.input_kind == IMAGE:
@@ -239,8 +264,16 @@ def reconstruct_file(run_dir, input_path, output, resize=False, batch_size=256) 
                 img = x_hat.transpose(0, 2, 3, 1)
                 out.write(np.round(img * 255).astype(np.uint8) if source.raw_dtype == np.uint8 else img)
         return source.n
-    t, f = run.model.input_shape
     scaler = run.normalization
+    if run.input_kind == TABLE:
+        (f,) = run.model.input_shape
+        features = run.config.get("feature_names") or [f"f{i}" for i in range(f)]
+        with Writer(output, source.n, features, (f,), np.float32) as out:
+            for _, x_hat in _run_batches(run, source, run.model):
+                rows = scaler.invert(x_hat)
+                out.write(rows, [rows[:, j] for j in range(f)])
+        return source.n
+    t, f = run.model.input_shape
     features = run.config.get("feature_names") or [f"f{i}" for i in range(f)]
     with Writer(output, source.n, ["sequence_id", "t", *features], (t, f), np.float32) as out:
         start = 0

@@ -81,6 +81,23 @@ def sequence_reconstructions(x, ae, pca, path, title: str, n: int = 5, features:
     _save(fig, path)
 
 
+def table_reconstructions(x, ae, pca, path, title: str, n: int = 5) -> None:
+    """Each of the first `n` test rows as a profile over its (standardised) columns."""
+    n = min(n, len(x))
+    fig, axes = plt.subplots(n, 1, figsize=(10, 2.1 * n), squeeze=False, sharex=True)
+    for i in range(n):
+        ax = axes[i][0]
+        ax.plot(x[i], "o-", lw=1.4, ms=3, label="original" if i == 0 else None)
+        ax.plot(ae[i], "s--", lw=1.2, ms=3, label="autoencoder" if i == 0 else None)
+        ax.plot(pca[i], ":", lw=1.0, label="PCA" if i == 0 else None)
+        ax.set_ylabel(f"test #{i}")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(ncol=3, fontsize=7, loc="upper right")
+    axes[-1][0].set_xlabel("column")
+    fig.suptitle(f"{title}: standardised rows, original (solid), autoencoder (dashed), PCA (dotted)")
+    _save(fig, path)
+
+
 def latent_space(codes, labels, class_names, path, title: str, seed: int = 42) -> None:
     """t-SNE and PCA of the codes side by side, coloured by class, PC variance in the axis labels."""
     if len(codes) > TSNE_MAX_POINTS:

@@ -62,11 +62,9 @@ def _runs(lab_dir: Path) -> dict[str, dict]:
 
 def _shape(config) -> str:
     c = config["model_config"]
-    return (
-        f"{c['height']}x{c['width']}x{c['channels']}"
-        if config["input_kind"] == IMAGE
-        else f"{c['seq_len']}x{c['n_features']}"
-    )
+    if config["input_kind"] == IMAGE:
+        return f"{c['height']}x{c['width']}x{c['channels']}"
+    return f"{c['seq_len']}x{c['n_features']}" if "seq_len" in c else f"{c['n_features']} columns"
 
 
 def comparison_rows(runs: dict) -> list[dict]:

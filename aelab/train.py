@@ -31,6 +31,7 @@ from .io import atomic_path
 
 SCHEDULES = ("none", "onecycle", "cosine")
 PRECISIONS = ("fp32", "bf16")
+LOG_LINES = 50  # at most about this many epoch lines in a log (where no live progress bar is drawn)
 CONTRASTIVE_TEMPERATURE = 0.2  # SimCLR's range for small batches; codes are compared by cosine similarity
 
 
@@ -262,6 +263,10 @@ class Trainer:
         state = dict(epoch=0, history={k: [] for k in keys}, best_val=math.inf, best_epoch=0, best_weights=None)
         if resume and self.checkpoint and self.checkpoint.exists():
             state = self._restore()
+        else:  # the starting weights are a candidate for the best: a PCA-anchored model starts as PCA
+            initial_val, _ = evaluate_loss(model, x_val)
+            if math.isfinite(initial_val):
+                state.update(best_val=initial_val, best_weights=copy.deepcopy(model.state_dict()))
 
         # A live bar on a terminal; one line per epoch in logs, where a bar would print every update
         self._log = self.progress and is_main()
@@ -337,7 +342,8 @@ class Trainer:
         h["val_mae"].append(val_mae)
         h["seconds"].append(time.perf_counter() - started)
         self._bar.set_postfix(epoch=epoch, loss=f"{h['loss'][-1]:.4g}", val_loss=f"{val_loss:.4g}")
-        if self._log and self._bar.disable:
+        every = max(1, cfg.epochs // LOG_LINES)  # a log of a long run on tiny data stays readable
+        if self._log and self._bar.disable and (epoch % every == 0 or epoch == cfg.epochs):
             print(
                 f"epoch {epoch}/{cfg.epochs}: loss {h['loss'][-1]:.5g}, val_loss {val_loss:.5g} "
                 f"({h['seconds'][-1]:.1f}s)",

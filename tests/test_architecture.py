@@ -62,7 +62,7 @@ def dummy_model():
 
 def test_a_registered_model_is_a_cli_choice_a_report_row_and_needs_a_preset(dummy_model, capsys, tmp_path):
     assert "dummy" in cli.ModelName().choices and "dummy" in aelab.list_models()
-    assert registry.models_in_order()[-2:] == ["dummy", "lstm-seed"]  # beside the sequence models, before replicas
+    assert registry.models_in_order()[-3:] == ["dummy", "lstm-seed", "dense"]  # with the sequence models
     # The CLI takes the name and asks for the one thing a new model must add besides its file: a preset
     code, _, err = run_cli(
         capsys, "train", "dummy", "--data", "synthetic", "--train-size", "100", "--out", tmp_path / "r"
@@ -99,8 +99,9 @@ def test_a_registered_model_is_a_cli_choice_a_report_row_and_needs_a_preset(dumm
 
 
 def test_the_lab_models_defaults_and_replicas_come_from_the_registry():
-    assert registry.models_in_order() == ["cnn", "cnn-seed", "lstm", "conv1d", "lstm-seed"]
+    assert registry.models_in_order() == ["cnn", "cnn-seed", "lstm", "conv1d", "lstm-seed", "dense"]
     assert registry.default_model("image") == "cnn" and registry.default_model("sequence") == "lstm"
+    assert registry.default_model("table") == "dense"
     assert {n for n in aelab.list_models() if registry.model_class(n).seed_replica} == {"cnn-seed", "lstm-seed"}
 
 

@@ -9,6 +9,7 @@ from aelab.summary import format_table, layer_table
 SMALL = {
     IMAGE: dict(channels=3, height=8, width=8, latent_dim=6),
     "sequence": dict(seq_len=12, n_features=3, latent_dim=5),
+    "table": dict(n_features=7, latent_dim=3),
 }
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AelabError
-from ..kinds import IMAGE, SEQUENCE
+from ..kinds import IMAGE, SEQUENCE, TABLE
 from .cifar10 import locate_cifar10, open_cifar10
 from .images import (
     ArrayPool,
@@ -30,6 +30,7 @@ from .sequences import sequences_from_csv, sequences_from_npy, synthetic
 from .spec import DataSpec
 from .splits import HELD_OUT_TEST_FRACTION, sample, split_off
 from .stream import LazyImages, should_stream
+from .tables import is_sequence_csv, read_table
 
 CIFAR_DEFAULT_TRAIN, CIFAR_DEFAULT_TEST = 10_000, 2_000
 DEFAULT_DATA = {IMAGE: "cifar10", SEQUENCE: "synthetic"}  # what --data means when it is not given
@@ -96,16 +97,30 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
     path = Path(data)
     if not path.exists():
         raise AelabError(f"--data: {data!r} is neither cifar10, digits, synthetic nor an existing path")
-    if path.suffix.lower() == ".csv":
+    suffix = path.suffix.lower()
+    if suffix == ".csv" and is_sequence_csv(path):
         x, y, names, features = sequences_from_csv(path)
         if labels:
             y, names = _labels_from_file(labels, len(x))
         return _sequence_dataset(x, y, names, features, train_n, test_n, val_fraction, seed, spec, path, normalization)
-    if path.suffix.lower() == ".npy":
+    if suffix == ".npy" and _npy_ndim(path) == 3:
         x = sequences_from_npy(path)
         y, names = _labels_from_file(labels, len(x)) if labels else (None, None)
         return _sequence_dataset(x, y, names, None, train_n, test_n, val_fraction, seed, spec, path, normalization)
-    raise AelabError(f"--data: {path} is not an image folder, .npy or .csv")
+    if suffix in (".csv", ".parquet", ".npy"):
+        table = read_table(path)
+        y, names = _labels_from_values(table.labels) if table.labels is not None else (None, None)
+        if labels:
+            y, names = _labels_from_file(labels, len(table.x))
+        return _table_dataset(table, y, names, train_n, test_n, val_fraction, seed, spec, path, normalization)
+    raise AelabError(f"--data: {path} is not an image folder, .npy, .csv or .parquet")
+
+
+def _npy_ndim(path: Path) -> int:
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False).ndim
+    except (ValueError, OSError):
+        return -1  # reported properly by the loader
 
 
 def _is_image_path(data: str) -> bool:
@@ -133,6 +148,11 @@ def _image_path_pools(path: Path, labels):
     validate_image_values(images, path)
     y, names = _labels_from_file(labels, len(images)) if labels else (None, None)
     return ArrayPool(images, y, names, str(path)), None
+
+
+def _labels_from_values(raw: np.ndarray):
+    names, y = np.unique(raw, return_inverse=True)
+    return y.astype(np.int64), [str(v) for v in names]
 
 
 def _labels_from_file(path, n: int):
@@ -193,3 +213,24 @@ def _sequence_dataset(
         return Split(normalization.apply(x[idx]), None if y is None else y[idx])
 
     return Dataset(SEQUENCE, split(train_idx), split(val_idx), split(test_idx), names, spec, normalization, features)
+
+
+def _table_dataset(table, y, names, train_n, test_n, val_fraction, seed, spec, origin, normalization) -> Dataset:
+    """Rows split like sequences; each column standardised with the training split's statistics."""
+    x = table.x
+    if len(x) < 3:
+        raise AelabError(f"{origin}: {len(x)} rows are too few to split into train/val/test")
+    rest, test_idx = split_off(np.arange(len(x)), y, HELD_OUT_TEST_FRACTION, seed, "test split")
+    test_idx = sample(test_idx, y, test_n, seed, "--test-size")
+    pool_idx = sample(rest, y, train_n, seed, "--train-size")
+    train_idx, val_idx = split_off(pool_idx, y, val_fraction, seed, "--val-fraction")
+    if normalization is None:
+        normalization = Standardizer.fit(x[train_idx], origin, table.feature_names, constant_ok=True)
+    else:
+        normalization.check(x.shape[1], origin)
+
+    def split(idx):
+        return Split(normalization.apply(x[idx]), None if y is None else y[idx])
+
+    splits = split(train_idx), split(val_idx), split(test_idx)
+    return Dataset(TABLE, *splits, names, spec, normalization, table.feature_names)

@@ -19,13 +19,17 @@ class Standardizer:
     std: np.ndarray
 
     @classmethod
-    def fit(cls, x_train: np.ndarray, origin, feature_names=None) -> Standardizer:
-        """Mean and std of each feature over every other axis; a constant feature is an error naming it."""
+    def fit(cls, x_train: np.ndarray, origin, feature_names=None, constant_ok: bool = False) -> Standardizer:
+        """Mean and std of each feature over every other axis. A constant feature is an error naming it, or with
+        `constant_ok` (tables, where a constant column is common, e.g. the border pixels of digits) only centred,
+        as scikit-learn's StandardScaler does."""
         axes = tuple(range(x_train.ndim - 1))
         mean = x_train.mean(axis=axes, dtype=np.float64)
         std = x_train.std(axis=axes, dtype=np.float64)
         flat = np.flatnonzero(std < MIN_STD)
-        if len(flat):
+        if len(flat) and constant_ok:
+            std[flat] = 1.0
+        elif len(flat):
             name = feature_names[flat[0]] if feature_names else f"feature {flat[0]}"
             raise AelabError(f"{origin}: {name} has zero variance in the training split; drop it")
         return cls(mean.astype(np.float32), std.astype(np.float32))

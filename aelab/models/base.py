@@ -3,12 +3,38 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
+import numpy as np
 import torch
 from torch import nn
 
 from ..errors import AelabError, ConfigError
-from ..kinds import IMAGE
+from ..kinds import IMAGE, SEQUENCE, TABLE
+
+INITS = ("random", "pca")
+
+
+class PCAPath(nn.Module):
+    """The linear path of a PCA-anchored autoencoder: `down(x) = P (x - mean)`, `up(z) = P^T z + mean` once
+    `set_pca` has been called (P: the top principal axes of the training split). Both layers keep training."""
+
+    def __init__(self, input_dim: int, latent_dim: int):
+        super().__init__()
+        self.down = nn.Linear(input_dim, latent_dim)
+        self.up = nn.Linear(latent_dim, input_dim)
+
+    @torch.no_grad()
+    def set_pca(self, mean: np.ndarray, components: np.ndarray) -> None:
+        """`components`: (k, input_dim) with k <= latent_dim (fewer when the data has fewer samples); the
+        remaining code dimensions start unused."""
+        k = len(components)
+        mean_t, axes = torch.as_tensor(mean, dtype=torch.float32), torch.as_tensor(components, dtype=torch.float32)
+        self.down.weight.zero_()
+        self.down.weight[:k] = axes
+        self.down.bias.copy_(-self.down.weight @ mean_t)
+        self.up.weight.copy_(self.down.weight.T)
+        self.up.bias.copy_(mean_t)
 
 
 class Autoencoder(nn.Module):
@@ -18,6 +44,12 @@ class Autoencoder(nn.Module):
     `aelab.kinds` name), `description` (one line) and, for bounded data, `output_range`: outputs are clamped to it
     in eval mode only, so training keeps its gradients. `notes`, `default` and `seed_replica` are registry metadata
     (see `aelab.models.registry`).
+
+    PCA anchoring (`config.init == "pca"`, for models that list their `branch_outputs`): the model gets a linear
+    `pca_path` beside its own layers, and `encode`/`decode` add it through `with_pca_code`/`with_pca_reconstruction`.
+    `anchor_to_pca` sets that path to the training split's PCA and zeroes the last layer of each non-linear branch,
+    so that at step 0 the model *is* PCA; training can only move it where the validation loss says it is better
+    (the trainer keeps the initial weights as a candidate for the best).
     """
 
     Config: type
@@ -31,6 +63,32 @@ class Autoencoder(nn.Module):
     def __init__(self, config):
         super().__init__()
         self.config = config
+        if hasattr(config, "init"):
+            check_init(config, self.seed_replica)
+        anchored = getattr(config, "init", "random") == "pca"
+        self.pca_path = PCAPath(math.prod(self.input_shape), config.latent_dim) if anchored else None
+
+    def branch_outputs(self) -> list[nn.Module]:
+        """The last layer of the encoder's and of the decoder's non-linear branch (zeroed by `anchor_to_pca`)."""
+        raise ConfigError("init", f"model {self.name!r} cannot start from PCA; use init 'random'")
+
+    @torch.no_grad()
+    def anchor_to_pca(self, mean: np.ndarray, components: np.ndarray) -> None:
+        if self.pca_path is None:
+            raise ConfigError("init", f"model {self.name!r} was built with init 'random'")
+        self.pca_path.set_pca(mean, components)
+        for layer in self.branch_outputs():
+            layer.weight.zero_()
+            if layer.bias is not None:
+                layer.bias.zero_()
+
+    def with_pca_code(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """The branch's code `z` plus, for an anchored model, the PCA path's projection of x."""
+        return z if self.pca_path is None else z + self.pca_path.down(x.flatten(1))
+
+    def with_pca_reconstruction(self, z: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
+        """The branch's reconstruction plus, for an anchored model, the PCA path's."""
+        return x_hat if self.pca_path is None else x_hat + self.pca_path.up(z).view_as(x_hat)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -50,7 +108,9 @@ class Autoencoder(nn.Module):
     @property
     def input_shape(self) -> tuple[int, ...]:
         c = self.config
-        return (c.channels, c.height, c.width) if self.input_kind == IMAGE else (c.seq_len, c.n_features)
+        if self.input_kind == IMAGE:
+            return (c.channels, c.height, c.width)
+        return (c.seq_len, c.n_features) if self.input_kind == SEQUENCE else (c.n_features,)
 
     @property
     def latent_dim(self) -> int:
@@ -64,10 +124,21 @@ def shape_config(input_kind: str, sample_shape: tuple[int, ...]) -> dict:
             raise AelabError(f"image models take (C, H, W) samples, the data has {sample_shape}")
         channels, height, width = sample_shape
         return dict(channels=channels, height=height, width=width)
+    if input_kind == TABLE:
+        if len(sample_shape) != 1:
+            raise AelabError(f"table models take rows of (F,) values, the data has samples of shape {sample_shape}")
+        return dict(n_features=sample_shape[0])
     if len(sample_shape) != 2:
         raise AelabError(f"sequence models take (T, F) samples, the data has {sample_shape}")
     seq_len, n_features = sample_shape
     return dict(seq_len=seq_len, n_features=n_features)
+
+
+def check_init(config, seed_replica: bool = False) -> None:
+    if config.init not in INITS:
+        raise ConfigError("init", f"unknown init {config.init!r}; choose from {', '.join(INITS)}")
+    if seed_replica and config.init != "random":
+        raise ConfigError("init", "the seed replicas start as the notebook's models did: init 'random' only")
 
 
 def check_latent(config, input_dim: int) -> None:

@@ -21,6 +21,7 @@ class Conv1dConfig:
     latent_dim: int = 20
     channels: int = 16  # of the first convolution; the second has twice as many
     hidden: int = 64  # size of each feature's summary before the features are mixed into the latent
+    init: str = "random"  # "pca": start as the training split's PCA (see Autoencoder)
 
     def __post_init__(self):
         if self.seq_len < 4:
@@ -72,7 +73,7 @@ class Conv1dAutoencoder(Autoencoder):
     def encode(self, x):  # (B, T, F) -> (B, latent_dim)
         c = self.config
         summaries = self.encoder(x.transpose(1, 2).reshape(-1, 1, c.seq_len))  # (B*F, hidden)
-        return self.to_latent(summaries.reshape(-1, c.n_features * c.hidden))
+        return self.with_pca_code(x, self.to_latent(summaries.reshape(-1, c.n_features * c.hidden)))
 
     def decode(self, z):  # (B, latent_dim) -> (B, T, F)
         c = self.config
@@ -80,4 +81,7 @@ class Conv1dAutoencoder(Autoencoder):
         h = self.expand(codes).reshape(-1, 2 * c.channels, self.lengths[2])
         h = self.up1(F.interpolate(h, size=self.lengths[1], mode="linear", align_corners=False))
         h = self.up2(F.interpolate(h, size=self.lengths[0], mode="linear", align_corners=False))  # (B*F, 1, T)
-        return h.reshape(-1, c.n_features, c.seq_len).transpose(1, 2)
+        return self.with_pca_reconstruction(z, h.reshape(-1, c.n_features, c.seq_len).transpose(1, 2))
+
+    def branch_outputs(self):
+        return [self.to_latent, self.up2[-1]]

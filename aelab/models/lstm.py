@@ -20,6 +20,7 @@ class LSTMConfig:
     latent_dim: int = 20
     hidden: int = 64
     patch: int = 1  # steps read per LSTM step (the default `lstm` reads 5: 5x fewer sequential steps)
+    init: str = "random"  # "pca": start as the training split's PCA (`lstm` only; see Autoencoder)
 
     def __post_init__(self):
         if self.patch < 1:
@@ -119,7 +120,7 @@ class FeatureLSTMAutoencoder(Autoencoder):
         if pad:  # repeat the last value so the final patch carries no artificial jump
             per_feature = torch.cat([per_feature, per_feature[:, -1:].expand(-1, pad)], dim=1)
         _, (last, _) = self.encoder(per_feature.view(-1, self.n_patches, c.patch))  # last: (1, B*F, hidden)
-        return self.to_latent(last[-1].reshape(-1, c.n_features * c.hidden))
+        return self.with_pca_code(x, self.to_latent(last[-1].reshape(-1, c.n_features * c.hidden)))
 
     def decode(self, z):  # (B, latent_dim) -> (B, T, F)
         c = self.config
@@ -127,4 +128,7 @@ class FeatureLSTMAutoencoder(Autoencoder):
         steps = torch.cat([codes.expand(-1, self.n_patches, -1), self.positions.expand(codes.shape[0], -1, -1)], dim=2)
         h, _ = self.decoder(steps)  # (B*F, n_patches, hidden)
         curves = self.out(h).reshape(-1, c.n_features, self.n_patches * c.patch)[:, :, : c.seq_len]
-        return curves.transpose(1, 2)
+        return self.with_pca_reconstruction(z, curves.transpose(1, 2))  # (B, T, F)
+
+    def branch_outputs(self):
+        return [self.to_latent, self.out]

@@ -1,0 +1,125 @@
+"""Tables: one sample per row, numeric feature columns. From a CSV (without `sequence_id, t`), a `.parquet` file
+or a 2-D `.npy`. The columns `label`, `is_anomaly` and `timestamp` are never features: `label` (else
+`is_anomaly`) becomes the labels."""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import AelabError
+from .npy import load_npy
+
+NOT_FEATURES = ("label", "is_anomaly", "timestamp")
+LABEL_COLUMNS = ("label", "is_anomaly")  # the first present gives the labels
+
+
+@dataclass
+class Table:
+    x: np.ndarray  # (N, F) float32
+    labels: np.ndarray | None  # (N,) raw values of the label column
+    feature_names: list[str] | None  # None for a .npy, whose columns have no names
+
+
+def csv_header(path: Path) -> list[str]:
+    try:
+        with open(path, newline="") as f:
+            return [h.strip() for h in next(csv.reader(f), [])]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AelabError(f"{path}: cannot read CSV ({getattr(exc, 'strerror', None) or exc})") from None
+
+
+def is_sequence_csv(path: Path) -> bool:
+    return csv_header(path)[:2] == ["sequence_id", "t"]
+
+
+def read_table(path) -> Table:
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        x = load_npy(path)
+        if x.ndim != 2:
+            raise AelabError(f"{path}: a table is a 2-D array (rows, columns), got shape {x.shape}")
+        return Table(_numeric(x, path, None), None, None)
+    if suffix == ".parquet":
+        return _table_from_columns(path, _parquet_columns(path))
+    if suffix == ".csv":
+        return _table_from_columns(path, _csv_columns(path))
+    raise AelabError(f"{path}: a table must be .csv, .parquet or a 2-D .npy")
+
+
+def _csv_columns(path: Path) -> dict[str, list[str]]:
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AelabError(f"{path}: cannot read CSV ({getattr(exc, 'strerror', None) or exc})") from None
+    if not rows:
+        raise AelabError(f"{path}: empty CSV")
+    header = [h.strip() for h in rows[0]]
+    if len(set(header)) != len(header):
+        raise AelabError(f"{path}: repeated column names in the header")
+    body = [r for r in rows[1:] if r]
+    for line, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            raise AelabError(f"{path}:{line}: {len(row)} cells, the header has {len(header)}")
+    return {name: [r[i] for r in body] for i, name in enumerate(header)}
+
+
+def _parquet_columns(path: Path) -> dict[str, list]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise AelabError(f"{path}: reading .parquet needs pyarrow: pip install 'aelab[parquet]'") from None
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises several error types for a damaged file
+        raise AelabError(f"{path}: unreadable parquet ({exc})") from None
+    return {name: table.column(name).to_pylist() for name in table.column_names}
+
+
+def _table_from_columns(path: Path, columns: dict[str, list]) -> Table:
+    features = [name for name in columns if name not in NOT_FEATURES]
+    if not features:
+        raise AelabError(f"{path}: no feature columns (only {', '.join(columns) or 'nothing'})")
+    n = len(columns[features[0]])
+    if n == 0:
+        raise AelabError(f"{path}: no data rows")
+    x = np.empty((n, len(features)), dtype=np.float32)
+    for j, name in enumerate(features):
+        x[:, j] = _column_values(path, name, columns[name])
+    label_column = next((c for c in LABEL_COLUMNS if c in columns), None)
+    labels = None if label_column is None else np.asarray([str(v) for v in columns[label_column]])
+    return Table(x, labels, features)
+
+
+def _column_values(path: Path, name: str, cells: list) -> np.ndarray:
+    values = np.empty(len(cells), dtype=np.float64)
+    for i, cell in enumerate(cells):
+        if cell is None or (isinstance(cell, str) and cell.strip() in ("", "nan", "NaN", "NA", "null")):
+            raise AelabError(f"{path}: column {name!r} has a missing value in data row {i + 1}")
+        try:
+            values[i] = float(cell)
+        except (TypeError, ValueError):
+            raise AelabError(f"{path}: column {name!r} is not numeric ({cell!r} in data row {i + 1})") from None
+        if not math.isfinite(values[i]):
+            raise AelabError(f"{path}: column {name!r} has a missing or infinite value in data row {i + 1}")
+    return values
+
+
+def _numeric(x: np.ndarray, path, names) -> np.ndarray:
+    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
+        raise AelabError(f"{path}: a table must hold numbers, got {x.dtype}")
+    if min(x.shape) == 0:
+        raise AelabError(f"{path}: empty table {x.shape}")
+    x = np.asarray(x, dtype=np.float32)
+    bad = np.argwhere(~np.isfinite(x))
+    if len(bad):
+        row, col = bad[0]
+        column = names[col] if names else f"column {col}"
+        raise AelabError(f"{path}: {column} has a missing or infinite value in row {row}")
+    return x

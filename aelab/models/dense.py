@@ -1,0 +1,69 @@
+"""`dense`: an MLP autoencoder for tables, one row of standardised columns per sample."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+
+from ..kinds import TABLE
+from .base import Autoencoder, check_latent
+from .registry import register
+
+
+def default_table_latent(n_features: int) -> int:
+    """The latent size a table gets when none is asked for: 8, or fewer for narrow tables (at most F - 1)."""
+    return max(1, min(8, n_features - 1))
+
+
+@dataclass(frozen=True)
+class DenseConfig:
+    n_features: int = 16
+    latent_dim: int = 8
+    hidden: int = 0  # width of the first hidden layer; 0: derived from n_features (see `hidden_width`)
+    init: str = "pca"  # start as the training split's PCA: a table model must never do worse than PCA
+
+    def __post_init__(self):
+        check_latent(self, self.n_features)
+
+    @property
+    def hidden_width(self) -> int:
+        """Twice the columns, within [32, 512]: wide enough to bend every column, small enough for tiny tables."""
+        return self.hidden or min(512, max(32, 2 * self.n_features))
+
+
+@register("dense")
+class DenseAutoencoder(Autoencoder):
+    """F -> h -> h/2 -> latent -> h/2 -> h -> F with GELU, beside a linear PCA path.
+
+    Starting from PCA (the default `init`) the non-linear branch adds only what the validation loss rewards, so
+    on tables where PCA is already right the model stays PCA instead of losing to it.
+    """
+
+    Config = DenseConfig
+    input_kind = TABLE
+    description = "MLP AE beside a PCA path"
+    default = True
+
+    def __init__(self, config: DenseConfig):
+        super().__init__(config)
+        c, h = config, config.hidden_width
+        self.encoder = nn.Sequential(
+            nn.Linear(c.n_features, h), nn.GELU(),  # (B, F) -> (B, h)
+            nn.Linear(h, h // 2), nn.GELU(),  # -> (B, h/2)
+            nn.Linear(h // 2, c.latent_dim),  # -> (B, latent_dim)
+        )  # fmt: skip
+        self.decoder = nn.Sequential(
+            nn.Linear(c.latent_dim, h // 2), nn.GELU(),  # (B, latent_dim) -> (B, h/2)
+            nn.Linear(h // 2, h), nn.GELU(),  # -> (B, h)
+            nn.Linear(h, c.n_features),  # -> (B, F)
+        )  # fmt: skip
+
+    def encode(self, x):  # (B, F) -> (B, latent_dim)
+        return self.with_pca_code(x, self.encoder(x))
+
+    def decode(self, z):  # (B, latent_dim) -> (B, F)
+        return self.with_pca_reconstruction(z, self.decoder(z))
+
+    def branch_outputs(self):
+        return [self.encoder[-1], self.decoder[-1]]

@@ -1,0 +1,190 @@
+"""Models that hold up on data they were not tuned for: a budget that fits the data, a PCA start that makes them
+never worse than PCA on the training rows, and every default model on inputs of other shapes."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from aelab import create_model
+from aelab.evaluate import PCABaseline, anchor_to_pca
+from aelab.models import model_class
+from aelab.presets import MIN_STEPS, train_config, training_budget
+
+from helpers import assert_one_line_error, run_cli
+
+DEFAULT_MODELS = ["cnn", "lstm", "conv1d", "dense"]  # every model that is not a seed replica
+
+
+def wavy(n, steps, features, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(steps)[None, :, None]
+    x = np.sin(rng.uniform(0.05, 0.5, (n, 1, features)) * t + rng.uniform(0, 6, (n, 1, features)))
+    return (x + 0.05 * rng.normal(size=(n, steps, features))).astype(np.float32)
+
+
+def test_default_models_are_the_non_replicas():
+    assert sorted(n for n in DEFAULT_MODELS) == sorted(
+        n for n in ["cnn", "cnn-seed", "lstm", "lstm-seed", "conv1d", "dense"] if not model_class(n).seed_replica
+    )
+
+
+@pytest.mark.parametrize(
+    "name, shape",
+    [("lstm", (40, 3)), ("conv1d", (40, 3)), ("dense", (13,))],
+)
+def test_a_pca_anchored_model_at_step_0_reproduces_pca(name, shape):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, *shape)).astype(np.float32) @ np.diag(rng.uniform(0.1, 2, shape[-1])).astype(np.float32)
+    torch.manual_seed(0)
+    config = dict(latent_dim=4, init="pca", **({"n_features": shape[0]} if name == "dense" else {}))
+    if name != "dense":
+        config.update(seq_len=shape[0], n_features=shape[1])
+    model = create_model(name, **config)
+    anchor_to_pca(model, x, seed=42)
+    model.eval()
+    baseline = PCABaseline(4, seed=42).fit(x)
+    with torch.no_grad():
+        codes = model.encode(torch.from_numpy(x)).numpy()
+        x_hat = model(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(codes, baseline.transform(x), atol=1e-5)
+    np.testing.assert_allclose(x_hat, baseline.inverse_transform(baseline.transform(x), shape), atol=1e-5)
+
+
+def test_seed_replicas_refuse_a_pca_start():
+    with pytest.raises(Exception, match="init 'random' only"):
+        create_model("lstm-seed", seq_len=10, n_features=2, latent_dim=3, init="pca")
+
+
+def test_the_budget_gives_tiny_data_the_minimum_and_leaves_large_data_alone():
+    cfg = train_config("lstm")  # 12 epochs, batch 32
+    small, budget = training_budget("lstm", cfg, n_train=23, epochs_given=False)
+    assert budget.steps_per_epoch == 1 and small.epochs * budget.steps_per_epoch >= MIN_STEPS
+    assert budget.rule == "min_steps"
+    large, budget = training_budget("lstm", cfg, n_train=3200, epochs_given=False)
+    assert large == cfg and budget.rule == "preset" and budget.steps == 1200  # the lab's lstm: unchanged
+    given, budget = training_budget("lstm", cfg, n_train=23, epochs_given=True)
+    assert given.epochs == cfg.epochs and budget.rule == "explicit"
+    seed, budget = training_budget("lstm-seed", train_config("lstm-seed"), n_train=23, epochs_given=False)
+    assert seed.epochs == 30 and budget.rule == "notebook"
+
+
+def test_train_prints_and_saves_the_budget_and_an_explicit_epochs_wins(capsys, tmp_path):
+    np.save(tmp_path / "x.npy", wavy(30, 16, 2))
+    code, out, err = run_cli(capsys, "train", "conv1d", "--data", tmp_path / "x.npy", "--out", tmp_path / "a")
+    assert code == 0, err
+    assert "optimizer steps (raised from the preset's epochs" in out
+    config = json.loads((tmp_path / "a" / "config.json").read_text())
+    assert config["budget"]["steps"] >= MIN_STEPS and config["train"]["epochs"] == config["budget"]["epochs"]
+    history = json.loads((tmp_path / "a" / "history.json").read_text())
+    assert len(history["loss"]) == config["budget"]["epochs"]
+    code, out, err = run_cli(
+        capsys, "train", "conv1d", "--data", tmp_path / "x.npy", "--epochs", "3", "--out", tmp_path / "b"
+    )
+    assert code == 0 and "(--epochs as given)" in out
+    assert json.loads((tmp_path / "b" / "config.json").read_text())["train"]["epochs"] == 3
+
+
+@pytest.mark.parametrize("steps, features", [(1460, 1), (5, 1), (24, 3), (50, 10)])
+@pytest.mark.parametrize("name", ["lstm", "conv1d"])
+def test_sequence_models_train_on_sequences_of_any_length(name, steps, features, tmp_path):
+    from aelab import AutoencoderTransformer
+
+    x = wavy(12, steps, features)
+    est = AutoencoderTransformer(model=name, latent_dim=min(4, steps * features - 1), epochs=1).fit(x)
+    assert est.transform(x).shape == (12, min(4, steps * features - 1))
+    assert est.inverse_transform(est.transform(x)).shape == x.shape
+
+
+@pytest.mark.parametrize("size", [(8, 8, 1), (28, 28, 3), (64, 64, 3)])
+def test_cnn_trains_on_images_of_other_sizes(size):
+    from aelab import AutoencoderTransformer
+
+    h, w, c = size
+    x = np.random.default_rng(0).random((6, c, h, w)).astype(np.float32)
+    est = AutoencoderTransformer(model="cnn", latent_dim=4, epochs=1, batch_size=3).fit(x)
+    assert est.inverse_transform(est.transform(x)).shape == x.shape
+
+
+@pytest.mark.parametrize("columns", [1, 4, 64])
+def test_dense_trains_on_tables_of_any_width(columns):
+    from aelab import AutoencoderTransformer
+
+    x = np.random.default_rng(0).normal(size=(20, columns)).astype(np.float32)
+    est = AutoencoderTransformer(model="dense", latent_dim=1, epochs=2).fit(x)
+    assert est.transform(x).shape == (20, 1) and est.inverse_transform(est.transform(x)).shape == x.shape
+
+
+def write_table(path, rows, header="a,b,c,label"):
+    path.write_text(header + "\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def table_rows(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3)) @ np.array([[1.0, 0.5, 0.0], [0.0, 1.0, 0.3], [0.0, 0.0, 0.2]])
+    return [f"{a:.4f},{b:.4f},{c:.4f},{'yes' if a > 0 else 'no'}" for a, b, c in x]
+
+
+def test_a_table_csv_trains_dense_and_every_command_reads_tables(capsys, tmp_path):
+    data = write_table(tmp_path / "t.csv", table_rows())
+    code, out, err = run_cli(capsys, "train", "dense", "--data", data, "--latent-dim", "2", "--out", tmp_path / "r")
+    assert code == 0, err
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert metrics["input_dim"] == 3 and "probe_logreg" in metrics  # the label column gave labels
+    assert metrics["test_mse"] <= metrics["pca_test_mse"] * 1.0001  # started as PCA, kept only what helped
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert config["feature_names"] == ["a", "b", "c"] and config["input_kind"] == "table"
+    for command in ("encode", "reconstruct", "score"):
+        code, _, err = run_cli(capsys, command, tmp_path / "r", data, "-o", tmp_path / f"{command}.csv")
+        assert code == 0, err
+    recon = np.loadtxt(tmp_path / "reconstruct.csv", delimiter=",", skiprows=1)
+    original = np.loadtxt(data, delimiter=",", skiprows=1, usecols=(0, 1, 2))
+    assert recon.shape == original.shape and np.mean((recon - original) ** 2) < np.var(original)
+    np.save(tmp_path / "t.npy", original.astype(np.float32))  # a 2-D .npy is a table too
+    code, _, err = run_cli(capsys, "encode", tmp_path / "r", tmp_path / "t.npy", "-o", tmp_path / "z.npy")
+    assert code == 0 and np.load(tmp_path / "z.npy").shape == (40, 2), err
+
+
+def test_a_table_parquet_and_npy_train(capsys, tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    x = np.random.default_rng(0).normal(size=(30, 4)).astype(np.float32)
+    pq.write_table(pa.table({f"c{i}": x[:, i] for i in range(4)}), tmp_path / "t.parquet")
+    np.save(tmp_path / "t.npy", x)
+    for data in ("t.parquet", "t.npy"):
+        code, _, err = run_cli(
+            capsys, "train", "dense", "--data", tmp_path / data, "--epochs", "2", "--out", tmp_path / f"run-{data}"
+        )
+        assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    "rows, header, fragments",
+    [
+        (["1,2,,0"], "a,b,c,label", ["column 'c' has a missing value"]),
+        (["1,x,3,0"], "a,b,c,label", ["column 'b' is not numeric", "'x'"]),
+        (["1,2,nan,0"], "a,b,c,label", ["column 'c' has a missing value"]),
+        (None, "label", ["no feature columns"]),
+    ],
+)
+def test_bad_tables_are_one_line_errors_naming_the_column(capsys, tmp_path, rows, header, fragments):
+    data = write_table(tmp_path / "bad.csv", table_rows(10) + rows if rows is not None else ["0", "1", "0"], header)
+    code, _, err = run_cli(capsys, "train", "dense", "--data", data, "--out", tmp_path / "r")
+    assert_one_line_error(code, err, "bad.csv", *fragments)
+
+
+def test_scoring_a_table_with_other_columns_is_refused(capsys, tmp_path):
+    data = write_table(tmp_path / "t.csv", table_rows())
+    assert run_cli(capsys, "train", "dense", "--data", data, "--epochs", "1", "--out", tmp_path / "r")[0] == 0
+    other = write_table(tmp_path / "o.csv", [r.rsplit(",", 1)[0] for r in table_rows()], "a,b,d")
+    code, _, err = run_cli(capsys, "score", tmp_path / "r", other, "-o", tmp_path / "s.csv")
+    assert_one_line_error(code, err, "o.csv", "columns differ", "missing ['c']")
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_a_table_model_without_data_says_so(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "train", "dense", "--out", tmp_path / "r")
+    assert_one_line_error(code, err, "--data", "no default data")
