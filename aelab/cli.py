@@ -66,15 +66,31 @@ def data_options(f):
         help="Share of the training pool held out for validation.",
     )(f)
     f = click.option("--seed", default=DEFAULT_SEED, show_default=True, type=int)(f)
+    f = test_data_options(f)
     return f
 
 
-def _data_spec(model: str, data, cifar10, labels, train_size, test_size, val_fraction, seed, stream=None):
+def test_data_options(f):
+    f = click.option(
+        "--test-data",
+        default=None,
+        type=click.Path(),
+        help="A test set of its own (e.g. a UCR/UEA _TEST file): the whole file is the test split.",
+    )(f)
+    f = click.option("--test-labels", default=None, type=click.Path(), help="Labels (.npy) for an .npy --test-data.")(f)
+    return f
+
+
+def _data_spec(
+    model: str, data, cifar10, labels, train_size, test_size, val_fraction, seed, test_data, test_labels, stream=None
+):
     from .experiment import data_spec_for
 
     return data_spec_for(
         model,
         data,
+        test_data=test_data,
+        test_labels=test_labels,
         cifar10=cifar10,
         labels=labels,
         train_size=train_size,
@@ -162,6 +178,8 @@ def train(
     test_size,
     val_fraction,
     seed,
+    test_data,
+    test_labels,
     latent_dim,
     epochs,
     batch_size,
@@ -184,7 +202,9 @@ def train(
     try:
         if main_process:
             prepare_out_dir(out, force=force, resume=resume)
-        spec = _data_spec(model, data, cifar10, labels, train_size, test_size, val_fraction, seed, stream)
+        spec = _data_spec(
+            model, data, cifar10, labels, train_size, test_size, val_fraction, seed, test_data, test_labels, stream
+        )
         run_training(
             model,
             out,
@@ -213,11 +233,14 @@ def train(
 @click.option("--data", default=None, help="Evaluate on this data instead of the run's own test split.")
 @click.option("--cifar10", default=None, type=click.Path())
 @click.option("--labels", default=None, type=click.Path())
-def evaluate(run_dir, data, cifar10, labels):
-    """Recompute RUN_DIR's test metrics (or on --data) into metrics.json."""
+@test_data_options
+def evaluate(run_dir, data, cifar10, labels, test_data, test_labels):
+    """Recompute RUN_DIR's test metrics (or on --data / --test-data) into metrics.json."""
     from .workflows import evaluate_run
 
-    metrics = evaluate_run(run_dir, data=data, cifar10=cifar10, labels=labels)
+    metrics = evaluate_run(
+        run_dir, data=data, cifar10=cifar10, labels=labels, test_data=test_data, test_labels=test_labels
+    )
     _echo(" ".join(f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()))
 
 
@@ -260,12 +283,26 @@ def lab(out, preset, with_seed_models, with_sweep, cifar10, force, train_size, t
 @click.option("--epochs", type=int, default=None)
 @click.option("--force", is_flag=True)
 def sweep(
-    model, latent_dims, out, data, cifar10, labels, train_size, test_size, val_fraction, seed, preset, epochs, force
+    model,
+    latent_dims,
+    out,
+    data,
+    cifar10,
+    labels,
+    train_size,
+    test_size,
+    val_fraction,
+    seed,
+    test_data,
+    test_labels,
+    preset,
+    epochs,
+    force,
 ):
     """Train MODEL once per latent size: test MSE against latent size, beside PCA."""
     from .workflows import parse_latent_dims, run_sweep
 
-    spec = _data_spec(model, data, cifar10, labels, train_size, test_size, val_fraction, seed)
+    spec = _data_spec(model, data, cifar10, labels, train_size, test_size, val_fraction, seed, test_data, test_labels)
     run_sweep(model, parse_latent_dims(latent_dims), out, spec, preset=preset, epochs=epochs, force=force, echo=_echo)
 
 

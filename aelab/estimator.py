@@ -20,9 +20,10 @@ from .data.images import validate_image_values
 from .data.normalization import Standardizer
 from .errors import AelabError
 from .evaluate import decode, encode, per_sample_mse, reconstruct
-from .kinds import IMAGE, SEQUENCE
-from .models import create_model, model_class, shape_config
-from .presets import model_settings, train_config
+from .experiment import new_model
+from .kinds import IMAGE, SEQUENCE, TABLE
+from .models import default_model, model_class
+from .presets import train_config, training_budget
 from .run import load_run, run_config, save_model
 from .train import Trainer
 
@@ -30,7 +31,7 @@ from .train import Trainer
 class AutoencoderTransformer(TransformerMixin, BaseEstimator):
     def __init__(
         self,
-        model: str = "cnn",
+        model: str = "auto",
         latent_dim: int = 32,
         epochs: int | None = None,
         batch_size: int | None = None,
@@ -58,28 +59,36 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         """New data checked against the fitted model's input shape, then scaled like the training data."""
         return self._scale(_checked(X, self.kind_, self.model_.input_shape))
 
+    def _model_name(self, X) -> str:
+        """`model`, or for "auto" the default model of X's rank: dense for 2-D, lstm for 3-D, cnn for 4-D."""
+        if self.model != "auto":
+            return self.model
+        kind = {2: TABLE, 3: SEQUENCE, 4: IMAGE}.get(np.ndim(X))
+        if kind is None:
+            raise AelabError(
+                f"X: {np.ndim(X)}-D input; model='auto' takes tables (2-D), sequences (3-D) or images (4-D)"
+            )
+        return default_model(kind)
+
     def fit(self, X, y=None):
-        kind = model_class(self.model).input_kind
+        name = self._model_name(X)
+        kind = model_class(name).input_kind
         X = _checked(X, kind)
-        self.kind_ = kind
-        self.standardizer_ = Standardizer.fit(X, "X") if kind == SEQUENCE else None
+        self.kind_, self.model_name_ = kind, name
+        scaled = kind in (SEQUENCE, TABLE)  # per feature, like the CLI; images stay in [0, 1]
+        self.standardizer_ = Standardizer.fit(X, "X", constant_ok=kind == TABLE) if scaled else None
         Xs = self._scale(X)
         order = np.random.default_rng(self.seed).permutation(len(Xs))
         n_val = max(1, int(round(self.val_fraction * len(Xs))))
         if len(Xs) - n_val < 1:
             raise AelabError(f"X: {len(Xs)} samples are too few to hold out validation data")
         val, train = torch.from_numpy(Xs[order[:n_val]]), torch.from_numpy(Xs[order[n_val:]])
-        torch.manual_seed(self.seed)
-        self.model_ = create_model(
-            self.model,
-            latent_dim=self.latent_dim,
-            **shape_config(kind, X.shape[1:]),
-            **model_settings(self.model, self.preset),
-        )
+        self.model_ = new_model(name, train.numpy(), self.latent_dim, self.preset, self.seed)
         cfg = train_config(
-            self.model, self.preset, epochs=self.epochs, lr=self.lr, seed=self.seed, batch_size=self.batch_size
+            name, self.preset, epochs=self.epochs, lr=self.lr, seed=self.seed, batch_size=self.batch_size
         )
         cfg = replace(cfg, batch_size=min(cfg.batch_size, len(train)))
+        cfg, _ = training_budget(name, cfg, len(train), epochs_given=self.epochs is not None)
         self.train_config_ = cfg.to_dict()
         self.history_ = Trainer(self.model_, cfg, progress=self.progress).fit(
             train, val, augment=get_augmentation(cfg.augment, kind)
@@ -131,6 +140,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         }
         est = cls(**params)
         est.model_, est.kind_, est.standardizer_ = run.model, run.input_kind, run.normalization
+        est.model_name_ = run.config["model"]
         est.train_config_ = run.config.get("train")
         return est
 

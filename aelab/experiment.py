@@ -49,19 +49,25 @@ def load_data_for(model_name: str, spec: DataSpec) -> Dataset:
 def build_model(
     model_name: str, dataset: Dataset, latent_dim: int | None, preset: str, seed: int, init: str | None = None
 ):
-    """The model for `dataset`'s samples, initialised from `seed`; with init "pca", anchored to the PCA of the
-    training split."""
+    """The model for `dataset`'s samples (see `new_model`)."""
+    return new_model(model_name, dataset.train.x, latent_dim, preset, seed, init)
+
+
+def new_model(model_name: str, x_train, latent_dim: int | None, preset: str, seed: int, init: str | None = None):
+    """A model sized for the samples of `x_train`, initialised from `seed`; with init "pca" (a model's default or
+    asked for), anchored to the PCA of `x_train`. The CLI and the estimator build models only here."""
     torch.manual_seed(seed)  # weight initialisation is part of the run's seed
-    shape = shape_config(dataset.kind, dataset.sample_shape)
+    cls = model_class(model_name)
+    shape = shape_config(cls.input_kind, tuple(x_train.shape[1:]))
     settings = model_settings(model_name, preset)
     if latent_dim is not None:
         settings["latent_dim"] = latent_dim
-    elif dataset.kind == TABLE:
+    elif cls.input_kind == TABLE:
         settings["latent_dim"] = default_table_latent(shape["n_features"])
     if init is not None:
         settings["init"] = init
-    model = create_model(model_name, **shape, **settings)
-    anchor_to_pca(model, dataset.train.x, seed)
+    model = create_model(model_name, **shape, **cls.adapt(settings, shape))
+    anchor_to_pca(model, x_train, seed)
     return model
 
 

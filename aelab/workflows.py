@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DataSpec, load_dataset
+from .data import DataSpec, load_dataset, with_test_file
 from .errors import AelabError
 from .evaluate import ErrorSums, PCABaseline, evaluate_model, row_batches
 from .experiment import data_spec_for, load_data_for, train_on
@@ -34,15 +34,18 @@ def parse_latent_dims(text: str) -> list[int]:
     return sorted(set(dims))
 
 
-def evaluate_run(run_dir, data: str | None = None, cifar10=None, labels=None) -> dict:
-    """Recompute a run's metrics on its own test split (rebuilt from config.json) or on `data`."""
+def evaluate_run(run_dir, data: str | None = None, cifar10=None, labels=None, test_data=None, test_labels=None) -> dict:
+    """Recompute a run's metrics on its own test split (rebuilt from config.json), on `data` (a whole new data
+    set), or on `test_data` (the whole file is the test set; training split, PCA and probes stay the run's)."""
     run = load_run(run_dir)
     spec = DataSpec.from_dict(run.config["data"], cifar10=cifar10)
     if labels:
         spec = spec.replace(labels=labels)
     if data is not None:
-        spec = spec.replace(data=data, train_size=None, test_size=None, labels=labels)
+        spec = spec.replace(data=data, train_size=None, test_size=None, labels=labels, test_data=None)
     dataset = load_dataset(spec, normalization=run.normalization)
+    if test_data is not None:
+        dataset = with_test_file(dataset, test_data, test_labels)
     if dataset.kind != run.input_kind or dataset.sample_shape != run.model.input_shape:
         raise AelabError(
             f"--data {spec.data}: samples {dataset.sample_shape} do not fit the model's input {run.model.input_shape}"
@@ -51,8 +54,8 @@ def evaluate_run(run_dir, data: str | None = None, cifar10=None, labels=None) ->
     evaluation = evaluate_model(run.model, dataset, seed=spec.seed)
     previous = run.metrics()
     metrics = {**evaluation.metrics, **{k: previous[k] for k in ("epochs", "best_epoch") if k in previous}}
-    if data is not None:
-        metrics["evaluated_on"] = data
+    if data is not None or test_data is not None:
+        metrics["evaluated_on"] = str(test_data or data)
     write_json(run.path / "metrics.json", metrics)
     timings_path = run.path / "timings.json"
     timings = read_json(timings_path) if timings_path.exists() else {}

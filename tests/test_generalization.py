@@ -188,3 +188,38 @@ def test_scoring_a_table_with_other_columns_is_refused(capsys, tmp_path):
 def test_a_table_model_without_data_says_so(capsys, tmp_path):
     code, _, err = run_cli(capsys, "train", "dense", "--out", tmp_path / "r")
     assert_one_line_error(code, err, "--data", "no default data")
+
+
+def test_test_data_is_the_whole_test_split_and_pca_stays_on_the_training_rows(capsys, tmp_path):
+    train, test = wavy(30, 16, 2, seed=0), wavy(17, 16, 2, seed=1)
+    np.save(tmp_path / "train.npy", train)
+    np.save(tmp_path / "test.npy", test)
+    np.save(tmp_path / "train_y.npy", np.arange(30) % 2)
+    np.save(tmp_path / "test_y.npy", np.arange(17) % 2)
+    args = ["--data", tmp_path / "train.npy", "--labels", tmp_path / "train_y.npy", "--epochs", "2"]
+    code, _, err = run_cli(
+        capsys, "train", "conv1d", *args, "--test-data", tmp_path / "test.npy",
+        "--test-labels", tmp_path / "test_y.npy", "--out", tmp_path / "r",
+    )  # fmt: skip
+    assert code == 0, err
+    from aelab.data import DataSpec, load_dataset
+
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    dataset = load_dataset(DataSpec.from_dict(config["data"]))
+    assert len(dataset.test.x) == 17 and len(dataset.train.x) + len(dataset.val.x) == 30  # nothing carved off
+    assert abs(float(dataset.train.x.mean())) < 0.05  # z-scored with the training split's own statistics
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert "probe_logreg" in metrics
+    # evaluate --test-data on a run trained with a carved test split: its training split stays the same
+    code, _, err = run_cli(capsys, "train", "conv1d", *args, "--out", tmp_path / "carved")
+    assert code == 0, err
+    before = json.loads((tmp_path / "carved" / "metrics.json").read_text())
+    code, out, err = run_cli(
+        capsys, "evaluate", tmp_path / "carved", "--test-data", tmp_path / "test.npy",
+        "--test-labels", tmp_path / "test_y.npy",
+    )  # fmt: skip
+    assert code == 0, err
+    after = json.loads((tmp_path / "carved" / "metrics.json").read_text())
+    assert after["evaluated_on"].endswith("test.npy") and after["test_mse"] != before["test_mse"]
+    code, _, err = run_cli(capsys, "evaluate", tmp_path / "carved", "--test-data", tmp_path / "train_y.npy")
+    assert_one_line_error(code, err, "train_y.npy", "2-D")

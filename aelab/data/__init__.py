@@ -6,7 +6,7 @@ with statistics of the training split only (kept in `Dataset.normalization` so n
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,7 @@ from .images import (
 )
 from .normalization import Standardizer
 from .npy import load_npy
-from .sequences import sequences_from_csv, sequences_from_npy, synthetic
+from .sequences import label_sort_key, sequences_from_csv, sequences_from_npy, synthetic
 from .spec import DataSpec
 from .splits import HELD_OUT_TEST_FRACTION, sample, split_off
 from .stream import LazyImages, should_stream
@@ -35,7 +35,7 @@ from .tables import is_sequence_csv, read_table
 CIFAR_DEFAULT_TRAIN, CIFAR_DEFAULT_TEST = 10_000, 2_000
 DEFAULT_DATA = {IMAGE: "cifar10", SEQUENCE: "synthetic"}  # what --data means when it is not given
 
-__all__ = ["DEFAULT_DATA", "DataSpec", "Dataset", "Split", "load_dataset", "sample", "split_off"]
+__all__ = ["DEFAULT_DATA", "DataSpec", "Dataset", "Split", "load_dataset", "sample", "split_off", "with_test_file"]
 
 
 @dataclass
@@ -78,6 +78,8 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
     data, labels, seed, val_fraction = spec.data, spec.labels, spec.seed, spec.val_fraction
     train_n, test_n = spec.train_n, spec.test_n
     if data in ("cifar10", "digits") or _is_image_path(data):
+        if spec.test_data:
+            raise AelabError("--test-data: image data takes its test set from a test/ folder beside train/")
         if data == "cifar10":
             train_pool, test_pool = open_cifar10(locate_cifar10(spec.cifar10))
             if spec.train_size is None:
@@ -91,29 +93,88 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
         return _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, spec, spec.stream)
     if data == "synthetic":
         x, y, names = synthetic(seed=seed)
-        return _sequence_dataset(
-            x, y, names, None, train_n, test_n, val_fraction, seed, spec, "synthetic", normalization
+        return _array_dataset(
+            SEQUENCE, x, y, names, None, train_n, test_n, val_fraction, seed, spec, "synthetic", normalization
         )
     path = Path(data)
     if not path.exists():
         raise AelabError(f"--data: {data!r} is neither cifar10, digits, synthetic nor an existing path")
+    kind, x, raw_y, features = _read_arrays(path, labels)
+    test = None
+    if spec.test_data:  # a test set of its own: the whole file, read like the training file
+        test_path = Path(spec.test_data)
+        if not test_path.exists():
+            raise AelabError(f"--test-data: {test_path} does not exist")
+        test_kind, x_test, raw_y_test, test_features = _read_arrays(test_path, spec.test_labels)
+        if test_kind != kind or x_test.shape[1:] != x.shape[1:]:
+            raise AelabError(
+                f"--test-data {test_path}: {test_kind} samples of shape {x_test.shape[1:]}, "
+                f"the training data has {kind} samples of shape {x.shape[1:]}"
+            )
+        if features and test_features and test_features != features:
+            raise AelabError(f"--test-data {test_path}: columns {test_features} differ from the training {features}")
+        if (raw_y is None) != (raw_y_test is None):
+            raw_y = raw_y_test = None  # probes need labels on both sides
+        test = (x_test, raw_y_test)
+    y, y_test, names = _encode_labels(raw_y, None if test is None else test[1])
+    test = None if test is None else (test[0], y_test)
+    return _array_dataset(
+        kind, x, y, names, features, train_n, test_n, val_fraction, seed, spec, path, normalization, test
+    )
+
+
+def with_test_file(dataset: Dataset, test_data, test_labels=None) -> Dataset:
+    """`dataset` with its test split replaced by the whole of `test_data`, scaled with the training statistics
+    (for `aelab evaluate --test-data`: the training split, PCA and probes stay the run's own)."""
+    if dataset.kind == IMAGE:
+        raise AelabError("--test-data: image runs are evaluated on a folder or .npy with --data")
+    test_path = Path(test_data)
+    if not test_path.exists():
+        raise AelabError(f"--test-data: {test_path} does not exist")
+    kind, x, raw_y, features = _read_arrays(test_path, test_labels)
+    if kind != dataset.kind or x.shape[1:] != dataset.sample_shape:
+        raise AelabError(
+            f"--test-data {test_path}: {kind} samples of shape {x.shape[1:]}, the run takes {dataset.kind} samples "
+            f"of shape {dataset.sample_shape}"
+        )
+    if features and dataset.feature_names and features != dataset.feature_names:
+        raise AelabError(f"--test-data {test_path}: columns {features} differ from the run's {dataset.feature_names}")
+    known = {name: i for i, name in enumerate(dataset.class_names or [])}
+    y = None
+    if raw_y is not None and dataset.train.y is not None and all(str(v) in known for v in raw_y):
+        y = np.array([known[str(v)] for v in raw_y], dtype=np.int64)
+    return replace(dataset, test=Split(dataset.normalization.apply(x), y))
+
+
+def _read_arrays(path: Path, labels):
+    """(kind, x, raw labels or None, feature names or None) of a sequence or table file."""
     suffix = path.suffix.lower()
     if suffix == ".csv" and is_sequence_csv(path):
         x, y, names, features = sequences_from_csv(path)
-        if labels:
-            y, names = _labels_from_file(labels, len(x))
-        return _sequence_dataset(x, y, names, features, train_n, test_n, val_fraction, seed, spec, path, normalization)
-    if suffix == ".npy" and _npy_ndim(path) == 3:
-        x = sequences_from_npy(path)
-        y, names = _labels_from_file(labels, len(x)) if labels else (None, None)
-        return _sequence_dataset(x, y, names, None, train_n, test_n, val_fraction, seed, spec, path, normalization)
-    if suffix in (".csv", ".parquet", ".npy"):
+        raw = None if y is None else np.asarray(names)[y]
+        kind = SEQUENCE
+    elif suffix == ".npy" and _npy_ndim(path) == 3:
+        x, raw, features, kind = sequences_from_npy(path), None, None, SEQUENCE
+    elif suffix in (".csv", ".parquet", ".npy"):
         table = read_table(path)
-        y, names = _labels_from_values(table.labels) if table.labels is not None else (None, None)
-        if labels:
-            y, names = _labels_from_file(labels, len(table.x))
-        return _table_dataset(table, y, names, train_n, test_n, val_fraction, seed, spec, path, normalization)
-    raise AelabError(f"--data: {path} is not an image folder, .npy, .csv or .parquet")
+        x, raw, features, kind = table.x, table.labels, table.feature_names, TABLE
+    else:
+        raise AelabError(f"{path}: not an image folder, .npy, .csv or .parquet")
+    if labels:
+        raw = _raw_labels_from_file(labels, len(x))
+    return kind, x, raw, features
+
+
+def _encode_labels(raw_train, raw_test):
+    """Class indices for train and test under one list of class names (sorted, numbers numerically)."""
+    if raw_train is None:
+        return None, None, None
+    both = [str(v) for v in (raw_train if raw_test is None else np.concatenate([raw_train, raw_test]))]
+    names = sorted(set(both), key=label_sort_key)
+    index = {name: i for i, name in enumerate(names)}
+    codes = np.array([index[v] for v in both], dtype=np.int64)
+    y, y_test = codes[: len(raw_train)], (None if raw_test is None else codes[len(raw_train) :])
+    return y, y_test, names
 
 
 def _npy_ndim(path: Path) -> int:
@@ -150,16 +211,15 @@ def _image_path_pools(path: Path, labels):
     return ArrayPool(images, y, names, str(path)), None
 
 
-def _labels_from_values(raw: np.ndarray):
-    names, y = np.unique(raw, return_inverse=True)
-    return y.astype(np.int64), [str(v) for v in names]
-
-
-def _labels_from_file(path, n: int):
+def _raw_labels_from_file(path, n: int) -> np.ndarray:
     y = load_npy(Path(path))
     if y.ndim != 1 or len(y) != n:
         raise AelabError(f"{path}: labels must be a 1-D array of {n} entries, got shape {y.shape}")
-    names, y = np.unique(y, return_inverse=True)
+    return y
+
+
+def _labels_from_file(path, n: int):
+    names, y = np.unique(_raw_labels_from_file(path, n), return_inverse=True)
     return y.astype(np.int64), [str(v) for v in names]
 
 
@@ -194,43 +254,32 @@ def _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, s
     return Dataset(IMAGE, train, val, test, train_pool.class_names, spec)
 
 
-def _sequence_dataset(
-    x, y, names, features, train_n, test_n, val_fraction, seed, spec, origin, normalization=None
+def _array_dataset(
+    kind, x, y, names, features, train_n, test_n, val_fraction, seed, spec, origin, normalization=None, test=None
 ) -> Dataset:
-    all_idx = np.arange(len(x))
-    if len(x) < 3:
-        raise AelabError(f"{origin}: {len(x)} sequences are too few to split into train/val/test")
-    rest, test_idx = split_off(all_idx, y, HELD_OUT_TEST_FRACTION, seed, "test split")
-    test_idx = sample(test_idx, y, test_n, seed, "--test-size")
+    """Sequences or table rows split by the protocol, each feature standardised with training statistics.
+    `test`: (x, y) of a test set of its own; then all of `x` is the pool for train and validation."""
+    what = "sequences" if kind == SEQUENCE else "rows"
+    if len(x) < (2 if test is not None else 3):
+        raise AelabError(f"{origin}: {len(x)} {what} are too few to split into train/val/test")
+    rest = np.arange(len(x))
+    if test is None:
+        rest, test_idx = split_off(rest, y, HELD_OUT_TEST_FRACTION, seed, "test split")
+        test_idx = sample(test_idx, y, test_n, seed, "--test-size")
     pool_idx = sample(rest, y, train_n, seed, "--train-size")
     train_idx, val_idx = split_off(pool_idx, y, val_fraction, seed, "--val-fraction")
     if normalization is None:
-        normalization = Standardizer.fit(x[train_idx], origin, features)
+        normalization = Standardizer.fit(x[train_idx], origin, features, constant_ok=kind == TABLE)
     else:
-        normalization.check(x.shape[2], origin)
+        normalization.check(x.shape[-1], origin)
 
     def split(idx):
         return Split(normalization.apply(x[idx]), None if y is None else y[idx])
 
-    return Dataset(SEQUENCE, split(train_idx), split(val_idx), split(test_idx), names, spec, normalization, features)
-
-
-def _table_dataset(table, y, names, train_n, test_n, val_fraction, seed, spec, origin, normalization) -> Dataset:
-    """Rows split like sequences; each column standardised with the training split's statistics."""
-    x = table.x
-    if len(x) < 3:
-        raise AelabError(f"{origin}: {len(x)} rows are too few to split into train/val/test")
-    rest, test_idx = split_off(np.arange(len(x)), y, HELD_OUT_TEST_FRACTION, seed, "test split")
-    test_idx = sample(test_idx, y, test_n, seed, "--test-size")
-    pool_idx = sample(rest, y, train_n, seed, "--train-size")
-    train_idx, val_idx = split_off(pool_idx, y, val_fraction, seed, "--val-fraction")
-    if normalization is None:
-        normalization = Standardizer.fit(x[train_idx], origin, table.feature_names, constant_ok=True)
+    if test is None:
+        test_split = split(test_idx)
     else:
-        normalization.check(x.shape[1], origin)
-
-    def split(idx):
-        return Split(normalization.apply(x[idx]), None if y is None else y[idx])
-
-    splits = split(train_idx), split(val_idx), split(test_idx)
-    return Dataset(TABLE, *splits, names, spec, normalization, table.feature_names)
+        x_test, y_test = test
+        chosen = sample(np.arange(len(x_test)), y_test, test_n, seed, "--test-size")
+        test_split = Split(normalization.apply(x_test[chosen]), None if y_test is None else y_test[chosen])
+    return Dataset(kind, split(train_idx), split(val_idx), test_split, names, spec, normalization, features)

@@ -111,7 +111,7 @@ def sequences_from_csv(path: Path):
     y, names = None, None
     if has_label:
         raw = [labels[sid] for sid in ids]
-        names = sorted(set(raw), key=_label_sort_key)
+        names = sorted(set(raw), key=label_sort_key)
         y = np.array([names.index(v) for v in raw], dtype=np.int64)
     return x, y, names, features
 
@@ -124,5 +124,5 @@ def _is_number(cell: str) -> bool:
         return False
 
 
-def _label_sort_key(v: str):
+def label_sort_key(v: str):
     return (0, float(v), v) if _is_number(v) else (1, 0.0, v)

@@ -39,6 +39,8 @@ class DataSpec:
     test_size: int | str | None = None
     val_fraction: float = DEFAULT_VAL_FRACTION
     seed: int = DEFAULT_SEED
+    test_data: str | None = None  # a test set of its own (UCR/UEA _TEST files); None: carved from `data`
+    test_labels: str | None = None  # labels (.npy) for an .npy test_data
     cifar10: str | None = None
     stream: bool | None = None
 
@@ -65,14 +67,15 @@ class DataSpec:
             val_fraction=self.val_fraction,
             seed=self.seed,
         )
-        if self.labels:
-            record["labels"] = self.labels
+        for key in ("labels", "test_data", "test_labels"):
+            if getattr(self, key):
+                record[key] = getattr(self, key)
         return record
 
     @classmethod
     def from_dict(cls, record: dict, **local) -> DataSpec:
         """A spec from a run's record; `local` adds this machine's `cifar10`/`stream`."""
-        keys = ("data", "labels", "train_size", "test_size", "val_fraction", "seed")
+        keys = ("data", "labels", "train_size", "test_size", "val_fraction", "seed", "test_data", "test_labels")
         return cls(**{k: record[k] for k in keys if k in record}, **local)
 
     def replace(self, **changes) -> DataSpec:

@@ -68,6 +68,12 @@ class Autoencoder(nn.Module):
         anchored = getattr(config, "init", "random") == "pca"
         self.pca_path = PCAPath(math.prod(self.input_shape), config.latent_dim) if anchored else None
 
+    @classmethod
+    def adapt(cls, settings: dict, shape: dict) -> dict:
+        """Settings sized for inputs of `shape` (the config's shape fields): a model whose cost or capacity
+        depends on the input's size overrides this, so that its sizes derive from the data, not the lab's shapes."""
+        return settings
+
     def branch_outputs(self) -> list[nn.Module]:
         """The last layer of the encoder's and of the decoder's non-linear branch (zeroed by `anchor_to_pca`)."""
         raise ConfigError("init", f"model {self.name!r} cannot start from PCA; use init 'random'")

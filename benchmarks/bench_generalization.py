@@ -1,0 +1,119 @@
+"""Issue 14: every default model on data it was not tuned for, beside PCA of the same size.
+
+Each set of ../shared/data/ucr-dev (`NAME_TRAIN_X.npy` with labels): fit on TRAIN, report on TEST (`--test-data`),
+z-scored with TRAIN statistics, PCA fitted on the same training rows; sequences at latent 20. Also `digits`
+(cnn, latent 8) and the lab's synthetic sequences (latent 20); `--cifar` adds the CIFAR-10 seed protocol (cnn,
+latent 32; minutes per seed). Seeds 42, 43, 44: mean and spread. Everything runs through `aelab train`, as a user
+would call it, so the numbers include the training budget and the default init of each model.
+
+    .venv/bin/python benchmarks/bench_generalization.py [--models lstm,conv1d] [--inits default,pca,random]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+from pathlib import Path
+
+from common import RESULTS, machine
+
+from aelab.cli import main
+
+UCR = Path(__file__).resolve().parents[2] / "shared" / "data" / "ucr-dev"
+SEEDS = (42, 43, 44)
+
+
+def ucr_sets() -> list[str]:
+    return sorted(
+        p.name[: -len("_TRAIN_X.npy")]
+        for p in UCR.glob("*_TRAIN_X.npy")
+        if (UCR / p.name.replace("_X.npy", "_y.npy")).exists()
+    )
+
+
+def ucr_args(name: str) -> list[str]:
+    return [
+        "--data", str(UCR / f"{name}_TRAIN_X.npy"), "--labels", str(UCR / f"{name}_TRAIN_y.npy"),
+        "--test-data", str(UCR / f"{name}_TEST_X.npy"), "--test-labels", str(UCR / f"{name}_TEST_y.npy"),
+    ]  # fmt: skip
+
+
+def run_one(model: str, data_args: list[str], latent: int, seed: int, init: str, work: Path) -> dict:
+    out = work / f"{model}-{seed}-{init}"
+    argv = ["train", model, *data_args, "--latent-dim", str(latent), "--seed", str(seed), "--out", str(out)]
+    if init != "default":
+        argv += ["--init", init]
+    if main([*argv, "--force"]) != 0:
+        raise SystemExit(f"failed: aelab {' '.join(argv)}")
+    metrics = json.loads((out / "metrics.json").read_text())
+    config = json.loads((out / "config.json").read_text())
+    seconds = json.loads((out / "timings.json").read_text())["train_seconds"]
+    return {
+        "seed": seed,
+        "test_mse": metrics["test_mse"],
+        "pca_test_mse": metrics["pca_test_mse"],
+        "ratio": metrics["mse_vs_pca"],
+        "probe_logreg": metrics.get("probe_logreg"),
+        "pca_probe_logreg": metrics.get("pca_probe_logreg"),
+        "train_seconds": seconds,
+        "epochs": config["train"]["epochs"],
+        "best_epoch": metrics.get("best_epoch"),
+        "init": config["model_config"].get("init", "random"),
+    }
+
+
+def summary(runs: list[dict]) -> dict:
+    def stat(key):
+        values = [r[key] for r in runs if r[key] is not None]
+        if not values:
+            return None
+        return {"mean": statistics.fmean(values), "min": min(values), "max": max(values)}
+
+    return {k: stat(k) for k in ("ratio", "test_mse", "pca_test_mse", "probe_logreg", "pca_probe_logreg",
+                                 "train_seconds")}  # fmt: skip
+
+
+def main_bench() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--models", default="lstm,conv1d,cnn")
+    parser.add_argument("--inits", default="default", help="comma-separated: default, pca, random")
+    parser.add_argument("--sets", default=None, help="comma-separated subset of the ucr-dev sets, digits, synthetic")
+    parser.add_argument("--seeds", default=",".join(map(str, SEEDS)))
+    parser.add_argument("--cifar", action="store_true", help="also the CIFAR-10 seed protocol (cnn, latent 32)")
+    parser.add_argument("--out", default=str(RESULTS / "generalization.json"))
+    args = parser.parse_args()
+    models, inits = args.models.split(","), args.inits.split(",")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    tasks = [(name, "sequence", ucr_args(name), 20) for name in ucr_sets()]
+    tasks += [("synthetic", "sequence", ["--data", "synthetic"], 20), ("digits", "image", ["--data", "digits"], 8)]
+    if args.cifar:
+        tasks.append(("cifar10", "image", ["--data", "cifar10"], 32))
+    if args.sets:
+        keep = set(args.sets.split(","))
+        tasks = [t for t in tasks if t[0] in keep]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, kind, data_args, latent in tasks:
+            for model in models:
+                if (model == "cnn") != (kind == "image"):
+                    continue
+                for init in inits:
+                    if model == "cnn" and init == "pca":
+                        continue  # the cnn has no PCA start
+                    runs = [run_one(model, data_args, latent, s, init, Path(tmp)) for s in seeds]
+                    row = {"set": name, "model": model, "init": init, "latent_dim": latent, "runs": runs,
+                           **summary(runs)}  # fmt: skip
+                    rows.append(row)
+                    r = row["ratio"]
+                    print(f"{name:28s} {model:7s} {init:8s} ratio {r['mean']:.3f} [{r['min']:.3f}, {r['max']:.3f}] "
+                          f"{row['train_seconds']['mean']:.1f}s", flush=True)  # fmt: skip
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"machine": machine(), "seeds": seeds, "rows": rows}, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main_bench()
