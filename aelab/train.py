@@ -31,6 +31,7 @@ from .io import atomic_path
 
 SCHEDULES = ("none", "onecycle", "cosine")
 PRECISIONS = ("fp32", "bf16")
+CHECKPOINT_SHARE = 0.05  # checkpoints may take at most this share of the training time
 LOG_LINES = 50  # at most about this many epoch lines in a log (where no live progress bar is drawn)
 CONTRASTIVE_TEMPERATURE = 0.2  # SimCLR's range for small batches; codes are compared by cosine similarity
 
@@ -268,6 +269,7 @@ class Trainer:
             if math.isfinite(initial_val):
                 state.update(best_val=initial_val, best_weights=copy.deepcopy(model.state_dict()))
 
+        self._saved_at, self._save_seconds = time.perf_counter(), 0.0
         # A live bar on a terminal; one line per epoch in logs, where a bar would print every update
         self._log = self.progress and is_main()
         self._bar = tqdm(
@@ -355,10 +357,15 @@ class Trainer:
         state["epoch"] = epoch
         if val_loss < state["best_val"]:
             state.update(best_val=val_loss, best_epoch=epoch, best_weights=copy.deepcopy(self.model.state_dict()))
-        self.save_checkpoint(state)
+        patience_over = cfg.patience is not None and state["epoch"] - state["best_epoch"] >= cfg.patience
+        # Checkpoint every epoch unless epochs are so short that saving would dominate (tiny data trains for
+        # hundreds of one-batch epochs): then as often as keeps saving under CHECKPOINT_SHARE of the time
+        since_save = time.perf_counter() - self._saved_at
+        if since_save * CHECKPOINT_SHARE >= self._save_seconds or epoch == cfg.epochs or patience_over:
+            self.save_checkpoint(state)
         stop = bool(on_epoch_end(epoch, self.model, h)) if on_epoch_end is not None else False
         self.model.train()
-        return stop or (cfg.patience is not None and state["epoch"] - state["best_epoch"] >= cfg.patience)
+        return stop or patience_over
 
     def _make_scheduler(self, steps_per_epoch):
         cfg = self.config
@@ -374,6 +381,7 @@ class Trainer:
         """checkpoints/last.pt (rank 0 only), written whole or not at all."""
         if self.checkpoint is None or not is_main():
             return
+        started = time.perf_counter()
         payload = {
             "model": self.model.state_dict(),
             "optimizer": self._optimizer.state_dict(),
@@ -389,6 +397,8 @@ class Trainer:
         }
         with atomic_path(self.checkpoint) as tmp:
             torch.save(payload, tmp)
+        self._saved_at = time.perf_counter()
+        self._save_seconds = self._saved_at - started
 
     def _restore(self) -> dict:
         ckpt = torch.load(self.checkpoint, map_location=self.device, weights_only=True)
