@@ -1,8 +1,9 @@
 """User-facing errors: one line, naming the file or option at fault."""
 
 
-class AelabError(Exception):
-    """Bad usage or bad input. The CLI prints it as one line and exits with code 2."""
+class AelabError(ValueError):
+    """Bad usage or bad input. The CLI prints it as one line and exits with code 2. A ValueError, as Python and
+    scikit-learn expect of a bad argument value."""
 
 
 class TrainingDiverged(AelabError):

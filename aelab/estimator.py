@@ -1,24 +1,26 @@
-"""`AutoencoderTransformer`: an autoencoder as a scikit-learn transformer.
+"""Autoencoders as scikit-learn estimators: `AutoencoderTransformer` (codes) and `AutoencoderOutlierDetector`
+(reconstruction error as an outlier score). Both pass scikit-learn's `check_estimator`.
 
-Inputs are NumPy arrays in the model's layout: images (N, C, H, W) in [0, 1], sequences (N, T, F)
-(scaled per feature with the training statistics, like the CLI). `transform` gives the codes,
-`inverse_transform` the reconstructions, `score` the negative reconstruction MSE.
+Inputs are arrays in the model's layout: tables (N, F), sequences (N, T, F), images (N, C, H, W) in [0, 1].
+Tables and sequences are standardised per feature with the training statistics, like the CLI does. Models are
+built, sized, PCA-anchored and given their training budget exactly as by `aelab train`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.base import BaseEstimator, OutlierMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .data.augment import get_augmentation
 from .data.images import validate_image_values
 from .data.normalization import Standardizer
-from .errors import AelabError
+from .errors import AelabError, ConfigError
 from .evaluate import decode, encode, per_sample_mse, reconstruct
 from .experiment import new_model
 from .kinds import IMAGE, SEQUENCE, TABLE
@@ -27,13 +29,23 @@ from .presets import train_config, training_budget
 from .run import load_run, run_config, save_model
 from .train import Trainer
 
+KIND_OF_RANK = {2: TABLE, 3: SEQUENCE, 4: IMAGE}
 
-class AutoencoderTransformer(TransformerMixin, BaseEstimator):
+
+class _Autoencoder(BaseEstimator):
+    """What both estimators share: parameters, input checks, fitting, save/load.
+
+    `model`: a registered name, or "auto" (by X's rank: dense for 2-D, lstm for 3-D, cnn for 4-D). `latent_dim`:
+    None for the model's default. `epochs`: None for the training budget (at least 1,000 optimizer steps);
+    `max_steps`: a cap on the optimizer steps (for quick fits, e.g. in tests).
+    """
+
     def __init__(
         self,
         model: str = "auto",
-        latent_dim: int = 32,
+        latent_dim: int | None = None,
         epochs: int | None = None,
+        max_steps: int | None = None,
         batch_size: int | None = None,
         lr: float | None = None,
         preset: str = "lab",
@@ -44,6 +56,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         self.model = model
         self.latent_dim = latent_dim
         self.epochs = epochs
+        self.max_steps = max_steps
         self.batch_size = batch_size
         self.lr = lr
         self.preset = preset
@@ -51,116 +64,201 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         self.seed = seed
         self.progress = progress
 
-    def _scale(self, X: np.ndarray) -> np.ndarray:
-        """Sequences scaled with the training statistics; images as they are."""
-        return X if self.standardizer_ is None else self.standardizer_.apply(X)
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False  # seeded: the same data and parameters give the same model
+        return tags
 
-    def _input(self, X) -> np.ndarray:
-        """New data checked against the fitted model's input shape, then scaled like the training data."""
-        return self._scale(_checked(X, self.kind_, self.model_.input_shape))
-
-    def _model_name(self, X) -> str:
-        """`model`, or for "auto" the default model of X's rank: dense for 2-D, lstm for 3-D, cnn for 4-D."""
-        if self.model != "auto":
-            return self.model
-        kind = {2: TABLE, 3: SEQUENCE, 4: IMAGE}.get(np.ndim(X))
-        if kind is None:
+    def _validated(self, X, reset: bool) -> np.ndarray:
+        """X checked as scikit-learn expects (ValueError/TypeError for empty, sparse, NaN, object, complex data;
+        the feature count against the fit), then against the model kind; float32 for the model."""
+        try:
+            X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], allow_nd=True)
+        except (ValueError, TypeError) as exc:  # scikit-learn's type and words, on one line: the problem, and the fix
+            lines = str(exc).strip().splitlines() or [type(exc).__name__]
+            message = " ".join([lines[0], *(line for line in lines[1:] if line.startswith("Reshape your data"))])
+            raise (AelabError if isinstance(exc, ValueError) else TypeError)(f"X: {message}") from None
+        kind = KIND_OF_RANK.get(X.ndim) if reset else self.kind_
+        if reset and self.model != "auto":
+            kind = model_class(self.model).input_kind
+        if X.ndim != {TABLE: 2, SEQUENCE: 3, IMAGE: 4}.get(kind):
+            raise AelabError(f"X: {X.ndim}-D input does not fit a {kind or 'known'} model")
+        sample = X.shape[1:]
+        if kind == IMAGE and sample[-1] in (1, 3) and sample[0] not in (1, 3):
             raise AelabError(
-                f"X: {np.ndim(X)}-D input; model='auto' takes tables (2-D), sequences (3-D) or images (4-D)"
+                f"X: images of shape {X.shape} look channels-last; the estimator takes (N, C, H, W), "
+                "e.g. X.transpose(0, 3, 1, 2)"
             )
-        return default_model(kind)
+        if not reset and sample != tuple(self.model_.input_shape):
+            raise AelabError(f"X: samples of shape {sample}, but the model was fitted on {self.model_.input_shape}")
+        x = X.astype(np.float32)
+        if kind == IMAGE:
+            validate_image_values(x, "X")
+        return x
 
-    def fit(self, X, y=None):
-        name = self._model_name(X)
+    def _scale(self, x: np.ndarray) -> np.ndarray:
+        return x if self.standardizer_ is None else self.standardizer_.apply(x)
+
+    def _fit_autoencoder(self, X) -> np.ndarray:
+        """Fit the model; return X as the model sees it (scaled), for a detector's threshold."""
+        x = self._validated(X, reset=True)
+        name = self.model if self.model != "auto" else default_model(KIND_OF_RANK[x.ndim])
         kind = model_class(name).input_kind
-        X = _checked(X, kind)
+        latent_limit = math.prod(x.shape[1:])
+        if self.latent_dim is not None and self.latent_dim > latent_limit:
+            raise ConfigError("latent_dim", f"{self.latent_dim} exceeds the data's {latent_limit} feature(s)")
         self.kind_, self.model_name_ = kind, name
         scaled = kind in (SEQUENCE, TABLE)  # per feature, like the CLI; images stay in [0, 1]
-        self.standardizer_ = Standardizer.fit(X, "X", constant_ok=kind == TABLE) if scaled else None
-        Xs = self._scale(X)
-        order = np.random.default_rng(self.seed).permutation(len(Xs))
-        n_val = max(1, int(round(self.val_fraction * len(Xs))))
-        if len(Xs) - n_val < 1:
-            raise AelabError(f"X: {len(Xs)} samples are too few to hold out validation data")
-        val, train = torch.from_numpy(Xs[order[:n_val]]), torch.from_numpy(Xs[order[n_val:]])
+        self.standardizer_ = Standardizer.fit(x, "X", constant_ok=kind == TABLE) if scaled else None
+        xs = self._scale(x)
+        order = np.random.default_rng(self.seed).permutation(len(xs))
+        n_val = max(1, int(round(self.val_fraction * len(xs))))
+        if len(xs) - n_val < 1:
+            raise AelabError(f"X: {len(xs)} sample(s) are too few to hold out validation data")
+        val, train = torch.from_numpy(xs[order[:n_val]]), torch.from_numpy(xs[order[n_val:]])
         self.model_ = new_model(name, train.numpy(), self.latent_dim, self.preset, self.seed)
         cfg = train_config(
             name, self.preset, epochs=self.epochs, lr=self.lr, seed=self.seed, batch_size=self.batch_size
         )
         cfg = replace(cfg, batch_size=min(cfg.batch_size, len(train)))
-        cfg, _ = training_budget(name, cfg, len(train), epochs_given=self.epochs is not None)
+        cfg, budget = training_budget(name, cfg, len(train), epochs_given=self.epochs is not None)
+        if self.max_steps is not None:
+            if self.max_steps < 1:
+                raise ConfigError("max_steps", f"must be positive, got {self.max_steps}")
+            cfg = replace(cfg, epochs=max(1, min(cfg.epochs, self.max_steps // budget.steps_per_epoch)))
         self.train_config_ = cfg.to_dict()
         self.history_ = Trainer(self.model_, cfg, progress=self.progress).fit(
             train, val, augment=get_augmentation(cfg.augment, kind)
         )
         self.model_.cpu().eval()
-        return self
+        return xs
 
-    def transform(self, X) -> np.ndarray:
-        check_is_fitted(self, "model_")
-        return encode(self.model_, self._input(X))
-
-    def inverse_transform(self, Z) -> np.ndarray:
-        check_is_fitted(self, "model_")
-        Z = np.asarray(Z, dtype=np.float32)
-        if Z.ndim != 2 or Z.shape[1] != self.model_.latent_dim:
-            raise AelabError(f"Z: codes must have shape (N, {self.model_.latent_dim}), got {Z.shape}")
-        x_hat = decode(self.model_, Z)
-        return x_hat if self.standardizer_ is None else self.standardizer_.invert(x_hat)
-
-    def score(self, X, y=None) -> float:
-        """Negative reconstruction MSE (on the scaled data), so that greater is better."""
-        check_is_fitted(self, "model_")
-        Xs = self._input(X)
-        return -float(np.mean(per_sample_mse(Xs, reconstruct(self.model_, Xs))))
+    def _errors(self, xs: np.ndarray) -> np.ndarray:
+        """Per-sample reconstruction MSE of scaled inputs."""
+        return per_sample_mse(xs, reconstruct(self.model_, xs))
 
     def save(self, path) -> None:
         """Write a run directory (config.json + model.safetensors) that `load` and `aelab encode` read."""
         check_is_fitted(self, "model_")
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        save_model(
-            path,
-            run_config(
-                self.model_,
-                normalization=self.standardizer_,
-                train=self.train_config_,
-                preset=self.preset,
-                estimator_params=self.get_params(),
-            ),
+        config = run_config(
             self.model_,
+            normalization=self.standardizer_,
+            train=self.train_config_,
+            preset=self.preset,
+            estimator_params=self.get_params(),
         )
+        config["estimator_state"] = self._extra_state()
+        save_model(path, config, self.model_)
+
+    def _extra_state(self) -> dict:
+        return {"n_features_in": self.n_features_in_}
 
     @classmethod
-    def load(cls, path) -> AutoencoderTransformer:
+    def load(cls, path):
         run = load_run(path)
+        known = set(cls().get_params())
         params = run.config.get("estimator_params") or {
             "model": run.config["model"],
             "latent_dim": run.model.latent_dim,
         }
-        est = cls(**params)
+        est = cls(**{k: v for k, v in params.items() if k in known})
         est.model_, est.kind_, est.standardizer_ = run.model, run.input_kind, run.normalization
-        est.model_name_ = run.config["model"]
-        est.train_config_ = run.config.get("train")
+        est.model_name_, est.train_config_ = run.config["model"], run.config.get("train")
+        state = run.config.get("estimator_state") or {}
+        est.n_features_in_ = state.get("n_features_in", run.model.input_shape[0])
+        est._restore_extra_state(state)
         return est
 
+    def _restore_extra_state(self, state: dict) -> None:
+        pass
 
-def _checked(X, kind: str, fitted_shape: tuple | None = None) -> np.ndarray:
-    """X as float32, or an AelabError saying what is wrong with it (before torch sees it)."""
-    try:
-        X = np.asarray(X, dtype=np.float32)
-    except (TypeError, ValueError) as exc:
-        raise AelabError(f"X: not a numeric array ({exc})") from None
-    sample = X.shape[1:]
-    if kind == IMAGE and len(sample) == 3 and sample[-1] in (1, 3) and sample[0] not in (1, 3):
-        raise AelabError(
-            f"X: images of shape {X.shape} look channels-last; the estimator takes (N, C, H, W), "
-            "e.g. X.transpose(0, 3, 1, 2)"
-        )
-    if fitted_shape is not None and sample != tuple(fitted_shape):
-        raise AelabError(f"X: samples of shape {sample}, but the model was fitted on {tuple(fitted_shape)}")
-    if kind == IMAGE:
-        validate_image_values(X, "X")
-    elif not np.isfinite(X).all():
-        raise AelabError("X: contains NaN or inf")
-    return X
+
+class AutoencoderTransformer(TransformerMixin, _Autoencoder):
+    """`transform` gives the codes (N, latent_dim), `inverse_transform` the reconstructions in X's scale,
+    `score` the negative reconstruction MSE on the standardised data (greater is better, for model selection)."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def fit(self, X, y=None):
+        self._fit_autoencoder(X)
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        x = self._validated(X, reset=False)
+        return encode(self.model_, self._scale(x)).astype(_float_dtype(X), copy=False)
+
+    def inverse_transform(self, Z) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        codes = np.asarray(Z, dtype=np.float32)
+        if codes.ndim != 2 or codes.shape[1] != self.model_.latent_dim:
+            raise AelabError(f"Z: codes must have shape (N, {self.model_.latent_dim}), got {codes.shape}")
+        x_hat = decode(self.model_, codes)
+        x_hat = x_hat if self.standardizer_ is None else self.standardizer_.invert(x_hat)
+        return x_hat.astype(_float_dtype(Z), copy=False)
+
+    def score(self, X, y=None) -> float:
+        check_is_fitted(self, "model_")
+        return -float(np.mean(self._errors(self._scale(self._validated(X, reset=False)))))
+
+
+class AutoencoderOutlierDetector(OutlierMixin, _Autoencoder):
+    """scikit-learn's outlier-detector API on the reconstruction error, for tables, sequences and images.
+
+    `score_samples` is the negative reconstruction MSE (higher = more normal); `offset_` is the score below which
+    the `contamination` share of the training data falls, `decision_function` = score_samples - offset_, and
+    `predict` gives -1 for outliers, +1 for inliers. (The CLI's `score` instead puts its threshold at a percentile
+    of the validation errors, which does not assume the training data holds outliers.)
+    """
+
+    def __init__(
+        self,
+        model: str = "auto",
+        latent_dim: int | None = None,
+        contamination: float = 0.1,
+        epochs: int | None = None,
+        max_steps: int | None = None,
+        batch_size: int | None = None,
+        lr: float | None = None,
+        preset: str = "lab",
+        val_fraction: float = 0.1,
+        seed: int = 42,
+        progress: bool = False,
+    ):
+        super().__init__(model, latent_dim, epochs, max_steps, batch_size, lr, preset, val_fraction, seed, progress)
+        self.contamination = contamination
+
+    def fit(self, X, y=None):
+        if not (isinstance(self.contamination, (int, float)) and 0 < self.contamination <= 0.5):
+            raise ConfigError("contamination", f"must lie in (0, 0.5], got {self.contamination!r}")
+        xs = self._fit_autoencoder(X)
+        self.offset_ = float(np.percentile(-self._errors(xs), 100.0 * self.contamination))
+        return self
+
+    def score_samples(self, X) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        return -self._errors(self._scale(self._validated(X, reset=False)))
+
+    def decision_function(self, X) -> np.ndarray:
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X) -> np.ndarray:
+        return np.where(self.decision_function(X) < 0, -1, 1)
+
+    def _extra_state(self) -> dict:
+        return {**super()._extra_state(), "offset": self.offset_}
+
+    def _restore_extra_state(self, state: dict) -> None:
+        if "offset" in state:
+            self.offset_ = state["offset"]
+
+
+def _float_dtype(X) -> np.dtype:
+    """float64 output for float64 input (scikit-learn's dtype-preservation rule), float32 otherwise."""
+    dtype = getattr(X, "dtype", None)
+    return np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)

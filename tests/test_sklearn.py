@@ -1,0 +1,64 @@
+"""scikit-learn is the judge of the estimators' conformance: its own checks, then the uses people make of them."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_wine
+from sklearn.ensemble import IsolationForest
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from aelab import AelabError, AutoencoderOutlierDetector, AutoencoderTransformer
+
+
+@parametrize_with_checks([AutoencoderTransformer(max_steps=20), AutoencoderOutlierDetector(max_steps=20)])
+def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def test_a_pipeline_with_a_grid_search_over_the_latent_size():
+    X, y = load_wine(return_X_y=True)
+    pipeline = Pipeline(
+        [("scale", StandardScaler()), ("ae", AutoencoderTransformer(max_steps=100)), ("clf", LogisticRegression())]
+    )
+    search = GridSearchCV(pipeline, {"ae__latent_dim": [2, 6]}, cv=3).fit(X, y)
+    assert search.best_params_["ae__latent_dim"] in (2, 6) and search.best_score_ > 0.8
+    assert search.predict(X[:5]).shape == (5,)
+
+
+def test_the_default_fit_trains_to_its_budget_and_starts_from_pca():
+    X = load_wine().data
+    est = AutoencoderTransformer().fit(X)  # model="auto" -> dense, latent 8, >= 1,000 optimizer steps
+    assert est.model_name_ == "dense" and est.model_.latent_dim == 8
+    assert est.train_config_["epochs"] * int(np.ceil(160 / est.train_config_["batch_size"])) >= 1000
+    codes = est.transform(X)
+    assert codes.dtype == np.float64 and codes.shape == (178, 8)
+    assert est.inverse_transform(codes).shape == X.shape
+
+
+def test_the_outlier_detector_flags_its_contamination_and_finds_planted_outliers(tmp_path):
+    rng = np.random.default_rng(0)
+    inliers = rng.normal(size=(300, 3)) @ rng.normal(size=(3, 10))  # rank 3 in 10 columns
+    outliers = rng.normal(size=(15, 10)) * 3
+    X = np.vstack([inliers, outliers])
+    truth = np.r_[np.zeros(300), np.ones(15)]
+    det = AutoencoderOutlierDetector(latent_dim=3, contamination=0.05, max_steps=300).fit(X)
+    assert np.mean(det.predict(X) == -1) == pytest.approx(0.05, abs=0.01)
+    np.testing.assert_allclose(det.decision_function(X), det.score_samples(X) - det.offset_)
+    auroc = roc_auc_score(truth, -det.score_samples(X))
+    assert auroc > 0.95 and auroc >= roc_auc_score(truth, -IsolationForest(random_state=0).fit(X).score_samples(X))
+    det.save(tmp_path / "det")
+    again = AutoencoderOutlierDetector.load(tmp_path / "det")
+    np.testing.assert_array_equal(again.predict(X), det.predict(X))
+    with pytest.raises(AelabError, match="contamination"):
+        AutoencoderOutlierDetector(contamination=0.7).fit(X)
+
+
+@pytest.mark.parametrize("shape", [(24, 10, 2), (12, 1, 8, 8)])
+def test_the_detector_takes_sequences_and_images(shape):
+    X = np.random.default_rng(0).random(shape).astype(np.float32)
+    det = AutoencoderOutlierDetector(latent_dim=2, max_steps=10, batch_size=8).fit(X)
+    assert set(det.predict(X)) <= {-1, 1} and det.score_samples(X).shape == (shape[0],)
