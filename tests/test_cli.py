@@ -55,8 +55,8 @@ def test_image_size_the_model_cannot_take(capsys, tmp_path):
         tmp_path / "odd.npy",
         np.zeros((40, 10, 10, 3), dtype=np.uint8) + np.arange(40)[:, None, None, None].astype(np.uint8),
     )
-    code, _, err = run_cli(capsys, "train", "cnn", "--data", tmp_path / "odd.npy", "--out", tmp_path / "r")
-    assert_one_line_error(code, err, "10x10", "multiples of 4")
+    code, _, err = run_cli(capsys, "train", "cnn-seed", "--data", tmp_path / "odd.npy", "--out", tmp_path / "r")
+    assert_one_line_error(code, err, "10x10", "multiples of 4", "the default cnn takes any size")
 
 
 def test_zero_variance_feature(capsys, tmp_path):

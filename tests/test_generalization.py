@@ -97,7 +97,7 @@ def test_sequence_models_train_on_sequences_of_any_length(name, steps, features,
     assert est.inverse_transform(est.transform(x)).shape == x.shape
 
 
-@pytest.mark.parametrize("size", [(8, 8, 1), (28, 28, 3), (64, 64, 3)])
+@pytest.mark.parametrize("size", [(8, 8, 1), (28, 30, 3), (30, 17, 1), (64, 64, 3)])
 def test_cnn_trains_on_images_of_other_sizes(size):
     from aelab import AutoencoderTransformer
 

@@ -50,9 +50,13 @@ def test_seed_models_match_the_notebook_sizes():
     assert sum(p.numel() for p in create_model("lstm-seed").parameters()) == 65_310
 
 
-def test_cnn_rejects_sizes_not_divisible_by_4():
+def test_only_the_seed_cnn_needs_sides_divisible_by_4():
     with pytest.raises(AelabError, match="multiples of 4"):
-        create_model("cnn", height=30, width=30)
+        create_model("cnn-seed", height=30, width=30)
+    model = create_model("cnn", height=30, width=30, channels=1).eval()
+    assert model(torch.rand(2, 1, 30, 30)).shape == (2, 1, 30, 30)
+    with pytest.raises(AelabError, match="at least 4x4"):
+        create_model("cnn", height=3, width=30)
 
 
 def test_latent_larger_than_input_is_refused():

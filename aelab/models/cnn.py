@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..errors import AelabError
@@ -21,11 +22,8 @@ class ConvConfig:
     latent_dim: int = 32
 
     def __post_init__(self):
-        if self.height % 4 or self.width % 4 or self.height < 4 or self.width < 4:
-            raise AelabError(
-                f"image size {self.height}x{self.width} is not supported: height and width must be multiples of 4 "
-                "(e.g. 8x8, 28x28, 32x32)"
-            )
+        if self.height < 4 or self.width < 4:
+            raise AelabError(f"image size {self.height}x{self.width} is not supported: at least 4x4")
         if self.channels not in (1, 3):
             raise AelabError(f"images must have 1 or 3 channels, got {self.channels}")
         check_latent(self, self.channels * self.height * self.width)
@@ -51,6 +49,11 @@ class SeedConvAutoencoder(Autoencoder):
     def __init__(self, config: ConvConfig):
         super().__init__(config)
         c = config
+        if c.height % 4 or c.width % 4:
+            raise AelabError(
+                f"cnn-seed takes images whose sides are multiples of 4 (as the notebook's 32x32), got "
+                f"{c.height}x{c.width}; the default cnn takes any size"
+            )
         self.grid = (c.height // 4, c.width // 4)
         self.encoder = nn.Sequential(
             nn.Conv2d(c.channels, 32, 3, padding=1),
@@ -143,7 +146,9 @@ class ConvAutoencoder(Autoencoder):
     def __init__(self, config: ConvAEConfig):
         super().__init__(config)
         c, w = config, config.width_mult
-        self.grid = (c.height // 4, c.width // 4)
+        # Sides that are not multiples of 4 are padded up to one (edge pixels repeated) and cropped back
+        self.grid = (-(-c.height // 4), -(-c.width // 4))
+        self.pad = (4 * self.grid[1] - c.width, 4 * self.grid[0] - c.height)  # (right, bottom)
         hidden = 2 * w * self.grid[0] * self.grid[1]
         self.encoder = nn.Sequential(
             _stage(c.channels, w // 2, kernel=3, stride=1),  # (B, C, H, W) -> (B, w/2, H, W)
@@ -163,7 +168,10 @@ class ConvAutoencoder(Autoencoder):
         )
 
     def encode(self, x):  # (B, C, H, W) -> (B, latent_dim)
+        if any(self.pad):  # -> (B, C, 4h, 4w)
+            x = F.pad(x, (0, self.pad[0], 0, self.pad[1]), mode="replicate")
         return self.encoder(x)
 
     def decode(self, z):  # (B, latent_dim) -> (B, C, H, W)
-        return self.decoder(self.expand(z).view(-1, 2 * self.config.width_mult, *self.grid))
+        x_hat = self.decoder(self.expand(z).view(-1, 2 * self.config.width_mult, *self.grid))  # (B, C, 4h, 4w)
+        return x_hat[:, :, : self.config.height, : self.config.width] if any(self.pad) else x_hat
