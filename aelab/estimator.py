@@ -25,7 +25,7 @@ from .evaluate import decode, encode, per_sample_mse, reconstruct
 from .experiment import new_model
 from .kinds import IMAGE, SEQUENCE, TABLE
 from .models import default_model, model_class
-from .presets import train_config, training_budget
+from .presets import default_init, train_config, training_budget
 from .run import load_run, run_config, save_model
 from .train import Trainer
 
@@ -116,7 +116,6 @@ class _Autoencoder(BaseEstimator):
         if len(xs) - n_val < 1:
             raise AelabError(f"X: {len(xs)} sample(s) are too few to hold out validation data")
         val, train = torch.from_numpy(xs[order[:n_val]]), torch.from_numpy(xs[order[n_val:]])
-        self.model_ = new_model(name, train.numpy(), self.latent_dim, self.preset, self.seed)
         cfg = train_config(
             name, self.preset, epochs=self.epochs, lr=self.lr, seed=self.seed, batch_size=self.batch_size
         )
@@ -126,6 +125,8 @@ class _Autoencoder(BaseEstimator):
             if self.max_steps < 1:
                 raise ConfigError("max_steps", f"must be positive, got {self.max_steps}")
             cfg = replace(cfg, epochs=max(1, min(cfg.epochs, self.max_steps // budget.steps_per_epoch)))
+        init = default_init(name, budget)  # PCA for small data, as `aelab train` does
+        self.model_ = new_model(name, train.numpy(), self.latent_dim, self.preset, self.seed, init)
         self.train_config_ = cfg.to_dict()
         self.history_ = Trainer(self.model_, cfg, progress=self.progress).fit(
             train, val, augment=get_augmentation(cfg.augment, kind)

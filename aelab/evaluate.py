@@ -83,6 +83,18 @@ class PCABaseline:
         return np.clip(x_hat, *self.clip) if self.clip else x_hat
 
 
+MATCH_BAND = 0.005  # a ratio within 0.5% of 1 is "matches PCA": a PCA-anchored model that kept its start
+
+
+def pca_verdict(ratio: float) -> str:
+    """How a model's test MSE compares with PCA's of the same size, in words a user reads at a glance."""
+    if abs(ratio - 1) <= MATCH_BAND:
+        return f"matches PCA ({ratio:.3f}x its MSE)"
+    if ratio < 1:
+        return f"beats PCA by {100 * (1 - ratio):.0f}% ({ratio:.2f}x its MSE)"
+    return f"LOSES TO PCA: {ratio:.2f}x its MSE"
+
+
 def anchor_to_pca(model, x_train, seed: int = 42) -> None:
     """Start a PCA-anchored model (`init="pca"`) as the PCA of `x_train`, fitted exactly as the baseline beside it
     is (same rows, same seed), so that at step 0 the model and its baseline reconstruct alike."""

@@ -20,11 +20,11 @@ from .data import DEFAULT_DATA, Dataset, DataSpec, load_dataset
 from .data.augment import get_augmentation, get_contrastive_view
 from .distributed import barrier, is_main
 from .errors import AelabError, ConfigError
-from .evaluate import anchor_to_pca, evaluate_model
+from .evaluate import MATCH_BAND, anchor_to_pca, evaluate_model, pca_verdict
 from .kinds import IMAGE, SEQUENCE, TABLE
 from .models import create_model, model_class, shape_config
 from .models.dense import default_table_latent
-from .presets import model_settings, train_config, training_budget
+from .presets import default_init, model_settings, train_config, training_budget
 from .run import CHECKPOINTS, prepare_out_dir, publish, run_config, write_run_files
 from .summary import format_table
 from .train import Trainer
@@ -96,7 +96,6 @@ def train_on(
     main = is_main()
     if not main:
         echo = _silent
-    model = build_model(model_name, dataset, latent_dim, preset, seed, init)
     cfg = train_config(
         model_name,
         preset,
@@ -114,6 +113,7 @@ def train_on(
     if cfg.batch_size > n_train:  # a preset's batch on a small data set: one batch per epoch
         cfg = replace(cfg, batch_size=n_train)
     cfg, budget = training_budget(model_name, cfg, n_train, epochs_given=epochs is not None)
+    model = build_model(model_name, dataset, latent_dim, preset, seed, init or default_init(model_name, budget))
     if main:
         prepare_out_dir(out, force=force, resume=resume)
     barrier()
@@ -163,7 +163,7 @@ def train_on(
         publish(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    echo(summary_line(model_name, metrics, train_seconds))
+    echo(summary_line(model_name, metrics, train_seconds, getattr(model.config, "init", None)))
     return metrics
 
 
@@ -187,12 +187,13 @@ def _draw(staging: Path, name: str, dataset: Dataset, history: dict, ev, seed: i
     plots.latent_space(ev.test_codes, dataset.test.y, dataset.class_names, staging / "plots" / "latent.png", name, seed)
 
 
-def summary_line(name: str, m: dict, seconds: float) -> str:
-    verdict = "beats" if m["beats_pca"] else "LOSES TO"
+def summary_line(name: str, m: dict, seconds: float, init: str | None = None) -> str:
     line = (
-        f"{name}: test MSE {m['test_mse']:.5g} vs PCA-{m['latent_dim']} {m['pca_test_mse']:.5g} "
-        f"({m['mse_vs_pca']:.2f}x, {verdict} PCA); trained {m['epochs']} epochs in {seconds:.0f}s"
+        f"{name}: test MSE {m['test_mse']:.5g} vs PCA-{m['latent_dim']} {m['pca_test_mse']:.5g}: "
+        f"{pca_verdict(m['mse_vs_pca'])}; trained {m['epochs']} epochs in {seconds:.0f}s"
     )
+    if m["mse_vs_pca"] > 1 + MATCH_BAND and init == "random":
+        line += " (--init pca starts from PCA's solution and keeps it unless training improves on it)"
     if "probe_logreg" in m:
         line += f"; logistic probe {m['probe_logreg']:.1%} (PCA {m['pca_probe_logreg']:.1%})"
     return line

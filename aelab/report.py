@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import plots
 from .errors import AelabError
+from .evaluate import MATCH_BAND
 from .io import atomic_path, read_json, write_json
 from .kinds import IMAGE
 from .models import model_class, models_in_order
@@ -186,6 +187,8 @@ def _fmt(v, digits=4):
 
 def _verdict(m) -> str:
     ratio = m["test_mse"] / m["pca_test_mse"]
+    if abs(ratio - 1) <= MATCH_BAND:
+        return f"matches PCA-{m['latent_dim']} ({ratio:.3f}x its MSE)"
     if ratio < 1:
         return f"beats PCA-{m['latent_dim']} ({ratio:.2f}x its MSE, {100 * (1 - ratio):.0f}% lower)"
     return f"**loses to PCA-{m['latent_dim']}** ({ratio:.2f}x its MSE)"

@@ -74,6 +74,10 @@ class Autoencoder(nn.Module):
         depends on the input's size overrides this, so that its sizes derive from the data, not the lab's shapes."""
         return settings
 
+    @classmethod
+    def can_start_from_pca(cls) -> bool:
+        return cls.branch_outputs is not Autoencoder.branch_outputs
+
     def branch_outputs(self) -> list[nn.Module]:
         """The last layer of the encoder's and of the decoder's non-linear branch (zeroed by `anchor_to_pca`)."""
         raise ConfigError("init", f"model {self.name!r} cannot start from PCA; use init 'random'")
