@@ -86,8 +86,14 @@ class PCABaseline:
 MATCH_BAND = 0.005  # a ratio within 0.5% of 1 is "matches PCA": a PCA-anchored model that kept its start
 
 
-def pca_verdict(ratio: float) -> str:
+EXACT_MSE = 1e-9  # below this both reconstructions are exact to float32 precision, and their ratio is noise
+
+
+def pca_verdict(mse: float, pca_mse: float) -> str:
     """How a model's test MSE compares with PCA's of the same size, in words a user reads at a glance."""
+    if max(mse, pca_mse) < EXACT_MSE:
+        return "matches PCA (both reconstruct the data exactly, to float precision)"
+    ratio = mse / pca_mse
     if abs(ratio - 1) <= MATCH_BAND:
         return f"matches PCA ({ratio:.3f}x its MSE)"
     if ratio < 1:
@@ -200,7 +206,8 @@ def evaluate_model(model, dataset, seed: int = 42) -> Evaluation:
         "beats_pca": ae["mse"] < base["mse"],
     }
     # How much of the codes' spread the first two principal axes hold (the latent plot's PCA panel)
-    pcs = PCA(n_components=2, random_state=seed).fit(codes).explained_variance_ratio_
+    pcs = PCA(n_components=min(2, *codes.shape), random_state=seed).fit(codes).explained_variance_ratio_
+    pcs = np.pad(pcs, (0, 2 - len(pcs)))  # 1-d codes: all of their spread lies on the first axis
     metrics["latent_pc1_variance"], metrics["latent_pc2_variance"] = float(pcs[0]), float(pcs[1])
     if dataset.has_labels and len(np.unique(dataset.train.y)) > 1:
         z_train = encode(model, x_train)

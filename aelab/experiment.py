@@ -20,7 +20,7 @@ from .data import DEFAULT_DATA, Dataset, DataSpec, load_dataset
 from .data.augment import get_augmentation, get_contrastive_view
 from .distributed import barrier, is_main
 from .errors import AelabError, ConfigError
-from .evaluate import MATCH_BAND, anchor_to_pca, evaluate_model, pca_verdict
+from .evaluate import EXACT_MSE, MATCH_BAND, anchor_to_pca, evaluate_model, pca_verdict
 from .kinds import IMAGE, SEQUENCE, TABLE
 from .models import create_model, model_class, shape_config
 from .models.dense import default_table_latent
@@ -190,9 +190,9 @@ def _draw(staging: Path, name: str, dataset: Dataset, history: dict, ev, seed: i
 def summary_line(name: str, m: dict, seconds: float, init: str | None = None) -> str:
     line = (
         f"{name}: test MSE {m['test_mse']:.5g} vs PCA-{m['latent_dim']} {m['pca_test_mse']:.5g}: "
-        f"{pca_verdict(m['mse_vs_pca'])}; trained {m['epochs']} epochs in {seconds:.0f}s"
+        f"{pca_verdict(m['test_mse'], m['pca_test_mse'])}; trained {m['epochs']} epochs in {seconds:.0f}s"
     )
-    if m["mse_vs_pca"] > 1 + MATCH_BAND and init == "random":
+    if m["mse_vs_pca"] > 1 + MATCH_BAND and m["pca_test_mse"] >= EXACT_MSE and init == "random":
         line += " (--init pca starts from PCA's solution and keeps it unless training improves on it)"
     if "probe_logreg" in m:
         line += f"; logistic probe {m['probe_logreg']:.1%} (PCA {m['pca_probe_logreg']:.1%})"

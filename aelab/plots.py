@@ -104,12 +104,17 @@ def latent_space(codes, labels, class_names, path, title: str, seed: int = 42) -
         keep = np.random.default_rng(seed).choice(len(codes), TSNE_MAX_POINTS, replace=False)
         codes, labels = codes[keep], None if labels is None else labels[keep]
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
-    perplexity = min(30.0, (len(codes) - 1) / 3)
-    tsne = TSNE(n_components=2, perplexity=perplexity, max_iter=1000, random_state=seed, init="pca")
-    embedded = tsne.fit_transform(codes)
-    pca = PCA(n_components=2, random_state=seed).fit(codes)
-    projected = pca.transform(codes)
-    var = pca.explained_variance_ratio_ * 100
+    width = codes.shape[1]
+    codes = _at_least_two_columns(codes)
+    if len(codes) >= 4:
+        perplexity = min(30.0, (len(codes) - 1) / 3)
+        tsne = TSNE(n_components=2, perplexity=perplexity, max_iter=1000, random_state=seed, init="pca")
+        embedded = tsne.fit_transform(codes)
+    else:  # too few points for t-SNE: show the codes themselves
+        embedded = codes[:, :2]
+    pca = PCA(n_components=min(2, len(codes)), random_state=seed).fit(codes)
+    projected = _at_least_two_columns(pca.transform(codes))
+    var = np.pad(pca.explained_variance_ratio_ * 100, (0, 2 - pca.n_components_))
     for ax, pts, name in ((axes[0], embedded, "t-SNE"), (axes[1], projected, "PCA")):
         if labels is None:
             ax.scatter(pts[:, 0], pts[:, 1], s=4, alpha=0.6, color="tab:blue")
@@ -118,7 +123,7 @@ def latent_space(codes, labels, class_names, path, title: str, seed: int = 42) -
                 sel = labels == k
                 name_k = class_names[k] if class_names else str(k)
                 ax.scatter(pts[sel, 0], pts[sel, 1], s=4, alpha=0.6, label=name_k, color=plt.cm.tab10(k % 10))
-        ax.set_title(f"{name} of the {codes.shape[1]}-d test codes")
+        ax.set_title(f"{name} of the {width}-d test codes")
     axes[0].set_xlabel("t-SNE 1")
     axes[0].set_ylabel("t-SNE 2")
     axes[1].set_xlabel(f"PC1 ({var[0]:.1f}% of variance)")
@@ -127,6 +132,11 @@ def latent_space(codes, labels, class_names, path, title: str, seed: int = 42) -
         axes[1].legend(markerscale=4, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.suptitle(f"{title}: latent space")
     _save(fig, path)
+
+
+def _at_least_two_columns(points: np.ndarray) -> np.ndarray:
+    """1-d codes drawn on a line: a zero second column."""
+    return points if points.shape[1] >= 2 else np.pad(points, ((0, 0), (0, 2 - points.shape[1])))
 
 
 def model_comparison(rows: list[dict], path) -> None:

@@ -223,3 +223,22 @@ def test_test_data_is_the_whole_test_split_and_pca_stays_on_the_training_rows(ca
     assert after["evaluated_on"].endswith("test.npy") and after["test_mse"] != before["test_mse"]
     code, _, err = run_cli(capsys, "evaluate", tmp_path / "carved", "--test-data", tmp_path / "train_y.npy")
     assert_one_line_error(code, err, "train_y.npy", "2-D")
+
+
+def test_timestamp_and_is_anomaly_are_not_features_and_one_dimensional_codes_plot(capsys, tmp_path):
+    rows = [f"{t},{np.sin(t):.4f},{np.cos(t):.4f},{int(t % 7 == 0)}" for t in range(40)]
+    data = write_table(tmp_path / "t.csv", rows, "timestamp,a,b,is_anomaly")
+    code, out, err = run_cli(capsys, "train", "dense", "--data", data, "--epochs", "2", "--out", tmp_path / "r")
+    assert code == 0, err
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert config["feature_names"] == ["a", "b"] and config["model_config"]["latent_dim"] == 1  # min(8, F - 1)
+    assert config["class_names"] == ["0", "1"] and (tmp_path / "r" / "plots" / "latent.png").exists()
+
+
+def test_verdicts_in_words():
+    from aelab.evaluate import pca_verdict
+
+    assert pca_verdict(0.9, 1.0).startswith("beats PCA by 10%")
+    assert pca_verdict(1.002, 1.0).startswith("matches PCA")
+    assert pca_verdict(8.17, 1.0) == "LOSES TO PCA: 8.17x its MSE"
+    assert pca_verdict(1e-16, 5e-15).startswith("matches PCA (both reconstruct the data exactly")
