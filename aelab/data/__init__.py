@@ -1,7 +1,8 @@
 """Data: `load_dataset(spec)` turns a `--data` value (a `DataSpec`) into seeded train/val/test splits.
 
-Images come out as (N, C, H, W) float32 in [0, 1]; sequences as (N, T, F) float32, z-scored per feature
-with statistics of the training split only (kept in `Dataset.normalization` so new data is scaled alike).
+Images come out as (N, C, H, W) float32 in [0, 1]; sequences as (N, T, F) and table rows as (N, F) float32,
+standardised per feature with statistics of the training split only (kept in `Dataset.normalization` so new data
+is scaled alike). `spec.test_data` makes a separate file the test split instead of carving one off.
 """
 
 from __future__ import annotations
