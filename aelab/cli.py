@@ -67,6 +67,12 @@ def data_options(f):
     )(f)
     f = click.option("--seed", default=DEFAULT_SEED, show_default=True, type=int)(f)
     f = test_data_options(f)
+    f = click.option(
+        "--image-size",
+        default=None,
+        help="HxW: scale image files to cover it and centre-crop (for folders of photos of different sizes); "
+        "encode, reconstruct and score apply it too.",
+    )(f)
     return f
 
 
@@ -82,13 +88,25 @@ def test_data_options(f):
 
 
 def _data_spec(
-    model: str, data, cifar10, labels, train_size, test_size, val_fraction, seed, test_data, test_labels, stream=None
+    model: str,
+    data,
+    cifar10,
+    labels,
+    train_size,
+    test_size,
+    val_fraction,
+    seed,
+    test_data,
+    test_labels,
+    image_size,
+    stream=None,
 ):
     from .experiment import data_spec_for
 
     return data_spec_for(
         model,
         data,
+        image_size=image_size,
         test_data=test_data,
         test_labels=test_labels,
         cifar10=cifar10,
@@ -180,6 +198,7 @@ def train(
     seed,
     test_data,
     test_labels,
+    image_size,
     latent_dim,
     epochs,
     batch_size,
@@ -203,7 +222,18 @@ def train(
         if main_process:
             prepare_out_dir(out, force=force, resume=resume)
         spec = _data_spec(
-            model, data, cifar10, labels, train_size, test_size, val_fraction, seed, test_data, test_labels, stream
+            model,
+            data,
+            cifar10,
+            labels,
+            train_size,
+            test_size,
+            val_fraction,
+            seed,
+            test_data,
+            test_labels,
+            image_size,
+            stream,
         )
         run_training(
             model,
@@ -295,6 +325,7 @@ def sweep(
     seed,
     test_data,
     test_labels,
+    image_size,
     preset,
     epochs,
     force,
@@ -302,7 +333,9 @@ def sweep(
     """Train MODEL once per latent size: test MSE against latent size, beside PCA."""
     from .workflows import parse_latent_dims, run_sweep
 
-    spec = _data_spec(model, data, cifar10, labels, train_size, test_size, val_fraction, seed, test_data, test_labels)
+    spec = _data_spec(
+        model, data, cifar10, labels, train_size, test_size, val_fraction, seed, test_data, test_labels, image_size
+    )
     run_sweep(model, parse_latent_dims(latent_dims), out, spec, preset=preset, epochs=epochs, force=force, echo=_echo)
 
 

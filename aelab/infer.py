@@ -54,7 +54,8 @@ def _image_files(root: Path) -> list[Path]:
 
 def _image_source(run: Run, path: Path, resize: bool, batch_size: int) -> Source:
     channels, height, width = run.model.input_shape
-    size = (height, width) if resize else None
+    crop = bool((run.config.get("data") or {}).get("image_size"))  # the run's --image-size: cover and crop alike
+    size = (height, width) if resize or crop else None
 
     def fit(img: np.ndarray, origin) -> np.ndarray:  # (H, W, C) uint8; read_image already matched the channels
         if img.shape[:2] != (height, width):
@@ -99,7 +100,7 @@ def _image_source(run: Run, path: Path, resize: bool, batch_size: int) -> Source
 
     def batches():
         for i in range(0, len(files), batch_size):
-            imgs = [fit(read_image(f, channels=channels, size=size), f) for f in files[i : i + batch_size]]
+            imgs = [fit(read_image(f, channels=channels, size=size, crop=crop), f) for f in files[i : i + batch_size]]
             yield np.stack(imgs).astype(np.float32).transpose(0, 3, 1, 2) / 255.0
 
     return Source(len(files), batches, np.uint8)

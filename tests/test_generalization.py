@@ -242,3 +242,30 @@ def test_verdicts_in_words():
     assert pca_verdict(1.002, 1.0).startswith("matches PCA")
     assert pca_verdict(8.17, 1.0) == "LOSES TO PCA: 8.17x its MSE"
     assert pca_verdict(1e-16, 5e-15).startswith("matches PCA (both reconstruct the data exactly")
+
+
+def test_photos_of_different_sizes_train_with_image_size_and_encode_alike(capsys, tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 8), ("test", 3)):
+        for c in ("a", "b"):
+            (tmp_path / "photos" / split / c).mkdir(parents=True)
+            for i in range(n):
+                h, w = rng.integers(12, 40, 2)
+                pixels = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(tmp_path / "photos" / split / c / f"{i}.png")
+    photos = tmp_path / "photos"
+    code, _, err = run_cli(capsys, "train", "cnn", "--data", photos, "--epochs", "1", "--out", tmp_path / "no")
+    assert_one_line_error(code, err, "pass --image-size HxW")
+    code, _, err = run_cli(
+        capsys, "train", "cnn", "--data", photos, "--image-size", "16x20", "--epochs", "1", "--latent-dim", "4",
+        "--out", tmp_path / "r",
+    )  # fmt: skip
+    assert code == 0, err
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert config["data"]["image_size"] == "16x20" and config["model_config"]["height"] == 16
+    code, _, err = run_cli(capsys, "encode", tmp_path / "r", photos / "test", "-o", tmp_path / "z.npy")
+    assert code == 0 and np.load(tmp_path / "z.npy").shape == (6, 4), err
+    code, _, err = run_cli(capsys, "train", "cnn", "--data", photos, "--image-size", "big", "--out", tmp_path / "x")
+    assert_one_line_error(code, err, "--image-size", "HxW")

@@ -22,6 +22,7 @@ from .images import (
     digits_pool,
     images_from_npy,
     looks_like_image_folder,
+    parse_image_size,
     to_colour,
     validate_image_values,
 )
@@ -90,7 +91,7 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
         elif data == "digits":
             train_pool, test_pool = digits_pool(), None
         else:
-            train_pool, test_pool = _image_path_pools(Path(data), labels)
+            train_pool, test_pool = _image_path_pools(Path(data), labels, parse_image_size(spec.image_size))
         return _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, spec, spec.stream)
     if data == "synthetic":
         x, y, names = synthetic(seed=seed)
@@ -197,15 +198,17 @@ def _is_image_path(data: str) -> bool:
     return False
 
 
-def _image_path_pools(path: Path, labels):
+def _image_path_pools(path: Path, labels, size=None):
     if path.is_dir():
         if not looks_like_image_folder(path):
             if path.name in ("train", "test") and looks_like_image_folder(path.parent):
                 raise AelabError(f"{path}: points inside the image folder; pass its parent {path.parent}")
             raise AelabError(f"{path}: expected an image folder with train/<class>/ sub-folders")
-        train = FolderPool.scan(path / "train")
-        test = FolderPool.scan(path / "test", train.class_names) if (path / "test").is_dir() else None
+        train = FolderPool.scan(path / "train", size=size)
+        test = FolderPool.scan(path / "test", train.class_names, size) if (path / "test").is_dir() else None
         return train, test
+    if size is not None:
+        raise AelabError("--image-size: applies to image folders; an .npy holds images of one size already")
     images = images_from_npy(path, mmap=True)  # rows are read when a split takes them
     validate_image_values(images, path)
     y, names = _labels_from_file(labels, len(images)) if labels else (None, None)

@@ -41,18 +41,43 @@ def to_channels(img: Image.Image, channels: int | None, origin) -> np.ndarray:
     return arr[:, :, None] if arr.ndim == 2 else arr
 
 
-def read_image(path: Path, channels: int | None = None, size: tuple[int, int] | None = None) -> np.ndarray:
-    """Decode one image file to (H, W, C) uint8, or raise a one-line error naming it."""
+def read_image(
+    path: Path, channels: int | None = None, size: tuple[int, int] | None = None, crop: bool = False
+) -> np.ndarray:
+    """Decode one image file to (H, W, C) uint8, or raise a one-line error naming it. `size` (H, W): resized to
+    it (stretched), or with `crop` scaled to cover it and centre-cropped (no distortion, as `--image-size` does)."""
     try:
         with Image.open(path) as img:
             img.load()
             if size is not None and img.size != (size[1], size[0]):
-                img = img.resize((size[1], size[0]), Image.BILINEAR)
+                img = _cover_and_crop(img, size) if crop else img.resize((size[1], size[0]), Image.BILINEAR)
             return to_channels(img, channels, path)
     except UnidentifiedImageError:
         raise AelabError(f"{path}: not an image file") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise AelabError(f"{path}: corrupt or truncated image ({exc})") from None
+
+
+def _cover_and_crop(img: Image.Image, size: tuple[int, int]) -> Image.Image:
+    height, width = size
+    scale = max(height / img.height, width / img.width)
+    scaled = (max(width, round(img.width * scale)), max(height, round(img.height * scale)))
+    img = img.resize(scaled, Image.BILINEAR)
+    left, top = (scaled[0] - width) // 2, (scaled[1] - height) // 2
+    return img.crop((left, top, left + width, top + height))
+
+
+def parse_image_size(text: str | None) -> tuple[int, int] | None:
+    """'HxW' -> (H, W); None stays None."""
+    if text is None:
+        return None
+    try:
+        height, width = (int(v) for v in str(text).lower().split("x"))
+    except ValueError:
+        raise AelabError(f"--image-size: expected HxW such as 64x64, got {text!r}") from None
+    if height < 4 or width < 4:
+        raise AelabError(f"--image-size: at least 4x4, got {text!r}")
+    return height, width
 
 
 @dataclass
@@ -79,9 +104,10 @@ class FolderPool:
     labels: np.ndarray
     class_names: list[str]
     origin: str
+    size: tuple[int, int] | None = None  # every image scaled to cover (H, W) and centre-cropped
 
     @classmethod
-    def scan(cls, root: Path, class_names: list[str] | None = None) -> FolderPool:
+    def scan(cls, root: Path, class_names: list[str] | None = None, size=None) -> FolderPool:
         root = Path(root)
         class_dirs = [p for p in _visible(root.iterdir()) if p.is_dir()] if root.is_dir() else []
         if not class_dirs:
@@ -96,7 +122,7 @@ class FolderPool:
             labels += [names.index(d.name)] * len(members)
         if not files:
             raise AelabError(f"{root}: the class folders hold no files")
-        return cls(files, np.asarray(labels, dtype=np.int64), names, str(root))
+        return cls(files, np.asarray(labels, dtype=np.int64), names, str(root), size)
 
     def __len__(self):
         return len(self.files)
@@ -106,29 +132,30 @@ class FolderPool:
         under $AELAB_CACHE, which streaming batches skip."""
         chosen = [self.files[i] for i in indices]
         if not cache:
-            return _decode_all(chosen)
-        cache = _decode_cache_path(chosen)
+            return _decode_all(chosen, self.size)
+        cache = _decode_cache_path(chosen, self.size)
         if cache is not None and cache.exists():
             try:
                 return np.load(cache, allow_pickle=False)
             except (OSError, ValueError):
                 cache.unlink(missing_ok=True)
-        images = _decode_all(chosen)
+        images = _decode_all(chosen, self.size)
         if cache is not None:
             _store(cache, images)
         return images
 
 
-def _decode_all(files: list[Path]) -> np.ndarray:
+def _decode_all(files: list[Path], size: tuple[int, int] | None = None) -> np.ndarray:
     """(N, H, W, C) uint8; a selection mixing grayscale and colour images comes back in colour (lossless)."""
-    first = read_image(files[0])
+    first = read_image(files[0], size=size, crop=True)
     out = np.empty((len(files), *first.shape), dtype=np.uint8)
     out[0] = first
     for i, path in enumerate(files[1:], start=1):
-        img = read_image(path, channels=3 if out.shape[3] == 3 else None)
+        img = read_image(path, channels=3 if out.shape[3] == 3 else None, size=size, crop=True)
         if img.shape[:2] != out.shape[1:3]:
             raise AelabError(
-                f"{path}: image is {img.shape[1]}x{img.shape[0]}, the others {out.shape[2]}x{out.shape[1]}"
+                f"{path}: image is {img.shape[1]}x{img.shape[0]}, the others {out.shape[2]}x{out.shape[1]}; "
+                "pass --image-size HxW to scale and centre-crop them all to one size"
             )
         if img.shape[2] == 3 and out.shape[3] == 1:
             out = to_colour(out, axis=3)
@@ -141,8 +168,8 @@ def to_colour(images: np.ndarray, axis: int) -> np.ndarray:
     return images if images.shape[axis] == 3 else np.repeat(images, 3, axis=axis)
 
 
-def _decode_cache_path(files: list[Path]) -> Path | None:
-    digest = hashlib.sha256()
+def _decode_cache_path(files: list[Path], size=None) -> Path | None:
+    digest = hashlib.sha256(f"size={size}\n".encode() if size else b"")
     for f in files:
         try:
             st = f.stat()

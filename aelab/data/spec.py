@@ -41,6 +41,7 @@ class DataSpec:
     seed: int = DEFAULT_SEED
     test_data: str | None = None  # a test set of its own (UCR/UEA _TEST files); None: carved from `data`
     test_labels: str | None = None  # labels (.npy) for an .npy test_data
+    image_size: str | None = None  # "HxW": image files scaled to cover it and centre-cropped
     cifar10: str | None = None
     stream: bool | None = None
 
@@ -67,7 +68,7 @@ class DataSpec:
             val_fraction=self.val_fraction,
             seed=self.seed,
         )
-        for key in ("labels", "test_data", "test_labels"):
+        for key in ("labels", "test_data", "test_labels", "image_size"):
             if getattr(self, key):
                 record[key] = getattr(self, key)
         return record
@@ -75,7 +76,8 @@ class DataSpec:
     @classmethod
     def from_dict(cls, record: dict, **local) -> DataSpec:
         """A spec from a run's record; `local` adds this machine's `cifar10`/`stream`."""
-        keys = ("data", "labels", "train_size", "test_size", "val_fraction", "seed", "test_data", "test_labels")
+        keys = ("data", "labels", "train_size", "test_size", "val_fraction", "seed", "test_data", "test_labels",
+                "image_size")  # fmt: skip
         return cls(**{k: record[k] for k in keys if k in record}, **local)
 
     def replace(self, **changes) -> DataSpec:
