@@ -99,8 +99,9 @@ class _Autoencoder(BaseEstimator):
     def _scale(self, x: np.ndarray) -> np.ndarray:
         return x if self.standardizer_ is None else self.standardizer_.apply(x)
 
-    def _fit_autoencoder(self, X) -> np.ndarray:
-        """Fit the model; return X as the model sees it (scaled), for a detector's threshold."""
+    def _fit_autoencoder(self, X, trim: float = 0.0) -> np.ndarray:
+        """Fit the model (leaving the `trim` share of each batch's worst-fitted samples out of the loss); return X
+        as the model sees it (scaled), for a detector's threshold."""
         x = self._validated(X, reset=True)
         name = self.model if self.model != "auto" else default_model(KIND_OF_RANK[x.ndim])
         kind = model_class(name).input_kind
@@ -119,7 +120,7 @@ class _Autoencoder(BaseEstimator):
         cfg = train_config(
             name, self.preset, epochs=self.epochs, lr=self.lr, seed=self.seed, batch_size=self.batch_size
         )
-        cfg = replace(cfg, batch_size=min(cfg.batch_size, len(train)))
+        cfg = replace(cfg, batch_size=min(cfg.batch_size, len(train)), trim=trim)
         cfg, budget = training_budget(name, cfg, len(train), epochs_given=self.epochs is not None)
         if self.max_steps is not None:
             if self.max_steps < 1:
@@ -237,7 +238,10 @@ class AutoencoderOutlierDetector(OutlierMixin, _Autoencoder):
     def fit(self, X, y=None):
         if not (isinstance(self.contamination, (int, float)) and 0 < self.contamination <= 0.5):
             raise ConfigError("contamination", f"must lie in (0, 0.5], got {self.contamination!r}")
-        xs = self._fit_autoencoder(X)
+        # Training data for a detector holds outliers (the `contamination` share): an autoencoder fitted to all of
+        # it learns to reconstruct them too, most of all in standardised columns where they are extreme. Measured
+        # on digits with 5% planted outliers: mean AUROC 0.29-0.39 with a plain loss. A trimmed loss ignores them.
+        xs = self._fit_autoencoder(X, trim=self.contamination)
         self.offset_ = float(np.percentile(-self._errors(xs), 100.0 * self.contamination))
         return self
 

@@ -17,6 +17,10 @@ from .train import TrainConfig
 # x 100 batches); a preset's epochs give 36 training sequences a dozen steps, which left the default models 9-284x
 # worse than PCA on small UCR sets. Large data already gets more steps than this and is not slowed.
 MIN_STEPS = 1000
+# Below this many training samples a model starts from PCA by default (`default_init`): measured better on digits
+# (1,150 training images: cnn 1.00x PCA-8 from PCA vs 1.26-1.39x from random) and on small UCR sets (23-200
+# sequences), worse on the lab's 3,200 synthetic sequences; CIFAR-10's 8,000 images keep the lab's random start.
+SMALL_DATA_SAMPLES = 2000
 
 PRESETS: dict[str, dict[str, TrainConfig]] = {
     "cnn-seed": {
@@ -93,7 +97,7 @@ class Budget:
     epochs: int
     steps_per_epoch: int
     rule: str  # "preset", "min_steps", "explicit" (--epochs) or "notebook" (seed replicas)
-    small_data: bool  # the preset's epochs would give fewer than MIN_STEPS steps
+    small_data: bool  # fewer than SMALL_DATA_SAMPLES training samples, or the presets give fewer than MIN_STEPS steps
 
     @property
     def steps(self) -> int:
@@ -117,8 +121,8 @@ def training_budget(model: str, cfg: TrainConfig, n_train: int, epochs_given: bo
     unless the epochs were given explicitly or the model is a seed replica (which trains as the notebook did).
     Deterministic from the data's size, so one-cycle schedules, --resume and DDP see the same budget."""
     steps_per_epoch = math.ceil(n_train / cfg.batch_size)
-    preset = PRESETS[model]
-    small = max(p.epochs for p in preset.values()) * steps_per_epoch < MIN_STEPS
+    preset_steps = max(p.epochs for p in PRESETS[model].values()) * steps_per_epoch
+    small = n_train < SMALL_DATA_SAMPLES or preset_steps < MIN_STEPS
     if epochs_given or model_class(model).seed_replica:
         rule = "explicit" if epochs_given else "notebook"
         return cfg, Budget(cfg.epochs, steps_per_epoch, rule, small)
@@ -129,12 +133,11 @@ def training_budget(model: str, cfg: TrainConfig, n_train: int, epochs_given: bo
 
 
 def default_init(model: str, budget: Budget) -> str | None:
-    """The start a model gets when --init is not given: PCA for small data (where the preset's epochs would give
-    fewer than MIN_STEPS steps, with its longest preset) for models that can start from it, else the model's
-    config default (None). Measured (benchmarks/README.md, "Generalization"): on four small UCR sets a PCA start
-    took lstm from 5.5-14.8x PCA's test MSE to 1.00x and conv1d from 3.1-4.8x to 0.99-1.00x; on the lab's 3,200
-    synthetic sequences the anchored lstm never left PCA's 0.54 validation MSE in its 12 epochs, while a
-    random start reaches 0.18."""
+    """The start a model gets when --init is not given: PCA for small data (`Budget.small_data`) for models that
+    can start from it, else the model's config default (None). Measured (benchmarks/README.md, "Generalization"):
+    on four small UCR sets a PCA start took lstm from 5.5-14.8x PCA's test MSE to 1.00x and conv1d from 3.1-4.8x
+    to 0.99-1.00x, and cnn on digits from 1.26-1.39x to 1.00x; on the lab's 3,200 synthetic sequences the anchored
+    lstm never left PCA's 0.54 validation MSE in its 12 epochs, while a random start reaches 0.18."""
     cls = model_class(model)
     if cls.seed_replica or not cls.can_start_from_pca():
         return None

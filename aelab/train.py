@@ -48,6 +48,7 @@ class TrainConfig:
     precision: str = "fp32"  # "bf16": autocast the forward pass (CPU and CUDA); weights and optimiser stay fp32
     augment: str = "none"  # a name from aelab.data.augment.AUGMENTATIONS, resolved by whoever calls `fit`
     contrastive: float = 0.0  # weight of an InfoNCE term on the codes of two views (`fit(view=...)`); 0: off
+    trim: float = 0.0  # share of each batch's worst-reconstructed samples left out of the loss (outlier detection)
     seed: int = 42
 
     def __post_init__(self):
@@ -61,6 +62,8 @@ class TrainConfig:
             raise ConfigError("weight_decay", f"must be 0 or more, got {self.weight_decay}")
         if not self.contrastive >= 0:
             raise ConfigError("contrastive", f"must be 0 or more, got {self.contrastive}")
+        if not 0 <= self.trim <= 0.5:
+            raise ConfigError("trim", f"must lie in [0, 0.5], got {self.trim}")
         if self.patience is not None and not (isinstance(self.patience, int) and self.patience > 0):
             raise ConfigError("patience", f"must be a positive integer or None, got {self.patience!r}")
         if self.clip_grad_norm is not None and not self.clip_grad_norm > 0:
@@ -166,9 +169,9 @@ class Objective(nn.Module):
     runs under autocast when `bf16`; the losses are computed in fp32 outside it.
     """
 
-    def __init__(self, model: nn.Module, contrastive: float = 0.0, bf16: bool = False):
+    def __init__(self, model: nn.Module, contrastive: float = 0.0, bf16: bool = False, trim: float = 0.0):
         super().__init__()
-        self.model, self.contrastive, self.bf16 = model, contrastive, bf16
+        self.model, self.contrastive, self.bf16, self.trim = model, contrastive, bf16, trim
 
     def forward(self, x, x_view=None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.bf16):
@@ -182,26 +185,37 @@ class Objective(nn.Module):
         diff = x_hat.float() - x
         mse = diff.pow(2).mean()
         parts = {"loss": mse, "mae": diff.detach().abs().mean()}
+        fit = mse
+        if self.trim:  # the worst-reconstructed samples (outliers in contaminated data) do not pull the model to them
+            per_sample = diff.pow(2).flatten(1).mean(1)
+            fit = per_sample.topk(max(1, math.ceil((1 - self.trim) * len(per_sample))), largest=False).values.mean()
         if z_view is None:
-            return mse, parts
+            return fit, parts
         parts["contrastive"] = info_nce(z, z_view)
-        return mse + self.contrastive * parts["contrastive"], parts
+        return fit + self.contrastive * parts["contrastive"], parts
 
 
 @torch.no_grad()
-def evaluate_loss(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> tuple[float, float]:
-    """Mean squared and absolute error of the model's reconstruction of `x`, in eval mode."""
+def evaluate_loss(model: nn.Module, x: torch.Tensor, batch_size: int = 512, trim: float = 0.0) -> tuple[float, float]:
+    """Mean squared and absolute error of the model's reconstruction of `x`, in eval mode; with `trim`, the squared
+    error leaves out that share of the worst-reconstructed samples, as the trimmed training loss does."""
     was_training = model.training
     model.eval()
     sq = ab = 0.0
+    per_sample = []
     device = next(model.parameters()).device
     for xb in iterate_batches(x, _batches(len(x), batch_size, None)):
         xb = xb.to(device)
         diff = model(xb) - xb
         sq += diff.pow(2).sum().item()
         ab += diff.abs().sum().item()
+        if trim:
+            per_sample.append(diff.pow(2).flatten(1).mean(1).double().cpu())
     model.train(was_training)
     n_values = len(x) * math.prod(x.shape[1:])
+    if trim:
+        errors = torch.cat(per_sample).sort().values
+        return float(errors[: max(1, math.ceil((1 - trim) * len(errors)))].mean()), ab / n_values
     return sq / n_values, ab / n_values
 
 
@@ -253,7 +267,7 @@ class Trainer:
         model = self.model.to(self.device, memory_format=self._memory_format)
         # Under torchrun every rank takes its share of each global batch; DDP averages the gradients,
         # which equals the global batch's mean gradient when the shares are equal.
-        objective = Objective(model, cfg.contrastive, bf16=cfg.precision == "bf16")
+        objective = Objective(model, cfg.contrastive, bf16=cfg.precision == "bf16", trim=cfg.trim)
         self._net = nn.parallel.DistributedDataParallel(objective) if rank_and_world()[1] > 1 else objective
         x_train, x_val = (x.to(self.device) if isinstance(x, torch.Tensor) else x for x in (x_train, x_val))
         steps_per_epoch = math.ceil(len(x_train) / cfg.batch_size)
@@ -265,7 +279,7 @@ class Trainer:
         if resume and self.checkpoint and self.checkpoint.exists():
             state = self._restore()
         else:  # the starting weights are a candidate for the best: a PCA-anchored model starts as PCA
-            initial_val, _ = evaluate_loss(model, x_val)
+            initial_val, _ = evaluate_loss(model, x_val, trim=cfg.trim)
             if math.isfinite(initial_val):
                 state.update(best_val=initial_val, best_weights=copy.deepcopy(model.state_dict()))
 
@@ -331,7 +345,7 @@ class Trainer:
     def _end_epoch(self, state: dict, sums: dict, n_train: int, x_val, started: float, on_epoch_end) -> bool:
         """Validate, record the epoch, keep the best weights, checkpoint; True when training should stop."""
         cfg, epoch = self.config, state["epoch"] + 1
-        val_loss, val_mae = evaluate_loss(self.model, x_val)
+        val_loss, val_mae = evaluate_loss(self.model, x_val, trim=cfg.trim)
         if not math.isfinite(val_loss):
             raise TrainingDiverged(f"training diverged at epoch {epoch}: the validation loss is {val_loss}")
         # Every rank summed its share of the samples; the epoch's means are over all of them

@@ -194,3 +194,21 @@ def test_contrastive_views_leave_batch_norm_running_statistics_to_the_data():
     for (name, got), want in zip(model.named_buffers(), reference.buffers(), strict=True):
         assert torch.equal(got, want), name
     assert all(m.momentum == 0.1 for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+
+
+def test_a_trimmed_loss_leaves_the_worst_samples_out():
+    from aelab.errors import ConfigError
+    from aelab.train import Objective
+
+    x = torch.zeros(10, 4)
+    x[0] = 100.0  # one sample far off: with trim 0.1 it is not in the loss
+    model = nn.Linear(4, 4)
+    nn.init.zeros_(model.weight)
+    nn.init.zeros_(model.bias)
+    full, parts = Objective(model)(x)
+    trimmed, _ = Objective(model, trim=0.1)(x)
+    assert full.item() == pytest.approx(1000.0) and trimmed.item() == 0.0
+    assert parts["loss"].item() == pytest.approx(1000.0)  # the reported loss stays the full MSE
+    assert evaluate_loss(model, x, trim=0.1)[0] == 0.0 and evaluate_loss(model, x)[0] == pytest.approx(1000.0)
+    with pytest.raises(ConfigError, match="trim"):
+        TrainConfig(trim=0.6)

@@ -100,6 +100,7 @@ def keras_init(model: nn.Module) -> None:
 class ConvAEConfig(ConvConfig):
     width_mult: int = 64  # channels after the first stride-2 stage; the bottleneck stage has twice as many
     res_blocks: int = 0  # residual blocks at the (H/4, W/4) bottleneck, in the encoder and the decoder alike
+    init: str = "random"  # "pca": start as the training split's PCA; the output then has no sigmoid (see decode)
 
 
 def _stage(c_in, c_out, kernel=4, stride=2, transpose=False):
@@ -164,14 +165,19 @@ class ConvAutoencoder(Autoencoder):
             _stage(2 * w, w, transpose=True),  # (B, 2w, H/4, W/4) -> (B, w, H/2, W/2)
             _stage(w, w // 2, transpose=True),  # -> (B, w/2, H, W)
             nn.Conv2d(w // 2, c.channels, 3, padding=1),
-            nn.Sigmoid(),
+            # A PCA-anchored model adds the branch to PCA's reconstruction, so the branch must be able to output 0:
+            # no sigmoid there (eval mode still clamps to [0, 1] through `output_range`)
+            *([nn.Sigmoid()] if c.init != "pca" else []),
         )
 
     def encode(self, x):  # (B, C, H, W) -> (B, latent_dim)
-        if any(self.pad):  # -> (B, C, 4h, 4w)
-            x = F.pad(x, (0, self.pad[0], 0, self.pad[1]), mode="replicate")
-        return self.encoder(x)
+        padded = F.pad(x, (0, self.pad[0], 0, self.pad[1]), mode="replicate") if any(self.pad) else x  # (4h, 4w)
+        return self.with_pca_code(x, self.encoder(padded))
 
     def decode(self, z):  # (B, latent_dim) -> (B, C, H, W)
         x_hat = self.decoder(self.expand(z).view(-1, 2 * self.config.width_mult, *self.grid))  # (B, C, 4h, 4w)
-        return x_hat[:, :, : self.config.height, : self.config.width] if any(self.pad) else x_hat
+        x_hat = x_hat[:, :, : self.config.height, : self.config.width] if any(self.pad) else x_hat
+        return self.with_pca_reconstruction(z, x_hat)
+
+    def branch_outputs(self):
+        return [self.encoder[-1], self.decoder[-1]]
