@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import AelabError
+from .csvfile import read_csv_rows
 from .npy import load_npy
 
 SYNTHETIC_SHAPE = (5000, 50, 10)
@@ -55,14 +55,7 @@ def sequences_from_csv(path: Path):
     Every sequence must have the same steps t = t0, t0 + dt, ... with no gaps or duplicates.
     """
     path = Path(path)
-    try:
-        with open(path, newline="") as f:
-            rows = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AelabError(f"{path}: cannot read CSV ({getattr(exc, 'strerror', None) or exc})") from None
-    if not rows:
-        raise AelabError(f"{path}: empty CSV")
-    header = [h.strip() for h in rows[0]]
+    header, body = read_csv_rows(path)
     if header[:2] != ["sequence_id", "t"]:
         raise AelabError(f"{path}: header must start with 'sequence_id,t', got {','.join(header[:2])!r}")
     has_label = "label" in header
@@ -74,7 +67,7 @@ def sequences_from_csv(path: Path):
 
     series: dict[str, dict[float, list[float]]] = {}
     labels: dict[str, str] = {}
-    for line, row in enumerate(rows[1:], start=2):
+    for line, row in enumerate(body, start=2):
         if not row:
             continue
         if len(row) != len(header):

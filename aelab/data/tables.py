@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AelabError
+from .csvfile import read_csv_rows
 from .npy import load_npy
 
 NOT_FEATURES = ("label", "is_anomaly", "timestamp")
@@ -53,17 +54,10 @@ def read_table(path) -> Table:
 
 
 def _csv_columns(path: Path) -> dict[str, list[str]]:
-    try:
-        with open(path, newline="") as f:
-            rows = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AelabError(f"{path}: cannot read CSV ({getattr(exc, 'strerror', None) or exc})") from None
-    if not rows:
-        raise AelabError(f"{path}: empty CSV")
-    header = [h.strip() for h in rows[0]]
+    header, rows = read_csv_rows(path)
     if len(set(header)) != len(header):
         raise AelabError(f"{path}: repeated column names in the header")
-    body = [r for r in rows[1:] if r]
+    body = [r for r in rows if r]
     for line, row in enumerate(body, start=2):
         if len(row) != len(header):
             raise AelabError(f"{path}:{line}: {len(row)} cells, the header has {len(header)}")
