@@ -87,38 +87,6 @@ def test_data_options(f):
     return f
 
 
-def _data_spec(
-    model: str,
-    data,
-    cifar10,
-    labels,
-    train_size,
-    test_size,
-    val_fraction,
-    seed,
-    test_data,
-    test_labels,
-    image_size,
-    stream=None,
-):
-    from .experiment import data_spec_for
-
-    return data_spec_for(
-        model,
-        data,
-        image_size=image_size,
-        test_data=test_data,
-        test_labels=test_labels,
-        cifar10=cifar10,
-        labels=labels,
-        train_size=train_size,
-        test_size=test_size,
-        val_fraction=val_fraction,
-        seed=seed,
-        stream=stream,
-    )
-
-
 def training_options(f):
     f = click.option(
         "--latent-dim", type=int, default=None, help="Latent size (default 32 for images, 20 for sequences)."
@@ -189,16 +157,6 @@ def train(
     model,
     init,
     out,
-    data,
-    cifar10,
-    labels,
-    train_size,
-    test_size,
-    val_fraction,
-    seed,
-    test_data,
-    test_labels,
-    image_size,
     latent_dim,
     epochs,
     batch_size,
@@ -206,13 +164,14 @@ def train(
     preset,
     precision,
     contrastive,
-    stream,
     workers,
     resume,
     force,
+    **data_args,
 ):
     """Train MODEL and write a run directory (weights, metrics, plots)."""
     from . import distributed
+    from .experiment import data_spec_for
     from .experiment import train as run_training
     from .run import prepare_out_dir
 
@@ -221,20 +180,7 @@ def train(
     try:
         if main_process:
             prepare_out_dir(out, force=force, resume=resume)
-        spec = _data_spec(
-            model,
-            data,
-            cifar10,
-            labels,
-            train_size,
-            test_size,
-            val_fraction,
-            seed,
-            test_data,
-            test_labels,
-            image_size,
-            stream,
-        )
+        spec = data_spec_for(model, **data_args)  # the data options (and --stream) are DataSpec's fields
         run_training(
             model,
             out,
@@ -312,30 +258,12 @@ def lab(out, preset, with_seed_models, with_sweep, cifar10, force, train_size, t
 @click.option("--preset", default="lab", show_default=True, type=PRESET_CHOICES)
 @click.option("--epochs", type=int, default=None)
 @click.option("--force", is_flag=True)
-def sweep(
-    model,
-    latent_dims,
-    out,
-    data,
-    cifar10,
-    labels,
-    train_size,
-    test_size,
-    val_fraction,
-    seed,
-    test_data,
-    test_labels,
-    image_size,
-    preset,
-    epochs,
-    force,
-):
+def sweep(model, latent_dims, out, preset, epochs, force, **data_args):
     """Train MODEL once per latent size: test MSE against latent size, beside PCA."""
+    from .experiment import data_spec_for
     from .workflows import parse_latent_dims, run_sweep
 
-    spec = _data_spec(
-        model, data, cifar10, labels, train_size, test_size, val_fraction, seed, test_data, test_labels, image_size
-    )
+    spec = data_spec_for(model, **data_args)
     run_sweep(model, parse_latent_dims(latent_dims), out, spec, preset=preset, epochs=epochs, force=force, echo=_echo)
 
 

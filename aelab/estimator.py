@@ -30,6 +30,7 @@ from .run import load_run, run_config, save_model
 from .train import Trainer
 
 KIND_OF_RANK = {2: TABLE, 3: SEQUENCE, 4: IMAGE}
+RANK_OF_KIND = {kind: rank for rank, kind in KIND_OF_RANK.items()}
 
 
 class _Autoencoder(BaseEstimator):
@@ -81,7 +82,7 @@ class _Autoencoder(BaseEstimator):
         kind = KIND_OF_RANK.get(X.ndim) if reset else self.kind_
         if reset and self.model != "auto":
             kind = model_class(self.model).input_kind
-        if X.ndim != {TABLE: 2, SEQUENCE: 3, IMAGE: 4}.get(kind):
+        if X.ndim != RANK_OF_KIND.get(kind):
             raise AelabError(f"X: {X.ndim}-D input does not fit a {kind or 'known'} model")
         sample = X.shape[1:]
         if kind == IMAGE and sample[-1] in (1, 3) and sample[0] not in (1, 3):
@@ -118,9 +119,8 @@ class _Autoencoder(BaseEstimator):
             raise AelabError(f"X: {len(xs)} sample(s) are too few to hold out validation data")
         val, train = torch.from_numpy(xs[order[:n_val]]), torch.from_numpy(xs[order[n_val:]])
         cfg = train_config(
-            name, self.preset, epochs=self.epochs, lr=self.lr, seed=self.seed, batch_size=self.batch_size
+            name, self.preset, epochs=self.epochs, lr=self.lr, seed=self.seed, batch_size=self.batch_size, trim=trim
         )
-        cfg = replace(cfg, batch_size=min(cfg.batch_size, len(train)), trim=trim)
         cfg, budget = training_budget(name, cfg, len(train), epochs_given=self.epochs is not None)
         if self.max_steps is not None:
             if self.max_steps < 1:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -110,8 +109,6 @@ def train_on(
     if batch_size is not None and batch_size > n_train:
         raise AelabError(f"--batch-size: {batch_size} exceeds the {n_train} training samples")
     view = get_contrastive_view(dataset.kind) if cfg.contrastive else None
-    if cfg.batch_size > n_train:  # a preset's batch on a small data set: one batch per epoch
-        cfg = replace(cfg, batch_size=n_train)
     cfg, budget = training_budget(model_name, cfg, n_train, epochs_given=epochs is not None)
     model = build_model(model_name, dataset, latent_dim, preset, seed, init or default_init(model_name, budget))
     if main:

@@ -119,7 +119,10 @@ class Budget:
 def training_budget(model: str, cfg: TrainConfig, n_train: int, epochs_given: bool) -> tuple[TrainConfig, Budget]:
     """The run's training config with its epochs set by the budget rule: at least MIN_STEPS optimizer steps,
     unless the epochs were given explicitly or the model is a seed replica (which trains as the notebook did).
-    Deterministic from the data's size, so one-cycle schedules, --resume and DDP see the same budget."""
+    Deterministic from the data's size, so one-cycle schedules, --resume and DDP see the same budget. A batch larger
+    than the data shrinks to one batch per epoch."""
+    if cfg.batch_size > n_train:
+        cfg = replace(cfg, batch_size=n_train)
     steps_per_epoch = math.ceil(n_train / cfg.batch_size)
     preset_steps = max(p.epochs for p in PRESETS[model].values()) * steps_per_epoch
     small = n_train < SMALL_DATA_SAMPLES or preset_steps < MIN_STEPS

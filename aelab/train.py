@@ -161,6 +161,12 @@ def _running_stats_frozen(model: nn.Module):
             m.num_batches_tracked.copy_(count)
 
 
+def trimmed_mean(per_sample: torch.Tensor, trim: float) -> torch.Tensor:
+    """The mean of the smallest (1 - trim) share of per-sample errors (at least one): the trimmed loss."""
+    keep = max(1, math.ceil((1 - trim) * len(per_sample)))
+    return per_sample.topk(keep, largest=False).values.mean()
+
+
 class Objective(nn.Module):
     """One training step's forward pass and its loss, as one module so that DDP sees every use of the parameters.
 
@@ -187,8 +193,7 @@ class Objective(nn.Module):
         parts = {"loss": mse, "mae": diff.detach().abs().mean()}
         fit = mse
         if self.trim:  # the worst-reconstructed samples (outliers in contaminated data) do not pull the model to them
-            per_sample = diff.pow(2).flatten(1).mean(1)
-            fit = per_sample.topk(max(1, math.ceil((1 - self.trim) * len(per_sample))), largest=False).values.mean()
+            fit = trimmed_mean(diff.pow(2).flatten(1).mean(1), self.trim)
         if z_view is None:
             return fit, parts
         parts["contrastive"] = info_nce(z, z_view)
@@ -214,8 +219,7 @@ def evaluate_loss(model: nn.Module, x: torch.Tensor, batch_size: int = 512, trim
     model.train(was_training)
     n_values = len(x) * math.prod(x.shape[1:])
     if trim:
-        errors = torch.cat(per_sample).sort().values
-        return float(errors[: max(1, math.ceil((1 - trim) * len(errors)))].mean()), ab / n_values
+        return float(trimmed_mean(torch.cat(per_sample), trim)), ab / n_values
     return sq / n_values, ab / n_values
 
 
