@@ -68,12 +68,37 @@ def data_options(f):
     f = click.option("--seed", default=DEFAULT_SEED, show_default=True, type=int)(f)
     f = test_data_options(f)
     f = click.option(
+        "--window",
+        default=None,
+        callback=_window_value,
+        help="Read --data as one stream (CSV rows in time order, or a 2-D .npy) cut into windows of W steps; "
+        "'auto': one dominant period of the data (by autocorrelation).",
+    )(f)
+    f = click.option(
+        "--stride",
+        default=None,
+        type=click.IntRange(min=1),
+        help="Steps between window starts, for training and scoring (default: an eighth of the window).",
+    )(f)
+    f = click.option(
+        "--length",
+        default=None,
+        type=click.IntRange(min=1),
+        help="Ragged sequences: cut each to at most N steps (default: pad to the longest; padding is masked).",
+    )(f)
+    f = click.option(
         "--image-size",
         default=None,
         help="HxW: scale image files to cover it and centre-crop (for folders of photos of different sizes); "
         "encode, reconstruct and score apply it too.",
     )(f)
     return f
+
+
+def _window_value(_ctx, _param, value):
+    from .data.streams import parse_window
+
+    return parse_window(value)
 
 
 def test_data_options(f):
@@ -302,19 +327,31 @@ def _io_command(fn_name: str, help_text: str, extra=None):
     return command
 
 
+def _score_options(f):
+    f = click.option(
+        "--percentile",
+        default=99.0,
+        show_default=True,
+        type=float,
+        help="Threshold: this percentile of the run's validation errors (stream runs: of its validation "
+        "stream's per-step scores).",
+    )(f)
+    f = click.option(
+        "--plot",
+        default=None,
+        type=click.Path(path_type=Path),
+        help="Stream runs: draw the stream, its scores, the threshold and the flagged stretches to this .png.",
+    )(f)
+    return f
+
+
 cli.command("encode")(_io_command("encode_file", "Write the latent codes of INPUT's samples to -o."))
 cli.command("reconstruct")(_io_command("reconstruct_file", "Write INPUT's reconstructions (in its own scale) to -o."))
 cli.command("score")(
     _io_command(
         "score_file",
         "Anomaly scores: per-sample reconstruction MSE, flagged above a validation percentile.",
-        click.option(
-            "--percentile",
-            default=99.0,
-            show_default=True,
-            type=float,
-            help="Threshold: this percentile of the run's validation errors.",
-        ),
+        _score_options,
     )
 )
 
@@ -382,6 +419,9 @@ FLAG_FIELDS = {
     "seed",
     "preset",
     "workers",
+    "window",
+    "stride",
+    "length",
 }
 
 

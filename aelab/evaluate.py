@@ -19,6 +19,8 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from .anomaly import anomaly_metrics, step_scores
+
 PCA_MAX_ROWS = 20_000
 BATCH = 512
 
@@ -217,5 +219,25 @@ def evaluate_model(model, dataset, seed: int = 42) -> Evaluation:
         metrics["pca_probe_logreg"], metrics["pca_probe_knn"] = probe_accuracies(
             pca.transform(x_train), dataset.train.y, pca_codes, dataset.test.y, seed
         )
-    val_errors = np.concatenate([per_sample_mse(b, reconstruct(model, b)) for b in row_batches(dataset.val.x)])
+    if dataset.stream is not None:
+        metrics.update(_stream_metrics(model, pca, dataset.stream))
+        # a stream run's thresholds are set on per-step scores, so its reference is the validation stream's
+        parts = dataset.stream
+        val_errors = step_scores(lambda b: reconstruct(model, b), parts.val.values, parts.window, parts.stride)
+    else:
+        val_errors = np.concatenate([per_sample_mse(b, reconstruct(model, b)) for b in row_batches(dataset.val.x)])
     return Evaluation(metrics, *shown, codes, pca_codes, val_errors, pca_fit_seconds)
+
+
+def _stream_metrics(model, pca: PCABaseline, parts) -> dict:
+    """Anomaly metrics of the per-step scores on a labelled test stream, for the model and for PCA's
+    reconstruction error on the same windows."""
+    if parts.test.is_anomaly is None:
+        return {}
+    values, window, stride = parts.test.values, parts.window, parts.stride
+    scores = step_scores(lambda b: reconstruct(model, b), values, window, stride)
+    pca_scores = step_scores(lambda b: pca.inverse_transform(pca.transform(b), b.shape[1:]), values, window, stride)
+    return {
+        **anomaly_metrics(scores, parts.test.is_anomaly),
+        **anomaly_metrics(pca_scores, parts.test.is_anomaly, prefix="pca_"),
+    }

@@ -32,6 +32,8 @@ from .train import Trainer
 def data_spec_for(model_name: str, data: str | None = None, **options) -> DataSpec:
     """The spec of `data`, or of the default data of the model's input kind when `data` is None."""
     kind = model_class(model_name).input_kind
+    if data is None and options.get("window") is not None:
+        raise ConfigError("data", "--window reads a stream; pass the stream's file with --data")
     if data is None and kind not in DEFAULT_DATA:
         raise ConfigError("data", f"model {model_name!r} takes {kind}s and has no default data; pass a file")
     return DataSpec(data or DEFAULT_DATA[kind], **options)
@@ -115,6 +117,9 @@ def train_on(
         prepare_out_dir(out, force=force, resume=resume)
     barrier()
     echo(format_table(model))
+    if dataset.stream is not None:
+        spec = dataset.spec
+        echo(f"stream: windows of {spec.window} steps ({spec.window_rule or 'given'}), stride {spec.stride}")
     echo(budget.describe())
 
     checkpoint = out / CHECKPOINTS / "last.pt"
@@ -165,7 +170,7 @@ def train_on(
 
 
 def as_source(x):
-    """In-memory splits train as tensors; streamed ones (aelab.data.stream) are read batch by batch."""
+    """In-memory splits train as tensors; streamed ones (aelab.data.lazy) are read batch by batch."""
     return torch.from_numpy(x) if isinstance(x, np.ndarray) else x
 
 

@@ -2,7 +2,9 @@
 written through a temporary file that is renamed into place only when complete.
 
 Inputs: an image folder (read lazily, recursively), one image file, an `.npy` of images (N, H, W, C) or of
-sequences (N, T, F) (memory-mapped), or a sequence CSV. Outputs: `.npy`, `.csv` or `.parquet`.
+sequences (N, T, F) (memory-mapped), a sequence CSV, a table, or, for a run trained on a stream, a stream (CSV
+or 2-D `.npy`) whose results come per time step (scores, reconstructions) or per window (codes).
+Outputs: `.npy`, `.csv` or `.parquet`.
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from . import plots
+from .anomaly import step_scores
 from .data.images import read_image, validate_image_values
 from .data.npy import ArrayRows, NpyChunks
 from .data.sequences import sequences_from_csv
+from .data.streams import Stream, check_length, mean_over_windows, read_stream, window_starts
 from .data.tables import read_table
 from .errors import AelabError
-from .evaluate import per_sample_mse
+from .evaluate import encode, per_sample_mse, reconstruct
 from .io import atomic_path
 from .kinds import IMAGE, TABLE
 from .run import Run, load_run
@@ -240,8 +245,48 @@ def _run_batches(run: Run, source: Source, fn):
         yield x, fn(torch.from_numpy(np.ascontiguousarray(x))).numpy()
 
 
+def _open_stream(run: Run, path, resize: bool, batch_size: int) -> Stream:
+    """The stream at `path`, checked against the run's training columns and standardised like them."""
+    if resize:
+        raise AelabError("--resize: applies to images only")
+    if batch_size <= 0:
+        raise AelabError(f"--batch-size: must be positive, got {batch_size}")
+    stream = read_stream(path)
+    trained = run.config.get("feature_names")
+    if stream.feature_names and trained and stream.feature_names != trained:
+        raise AelabError(f"{path}: columns {stream.feature_names} are not the training stream's {trained}")
+    run.normalization.check(stream.values.shape[1], path)
+    check_length(stream, run.window[0], "stream")
+    stream.values = np.ascontiguousarray(run.normalization.apply(stream.values), dtype=np.float32)
+    return stream
+
+
+def _step_column(stream: Stream, output) -> tuple[str, np.ndarray | list]:
+    """What labels each output row: the stream's timestamps where it has them (not in an .npy), else the index."""
+    if stream.timestamps is not None and Path(output).suffix.lower() != ".npy":
+        return "timestamp", stream.timestamps
+    return "index", np.arange(len(stream))
+
+
+def _write_columns(output, names: list[str], columns: list, dtype, chunk: int = 65_536) -> None:
+    """Write equal-length columns as rows, `chunk` rows at a time (a stream's output may be long); `dtype` is the
+    record type of an .npy output."""
+    n = len(columns[0])
+    with Writer(output, n, names, (), dtype) as out:
+        for i in range(0, n, chunk):
+            parts = [np.asarray(c[i : i + chunk]) for c in columns]
+            records = None
+            if out.suffix == ".npy":
+                records = np.empty(len(parts[0]), dtype)
+                for name, part in zip(names, parts, strict=True):
+                    records[name] = part
+            out.write(records, parts)
+
+
 def encode_file(run_dir, input_path, output, resize=False, batch_size=256) -> int:
     run = load_run(run_dir)
+    if run.window:
+        return _encode_stream(run, input_path, output, resize, batch_size)
     source = open_input(run, input_path, resize, batch_size)
     k = run.model.latent_dim
     columns = ["index"] + [f"z{i}" for i in range(k)]
@@ -257,6 +302,8 @@ def reconstruct_file(run_dir, input_path, output, resize=False, batch_size=256) 
     """Reconstructions in the input's own scale: uint8 or [0, 1] images (N, H, W, C); sequences and table rows
     un-standardised (a table comes back with its feature columns)."""
     run = load_run(run_dir)
+    if run.window:
+        return _reconstruct_stream(run, input_path, output, resize, batch_size)
     source = open_input(run, input_path, resize, batch_size)
     if run.input_kind == IMAGE:
         c, h, w = run.model.input_shape
@@ -288,12 +335,17 @@ def reconstruct_file(run_dir, input_path, output, resize=False, batch_size=256) 
     return source.n
 
 
-def score_file(run_dir, input_path, output, resize=False, batch_size=256, percentile: float = 99.0) -> int:
-    """Per-sample reconstruction MSE; flagged when above the given percentile of the run's validation errors."""
+def score_file(run_dir, input_path, output, resize=False, batch_size=256, percentile: float = 99.0, plot=None) -> int:
+    """Per-sample reconstruction MSE; flagged when above the given percentile of the run's validation errors.
+    A stream run scores per time step (see `aelab.anomaly`) and can draw the result (`plot`)."""
     if not 0 < percentile <= 100:
         raise AelabError(f"--percentile: must lie in (0, 100], got {percentile}")
     run = load_run(run_dir)
     threshold = float(np.percentile(run.val_errors(), percentile))
+    if run.window:
+        return _score_stream(run, input_path, output, resize, batch_size, threshold, plot)
+    if plot is not None:
+        raise AelabError("--plot: draws per-step scores of a stream run (trained with --window)")
     source = open_input(run, input_path, resize, batch_size)
     dtype = np.dtype([("index", np.int64), ("score", np.float64), ("is_anomaly", np.bool_)])
     with Writer(output, source.n, ["index", "score", "is_anomaly"], (), dtype) as out:
@@ -306,3 +358,53 @@ def score_file(run_dir, input_path, output, resize=False, batch_size=256, percen
             out.write(rows, [index, score, score > threshold])
             start += len(x)
     return source.n
+
+
+def _score_stream(run: Run, input_path, output, resize, batch_size, threshold: float, plot) -> int:
+    stream = _open_stream(run, input_path, resize, batch_size)
+    if plot is not None and Path(plot).suffix.lower() != ".png":
+        raise AelabError(f"--plot {plot}: must be a .png file")
+    window, stride = run.window
+    scores = step_scores(lambda b: reconstruct(run.model, b, batch_size), stream.values, window, stride, batch_size)
+    flagged = scores > threshold
+    name, steps = _step_column(stream, output)
+    dtype = np.dtype([(name, np.int64 if name == "index" else object), ("score", np.float64), ("is_anomaly", np.bool_)])
+    _write_columns(output, [name, "score", "is_anomaly"], [steps, scores, flagged], dtype)
+    if plot is not None:
+        raw = run.normalization.invert(stream.values)
+        plots.stream_scores(raw, scores, threshold, flagged, plot, Path(input_path).name, stream.feature_names)
+    return len(stream)
+
+
+def _encode_stream(run: Run, input_path, output, resize, batch_size) -> int:
+    """One code per window (the scoring stride), labelled by the window's first step."""
+    stream = _open_stream(run, input_path, resize, batch_size)
+    window, stride = run.window
+    starts = window_starts(len(stream), window, stride)
+    k = run.model.latent_dim
+    batches = (starts[i : i + batch_size] for i in range(0, len(starts), batch_size))
+    codes = np.concatenate([encode(run.model, stream.values[b[:, None] + np.arange(window)]) for b in batches])
+    name, steps = _step_column(stream, output)
+    first = [steps[i] for i in starts] if isinstance(steps, list) else steps[starts]
+    with Writer(output, len(codes), [name] + [f"z{i}" for i in range(k)], (k,), np.float32) as out:
+        out.write(codes, [np.asarray(first)] + [codes[:, i] for i in range(k)])
+    return len(codes)
+
+
+def _reconstruct_stream(run: Run, input_path, output, resize, batch_size) -> int:
+    """The stream per time step (the mean over its covering windows), in the input's own scale and columns."""
+    stream = _open_stream(run, input_path, resize, batch_size)
+    window, stride = run.window
+    x_hat = run.normalization.invert(
+        mean_over_windows(stream.values, window, stride, lambda b: reconstruct(run.model, b, batch_size), batch_size)
+    ).astype(np.float32)
+    f = x_hat.shape[1]
+    features = run.config.get("feature_names") or [f"f{i}" for i in range(f)]
+    if Path(output).suffix.lower() == ".npy":
+        with Writer(output, len(x_hat), None, (f,), np.float32) as out:
+            out.write(x_hat)
+        return len(x_hat)
+    name, steps = _step_column(stream, output)
+    dtype = np.dtype([(name, object if name == "timestamp" else np.int64)] + [(c, np.float32) for c in features])
+    _write_columns(output, [name, *features], [steps, *(x_hat[:, j] for j in range(f))], dtype)
+    return len(x_hat)

@@ -181,3 +181,32 @@ def rate_distortion(curves: dict[str, dict[str, list]], path) -> None:
         ax.legend(fontsize=8)
     fig.suptitle("Rate vs distortion: test MSE by latent size")
     _save(fig, path)
+
+
+PLOT_POINTS = 50_000  # a longer stream is drawn in bins: each bin's first values and its highest score
+
+
+def stream_scores(values, scores, threshold: float, flagged, path, title: str, feature_names=None) -> None:
+    """The stream (first three features) above its per-step scores, the threshold and the flagged stretches."""
+    n = len(scores)
+    step = max(1, -(-n // PLOT_POINTS))
+    steps = np.arange(0, n, step)
+    binned_scores = np.maximum.reduceat(scores, steps) if step > 1 else scores
+    binned_flags = np.maximum.reduceat(flagged.astype(np.int8), steps) if step > 1 else flagged
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(12, 5.5), sharex=True)
+    for j in range(min(3, values.shape[1])):
+        top.plot(steps, values[steps, j], lw=0.7, label=(feature_names or [f"f{i}" for i in range(values.shape[1])])[j])
+    bottom.plot(steps, binned_scores, lw=0.7, color="black", label="score")
+    bottom.axhline(threshold, color="tab:red", ls="--", lw=1, label="threshold")
+    for ax in (top, bottom):  # flagged stretches, shaded on both panels
+        ax.fill_between(
+            steps, 0, 1, where=binned_flags > 0, color="tab:red", alpha=0.15, transform=ax.get_xaxis_transform()
+        )
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper right", fontsize=8)
+    bottom.set_yscale("log")
+    bottom.set_xlabel("step")
+    bottom.set_ylabel("anomaly score")
+    top.set_ylabel("value")
+    fig.suptitle(f"{title}: {int(flagged.sum())} of {n} steps flagged")
+    _save(fig, path)

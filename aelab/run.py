@@ -53,6 +53,12 @@ class Run:
         """The training data's per-feature statistics (sequences), applied to new data before the model sees it."""
         return Standardizer.from_dict(self.config.get("normalization"))
 
+    @property
+    def window(self) -> tuple[int, int] | None:
+        """(window, stride) of a run trained on a stream, else None."""
+        data = self.config.get("data") or {}
+        return (data["window"], data["stride"]) if data.get("window") else None
+
     def metrics(self) -> dict:
         return read_json(self.path / "metrics.json") if (self.path / "metrics.json").exists() else {}
 

@@ -88,7 +88,7 @@ def _batches(n: int, batch_size: int, generator: torch.Generator | None):
 
 
 class _BatchReader(torch.utils.data.Dataset):
-    """Batch i of a data source that lives on disk (e.g. `aelab.data.stream.LazyImages`), for a DataLoader."""
+    """Batch i of a data source that lives on disk (e.g. `aelab.data.lazy.LazyImages`), for a DataLoader."""
 
     def __init__(self, source, batches):
         self.source, self.batches = source, batches

@@ -264,12 +264,12 @@ def test_image_npy_is_memory_mapped_until_a_split_takes_rows(tmp_path):
 
 
 def test_data_too_big_for_memory_is_streamed_by_default(tmp_path, monkeypatch):
-    from aelab.data import stream
+    from aelab.data import lazy
 
     root = write_image_folder(tmp_path / "images", per_class=4, size=8)
     assert isinstance(load_dataset(str(root)).train.x, np.ndarray)
-    monkeypatch.setattr(stream, "physical_memory", lambda: 1024)  # a machine with 1 KiB of memory
-    assert isinstance(load_dataset(str(root)).train.x, stream.LazyImages)
+    monkeypatch.setattr(lazy, "physical_memory", lambda: 1024)  # a machine with 1 KiB of memory
+    assert isinstance(load_dataset(str(root)).train.x, lazy.LazyImages)
 
 
 def test_a_folder_mixing_grayscale_and_colour_is_read_in_colour(tmp_path):

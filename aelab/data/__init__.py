@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import AelabError
+from ..errors import AelabError, ConfigError
 from ..kinds import IMAGE, SEQUENCE, TABLE
 from .cifar10 import locate_cifar10, open_cifar10
 from .images import (
@@ -26,12 +26,13 @@ from .images import (
     to_colour,
     validate_image_values,
 )
+from .lazy import LazyImages, should_stream
 from .normalization import Standardizer
 from .npy import load_npy
 from .sequences import label_sort_key, sequences_from_csv, sequences_from_npy, synthetic
 from .spec import DataSpec
 from .splits import HELD_OUT_TEST_FRACTION, sample, split_off
-from .stream import LazyImages, should_stream
+from .streams import Stream, auto_window, check_length, default_stride, read_stream, windows
 from .tables import is_sequence_csv, read_table
 
 CIFAR_DEFAULT_TRAIN, CIFAR_DEFAULT_TEST = 10_000, 2_000
@@ -47,6 +48,17 @@ class Split:
 
 
 @dataclass
+class StreamParts:
+    """What a stream run keeps besides its windows: the standardised validation and test streams, whole, to score
+    per time step."""
+
+    window: int
+    stride: int
+    val: Stream
+    test: Stream
+
+
+@dataclass
 class Dataset:
     kind: str  # IMAGE or SEQUENCE
     train: Split
@@ -56,6 +68,7 @@ class Dataset:
     spec: DataSpec  # enough to rebuild the same splits
     normalization: Standardizer | None = None  # sequences: per-feature statistics of the training split
     feature_names: list[str] | None = field(default=None)
+    stream: StreamParts | None = None  # a stream cut into windows (`--window`)
 
     @property
     def sample_shape(self) -> tuple[int, ...]:
@@ -77,6 +90,8 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
         spec = DataSpec(spec, **options)
     elif options:
         spec = spec.replace(**options)
+    if spec.window is not None:
+        return _stream_dataset(spec, normalization)
     data, labels, seed, val_fraction = spec.data, spec.labels, spec.seed, spec.val_fraction
     train_n, test_n = spec.train_n, spec.test_n
     if data in ("cifar10", "digits") or _is_image_path(data):
@@ -130,6 +145,15 @@ def with_test_file(dataset: Dataset, test_data, test_labels=None) -> Dataset:
     (for `aelab evaluate --test-data`: the training split, PCA and probes stay the run's own)."""
     if dataset.kind == IMAGE:
         raise AelabError("--test-data: image runs are evaluated on a folder or .npy with --data")
+    if dataset.stream is not None:
+        parts = dataset.stream
+        test = _scaled(read_stream(test_data, test_labels), dataset.normalization, dataset.feature_names, "--test-data")
+        check_length(test, parts.window, "test stream")
+        return replace(
+            dataset,
+            test=Split(windows(test.values, parts.window, parts.stride), None),
+            stream=replace(parts, test=test),
+        )
     test_path = Path(test_data)
     if not test_path.exists():
         raise AelabError(f"--test-data: {test_path} does not exist")
@@ -287,3 +311,62 @@ def _array_dataset(
         chosen = sample(np.arange(len(x_test)), y_test, test_n, seed, "--test-size")
         test_split = Split(normalization.apply(x_test[chosen]), None if y_test is None else y_test[chosen])
     return Dataset(kind, split(train_idx), split(val_idx), test_split, names, spec, normalization, features)
+
+
+def _stream_dataset(spec: DataSpec, normalization: Standardizer | None) -> Dataset:
+    """Windows of a stream. Without `spec.test_data` the last 20% of the stream is the test part; the validation
+    part is the last `val_fraction` of what precedes it: time order is kept, the future never trains the past."""
+    if spec.train_size is not None or spec.test_size is not None:
+        raise AelabError("--train-size/--test-size: count samples; a stream is split by time (--val-fraction)")
+    if _is_image_path(spec.data) or spec.data in ("cifar10", "digits", "synthetic"):
+        raise AelabError(f"--window: {spec.data} is not a stream (a .csv or a 2-D .npy)")
+    stream = read_stream(spec.data, spec.labels)
+    if spec.test_data:
+        fit_part, test = stream, read_stream(spec.test_data, spec.test_labels)
+        if test.values.shape[1] != stream.values.shape[1] or (
+            stream.feature_names and test.feature_names and test.feature_names != stream.feature_names
+        ):
+            raise AelabError(
+                f"--test-data {spec.test_data}: columns {test.feature_names or test.values.shape[1]} differ from "
+                f"the training stream's {stream.feature_names or stream.values.shape[1]}"
+            )
+    else:
+        cut = round(len(stream) * (1 - HELD_OUT_TEST_FRACTION))
+        fit_part, test = stream.part(0, cut), stream.part(cut, len(stream))
+    cut = round(len(fit_part) * (1 - spec.val_fraction))
+    train, val = fit_part.part(0, cut), fit_part.part(cut, len(fit_part))
+    window, rule = (spec.window, None) if spec.window != "auto" else auto_window(train.values)
+    stride = spec.stride or default_stride(window)
+    if stride > window:  # steps between windows would go unscored
+        raise ConfigError("stride", f"must be at most the window ({window} steps), got {stride}")
+    for part, what in ((train, "training part"), (val, "validation part"), (test, "test part")):
+        check_length(part, window, what)
+    if normalization is None:
+        normalization = Standardizer.fit(train.values, spec.data, stream.feature_names, constant_ok=True)
+    train, val, test = (_scaled(s, normalization, stream.feature_names, "--test-data") for s in (train, val, test))
+
+    def split(part: Stream) -> Split:
+        return Split(windows(part.values, window, stride), None)
+
+    spec = spec.replace(window=window, stride=stride, window_rule=rule or spec.window_rule)
+    return Dataset(
+        SEQUENCE,
+        split(train),
+        split(val),
+        split(test),
+        None,
+        spec,
+        normalization,
+        stream.feature_names,
+        StreamParts(window, stride, val, test),
+    )
+
+
+def _scaled(stream: Stream, normalization: Standardizer, feature_names, what: str) -> Stream:
+    """`stream` standardised with the training statistics, after checking it has the training columns."""
+    if feature_names and stream.feature_names and stream.feature_names != feature_names:
+        raise AelabError(
+            f"{what} {stream.origin}: columns {stream.feature_names} differ from the training {feature_names}"
+        )
+    normalization.check(stream.values.shape[1], stream.origin)
+    return replace(stream, values=np.ascontiguousarray(normalization.apply(stream.values), dtype=np.float32))

@@ -42,6 +42,10 @@ class DataSpec:
     test_data: str | None = None  # a test set of its own (UCR/UEA _TEST files); None: carved from `data`
     test_labels: str | None = None  # labels (.npy) for an .npy test_data
     image_size: str | None = None  # "HxW": image files scaled to cover it and centre-cropped
+    window: int | str | None = None  # a stream cut into windows of this many steps ('auto': from the data)
+    stride: int | None = None  # steps between window starts (None: the default, an eighth of the window)
+    window_rule: str | None = None  # how an 'auto' window was found, for the record
+    length: int | None = None  # ragged sequences cut to this many steps (None: padded to the longest)
     cifar10: str | None = None
     stream: bool | None = None
 
@@ -50,6 +54,14 @@ class DataSpec:
             raise ConfigError("val_fraction", f"must lie strictly between 0 and 1, got {self.val_fraction}")
         parse_size(self.train_size, "train_size")
         parse_size(self.test_size, "test_size")
+        if self.window not in (None, "auto") and (not isinstance(self.window, int) or self.window < 2):
+            raise ConfigError("window", f"must be an integer of at least 2 steps or 'auto', got {self.window!r}")
+        for name in ("stride", "length"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ConfigError(name, f"must be a positive integer, got {value!r}")
+        if self.stride is not None and self.window is None:
+            raise ConfigError("stride", "applies to streams; pass --window too")
 
     @property
     def train_n(self) -> int | None:
@@ -68,7 +80,7 @@ class DataSpec:
             val_fraction=self.val_fraction,
             seed=self.seed,
         )
-        for key in ("labels", "test_data", "test_labels", "image_size"):
+        for key in ("labels", "test_data", "test_labels", "image_size", "window", "stride", "window_rule", "length"):
             if getattr(self, key):
                 record[key] = getattr(self, key)
         return record
@@ -77,7 +89,7 @@ class DataSpec:
     def from_dict(cls, record: dict, **local) -> DataSpec:
         """A spec from a run's record; `local` adds this machine's `cifar10`/`stream`."""
         keys = ("data", "labels", "train_size", "test_size", "val_fraction", "seed", "test_data", "test_labels",
-                "image_size")  # fmt: skip
+                "image_size", "window", "stride", "window_rule", "length")  # fmt: skip
         return cls(**{k: record[k] for k in keys if k in record}, **local)
 
     def replace(self, **changes) -> DataSpec:

@@ -1,0 +1,291 @@
+"""Streams: one long series (T, F) in time order, from a CSV (optional `timestamp` column) or a 2-D `.npy`, cut
+into windows that any sequence model takes.
+
+Windows are strided views of the stream, never copies: a batch gathers its windows when the trainer indexes it,
+so memory stays that of the stream itself however many windows overlap. Per-step results (anomaly scores,
+reconstructions) come back by averaging over every window that covers a step (`mean_over_windows`).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from array import array
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import AelabError
+from .npy import load_npy
+from .tables import NOT_FEATURES
+
+# Default stride, training and scoring alike: an eighth of the window. Every step then lies in about 8 windows,
+# enough to average out where in a window it falls, at an eighth of the cost of stride 1.
+STRIDE_DIVISOR = 8
+MIN_WINDOW = 16  # `--window auto` never goes below this (a window of a few steps sees no shape)
+MAX_WINDOW = 512  # nor above this (an LSTM over longer windows is slow and a period that long is rarely real)
+FALLBACK_WINDOW = 64  # `--window auto` on a stream with no clear period
+MIN_PERIOD_ACF = 0.2  # an autocorrelation peak below this is no period
+
+
+@dataclass
+class Stream:
+    values: np.ndarray  # (T, F) float32
+    timestamps: list[str] | None  # the `timestamp` cells as written, to label output rows
+    is_anomaly: np.ndarray | None  # (T,) int8, where the file says
+    feature_names: list[str] | None
+    origin: str
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def part(self, start: int, stop: int) -> Stream:
+        """Steps [start, stop) as a stream of their own."""
+        return Stream(
+            self.values[start:stop],
+            None if self.timestamps is None else self.timestamps[start:stop],
+            None if self.is_anomaly is None else self.is_anomaly[start:stop],
+            self.feature_names,
+            self.origin,
+        )
+
+
+def is_stream_file(path: Path) -> bool:
+    return Path(path).suffix.lower() in (".csv", ".npy")
+
+
+def read_stream(path, labels=None) -> Stream:
+    """A stream from a CSV (rows in time order) or a `.npy` of shape (T, F) or (T,); `labels` an `.npy` of (T,)
+    0/1 anomaly labels for an `.npy` stream."""
+    path = Path(path)
+    if not path.exists():
+        raise AelabError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        stream = _stream_from_csv(path)
+    elif suffix == ".npy":
+        stream = _stream_from_npy(path)
+    else:
+        raise AelabError(f"{path}: a stream must be a .csv or an .npy of shape (T, F)")
+    if labels:
+        stream.is_anomaly = _labels(Path(labels), len(stream))
+    return stream
+
+
+def _stream_from_npy(path: Path) -> Stream:
+    x = load_npy(path)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2:
+        raise AelabError(f"{path}: a stream is a 2-D array (steps, features), got shape {x.shape}")
+    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
+        raise AelabError(f"{path}: a stream must hold numbers, got {x.dtype}")
+    if min(x.shape) == 0:
+        raise AelabError(f"{path}: empty stream {x.shape}")
+    x = np.asarray(x, dtype=np.float32)
+    bad = np.argwhere(~np.isfinite(x))
+    if len(bad):
+        raise AelabError(f"{path}: NaN or inf at step {bad[0][0]} (feature {bad[0][1]}); fill or drop the gap first")
+    return Stream(x, None, None, None, str(path))
+
+
+def _stream_from_csv(path: Path) -> Stream:
+    """Read row by row into compact arrays, so that a long stream costs its numbers, not Python lists of text."""
+    try:
+        with open(path, newline="") as f:
+            reader = csv.reader(f)
+            header = [h.strip() for h in next(reader, [])]
+            if not header:
+                raise AelabError(f"{path}: empty CSV")
+            if header[:2] == ["sequence_id", "t"]:
+                raise AelabError(f"{path}: holds sequences (sequence_id, t), not one stream; drop --window")
+            if len(set(header)) != len(header):
+                raise AelabError(f"{path}: repeated column names in the header")
+            features = [h for h in header if h not in NOT_FEATURES]
+            if not features:
+                raise AelabError(f"{path}: no feature columns (only {', '.join(header)})")
+            feature_cols = [header.index(h) for h in features]
+            time_col = header.index("timestamp") if "timestamp" in header else None
+            label_name = next((c for c in ("is_anomaly", "label") if c in header), None)
+            label_col = None if label_name is None else header.index(label_name)
+            values = array("f")
+            labels = array("b")
+            stamps: list[str] = []
+            for row_number, row in enumerate(reader, start=1):
+                if not row:
+                    continue
+                if len(row) != len(header):
+                    raise AelabError(
+                        f"{path}: data row {row_number} has {len(row)} cells, the header has {len(header)}"
+                    )
+                for c in feature_cols:
+                    values.append(_number(path, row[c], header[c], row_number))
+                if time_col is not None:
+                    stamps.append(row[time_col].strip())
+                if label_col is not None:
+                    labels.append(_flag(path, row[label_col], label_name, row_number))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AelabError(f"{path}: cannot read CSV ({getattr(exc, 'strerror', None) or exc})") from None
+    if not values:
+        raise AelabError(f"{path}: no data rows")
+    x = np.frombuffer(values, dtype=np.float32).reshape(-1, len(features)).copy()
+    if time_col is not None:
+        _check_increasing(path, stamps)
+    is_anomaly = np.frombuffer(labels, dtype=np.int8).copy() if label_col is not None else None
+    return Stream(x, stamps if time_col is not None else None, is_anomaly, features, str(path))
+
+
+def _number(path, cell: str, column: str, row: int) -> float:
+    text = cell.strip()
+    if text in ("", "nan", "NaN", "NA", "null"):
+        raise AelabError(f"{path}: column {column!r} has a gap (missing value) in data row {row}; fill or drop it")
+    try:
+        value = float(text)
+    except ValueError:
+        raise AelabError(f"{path}: column {column!r} is not numeric ({cell!r} in data row {row})") from None
+    if not math.isfinite(value):
+        raise AelabError(f"{path}: column {column!r} has a NaN or infinite value in data row {row}")
+    return value
+
+
+def _flag(path, cell: str, column: str, row: int) -> int:
+    text = cell.strip().lower()
+    if text in ("1", "1.0", "true"):
+        return 1
+    if text in ("0", "0.0", "false"):
+        return 0
+    raise AelabError(f"{path}: column {column!r} must be 0 or 1 per step, got {cell!r} in data row {row}")
+
+
+def _check_increasing(path, stamps: list[str]) -> None:
+    """Timestamps, as numbers or ISO dates, must increase strictly: rows out of order are a broken stream."""
+    try:
+        keys = np.array([float(s) for s in stamps])
+    except ValueError:
+        try:
+            keys = np.array([datetime.fromisoformat(s).timestamp() for s in stamps])
+        except ValueError:
+            bad = next(i for i, s in enumerate(stamps) if not _is_time(s))
+            raise AelabError(
+                f"{path}: timestamp {stamps[bad]!r} in data row {bad + 1} is neither a number nor an ISO date"
+            ) from None
+    steps = np.diff(keys)
+    if (steps <= 0).any():
+        row = int(np.argmax(steps <= 0)) + 2
+        raise AelabError(
+            f"{path}: timestamp does not increase at data row {row} ({stamps[row - 2]!r} then {stamps[row - 1]!r}); "
+            "rows must be in time order"
+        )
+
+
+def _is_time(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _labels(path: Path, n: int) -> np.ndarray:
+    y = load_npy(path)
+    if y.ndim != 1 or len(y) != n:
+        raise AelabError(f"{path}: anomaly labels must be a 1-D array of {n} steps, got shape {y.shape}")
+    if not np.isin(y, (0, 1)).all():
+        raise AelabError(f"{path}: anomaly labels must be 0 or 1 per step")
+    return y.astype(np.int8)
+
+
+def parse_window(value) -> int | str | None:
+    """`--window`: a positive integer, 'auto', or None (not a stream)."""
+    if value is None or value == "auto":
+        return value
+    try:
+        w = int(value)
+    except (TypeError, ValueError):
+        raise AelabError(f"--window: expected a positive integer or 'auto', got {value!r}") from None
+    if w < 2:
+        raise AelabError(f"--window: must be at least 2 steps, got {w}")
+    return w
+
+
+def default_stride(window: int) -> int:
+    return max(1, window // STRIDE_DIVISOR)
+
+
+def auto_window(values: np.ndarray) -> tuple[int, str]:
+    """A window of one dominant period (by autocorrelation, averaged over the features), at least MIN_WINDOW
+    steps (whole periods); FALLBACK_WINDOW where no period stands out. Returns (W, how it was found)."""
+    n = len(values)
+    upper = min(MAX_WINDOW, n // 4)
+    x = values[:200_000].astype(np.float64)
+    x = x - x.mean(axis=0)
+    size = 1 << (2 * len(x) - 1).bit_length()
+    spectrum = np.fft.rfft(x, size, axis=0)
+    acf = np.fft.irfft(spectrum * np.conj(spectrum), size, axis=0)[: upper + 1]
+    energy = acf[0]
+    acf = (acf[:, energy > 0] / energy[energy > 0]).mean(axis=1) if (energy > 0).any() else np.zeros(len(acf))
+    # the highest local peak after the autocorrelation first falls below zero
+    below = np.flatnonzero(acf[1:] < 0)
+    if len(below) and upper > 2:
+        start = below[0] + 1
+        lags = np.arange(start + 1, upper)
+        peaks = lags[(acf[lags] >= acf[lags - 1]) & (acf[lags] >= acf[lags + 1])] if len(lags) else lags
+        if len(peaks):
+            period = int(peaks[np.argmax(acf[peaks])])
+            if acf[period] >= MIN_PERIOD_ACF:
+                window = period * math.ceil(MIN_WINDOW / period)
+                return min(window, max(upper, 2)), f"auto: dominant period {period} steps (autocorrelation)"
+    window = max(2, min(FALLBACK_WINDOW, upper))
+    return window, f"auto: no clear period, {window} steps"
+
+
+def window_starts(n_steps: int, window: int, stride: int) -> np.ndarray:
+    """Starts of the windows that cover every step (`stride` <= `window`): every `stride` steps, plus one ending at
+    the last step."""
+    starts = np.arange(0, n_steps - window + 1, stride)
+    if starts[-1] != n_steps - window:
+        starts = np.append(starts, n_steps - window)
+    return starts
+
+
+def windows(values: np.ndarray, window: int, stride: int) -> np.ndarray:
+    """(n, window, F) windows starting every `stride` steps, as a view of `values` (T, F): nothing is copied.
+    Steps after the last whole window are left out (fewer than `stride`); `window_starts` covers them."""
+    values = np.ascontiguousarray(values)
+    n = (len(values) - window) // stride + 1
+    step, feature = values.strides
+    return np.lib.stride_tricks.as_strided(values, (n, window, values.shape[1]), (stride * step, step, feature))
+
+
+def check_length(stream: Stream, window: int, what: str) -> None:
+    if len(stream) < window:
+        raise AelabError(f"{stream.origin}: the {what} has {len(stream)} steps, shorter than one window ({window})")
+
+
+def mean_over_windows(values: np.ndarray, window: int, stride: int, fn, batch_size: int = 256) -> np.ndarray:
+    """Per step, the mean of `fn` over the windows covering it. `fn` maps windows (B, W, F) to per-step results
+    (B, W, ...). Memory: one batch of windows and one float64 sum per step."""
+    n_steps = len(values)
+    starts = window_starts(n_steps, window, stride)
+    offsets = np.arange(window)
+    sums = counts = None
+    for i in range(0, len(starts), batch_size):
+        first = starts[i : i + batch_size]
+        steps = first[:, None] + offsets  # (B, W) step of each window position
+        result = np.asarray(fn(values[steps]), dtype=np.float64)
+        if sums is None:
+            sums = np.zeros((n_steps, *result.shape[2:]))
+            counts = np.zeros(n_steps)
+        low, high = int(first[0]), int(first[-1]) + window
+        local = (steps - low).ravel()
+        counts[low:high] += np.bincount(local, minlength=high - low)
+        flat = result.reshape(len(local), -1)
+        for j in range(flat.shape[1]):
+            column = np.bincount(local, weights=flat[:, j], minlength=high - low)
+            if sums.ndim == 1:
+                sums[low:high] += column
+            else:
+                sums[low:high, j] += column
+    return sums / (counts if sums.ndim == 1 else counts[:, None])

@@ -1,0 +1,206 @@
+"""Streams: windows (count, stride, views), the step-to-window mapping, `--window auto`, per-step scores and
+anomaly metrics, and one-line errors for broken streams."""
+
+import json
+
+import numpy as np
+import pytest
+
+from aelab.anomaly import anomaly_metrics, point_adjusted, step_scores
+from aelab.data import load_dataset
+from aelab.data.streams import auto_window, mean_over_windows, read_stream, window_starts, windows
+from tests.helpers import assert_one_line_error, run_cli
+
+
+def sine_stream(n=1200, period=25, anomaly=None, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    x = np.sin(2 * np.pi * t / period) + 0.05 * rng.normal(size=n)
+    labels = np.zeros(n, dtype=int)
+    if anomaly is not None:
+        start, stop = anomaly
+        x[start:stop] += 2.0 * np.sin(2 * np.pi * t[start:stop] / 4)
+        labels[start:stop] = 1
+    return x, labels
+
+
+def write_stream_csv(path, values, labels=None, timestamps=None):
+    values = np.asarray(values).reshape(len(values), -1)
+    cols = ["timestamp"] + [f"v{j}" for j in range(values.shape[1])] + (["is_anomaly"] if labels is not None else [])
+    lines = [",".join(cols)]
+    for i, row in enumerate(values):
+        stamp = str(timestamps[i]) if timestamps is not None else str(i)
+        cells = [stamp, *(f"{v:.5f}" for v in row)] + ([str(labels[i])] if labels is not None else [])
+        lines.append(",".join(cells))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("n, window, stride", [(10, 4, 1), (10, 4, 3), (100, 16, 2), (17, 17, 5), (50, 7, 7)])
+def test_window_starts_cover_every_step_and_end_at_the_last(n, window, stride):
+    starts = window_starts(n, window, stride)
+    covered = np.zeros(n, bool)
+    for s in starts:
+        covered[s : s + window] = True
+    assert covered.all()
+    assert starts[-1] == n - window and starts[0] == 0
+    assert (np.diff(starts)[:-1] == stride).all()
+    assert len(starts) == (n - window) // stride + 1 + ((n - window) % stride != 0)
+
+
+def test_windows_are_views_of_the_stream_not_copies():
+    values = np.arange(60, dtype=np.float32).reshape(30, 2)
+    w = windows(values, window=5, stride=3)
+    assert w.shape == ((30 - 5) // 3 + 1, 5, 2)
+    assert np.shares_memory(w, values)
+    for i in range(len(w)):
+        np.testing.assert_array_equal(w[i], values[3 * i : 3 * i + 5])
+
+
+def test_each_step_is_the_mean_over_the_windows_that_cover_it():
+    values = np.arange(11, dtype=np.float32)[:, None]
+    # identity: every covering window holds the step's own value
+    np.testing.assert_allclose(mean_over_windows(values, 4, 3, lambda b: b), values)
+    # position within the window: step t's result is the mean of (t - start) over the starts covering t
+    position = mean_over_windows(values, 4, 3, lambda b: np.broadcast_to(np.arange(4.0), b.shape[:2]), batch_size=2)
+    starts = window_starts(11, 4, 3)
+    expected = [np.mean([t - s for s in starts if s <= t < s + 4]) for t in range(11)]
+    np.testing.assert_allclose(position, expected)
+
+
+@pytest.mark.parametrize("period, expected", [(25, 25), (5, 20), (40, 40)])
+def test_auto_window_is_the_dominant_period_in_whole_periods(period, expected):
+    x, _ = sine_stream(n=4000, period=period)
+    window, rule = auto_window(x[:, None].astype(np.float32))
+    assert window == expected
+    assert f"period {period}" in rule
+
+
+def test_auto_window_without_a_period_falls_back():
+    walk = np.cumsum(np.random.default_rng(0).normal(size=5000))[:, None].astype(np.float32)
+    window, rule = auto_window(walk)
+    assert window == 64 and "no clear period" in rule
+
+
+def test_anomaly_metrics_on_known_scores():
+    labels = np.zeros(300, int)
+    labels[100:110] = 1
+    perfect = labels + 0.01 * np.arange(300) / 300
+    m = anomaly_metrics(perfect, labels)
+    assert m["anomaly_auroc"] == 1.0 and m["anomaly_best_f1"] == 1.0 and m["ucr_hit"] == 1.0
+    # one high step inside the anomaly: point adjustment credits the whole segment, the plain F1 does not
+    one_step = np.zeros(300)
+    one_step[105] = 1.0
+    assert anomaly_metrics(one_step, labels)["anomaly_best_f1_pa"] == 1.0
+    assert anomaly_metrics(one_step, labels)["anomaly_best_f1"] < 0.2
+    np.testing.assert_array_equal(point_adjusted(one_step, labels)[100:110], 1.0)
+    # the top step 150 steps away misses; two anomalies: no ucr_hit; no anomaly at all: nothing defined
+    far = np.zeros(300)
+    far[260] = 1.0
+    assert anomaly_metrics(far, labels)["ucr_hit"] == 0.0
+    labels[200:205] = 1
+    assert "ucr_hit" not in anomaly_metrics(perfect, labels)
+    assert anomaly_metrics(perfect, np.zeros(300, int)) == {}
+
+
+def test_step_scores_are_high_where_the_reconstruction_fails():
+    values = np.zeros((200, 1), np.float32)
+    values[120:125] = 5.0
+
+    def flat(b):  # a "model" that reconstructs everything as 0
+        return np.zeros_like(b)
+
+    scores = step_scores(flat, values, window=20, stride=4)
+    assert scores.shape == (200,)
+    assert set(np.flatnonzero(scores > 1)) == set(range(120, 125))
+
+
+def test_a_stream_splits_by_time_and_scales_with_training_statistics(tmp_path):
+    x, _ = sine_stream(n=1000)
+    path = write_stream_csv(tmp_path / "s.csv", x + 10)
+    ds = load_dataset(str(path), window=20, val_fraction=0.25)
+    # last 20% test, last quarter of the rest validation, windows every 20 // 8 = 2 steps
+    assert len(ds.stream.test.values) == 200 and len(ds.stream.val.values) == 200
+    assert ds.train.x.shape == ((600 - 20) // 2 + 1, 20, 1)
+    assert ds.spec.stride == 2 and ds.spec.window == 20
+    assert abs(float(ds.normalization.mean[0]) - 10) < 0.1  # fitted on the training part only
+    assert ds.test.y is None  # windows have no class labels; no probes
+
+
+def test_train_score_plot_and_anomaly_metrics_on_a_stream(capsys, tmp_path):
+    x, _ = sine_stream(n=1500)
+    xt, labels = sine_stream(n=800, anomaly=(500, 530), seed=1)
+    train, test = write_stream_csv(tmp_path / "train.csv", x), write_stream_csv(tmp_path / "test.csv", xt, labels)
+    run = tmp_path / "run"
+    code, out, err = run_cli(
+        capsys, "train", "lstm", "--data", train, "--test-data", test, "--window", "auto", "--epochs", "1", "--out", run
+    )
+    assert code == 0, err
+    assert "windows of 25 steps (auto: dominant period 25" in out
+    metrics = json.loads((run / "metrics.json").read_text())
+    for key in ("anomaly_auroc", "anomaly_auprc", "anomaly_best_f1", "anomaly_best_f1_pa", "ucr_hit"):
+        assert 0 <= metrics[key] <= 1 and 0 <= metrics["pca_" + key] <= 1
+    assert metrics["anomaly_auroc"] > 0.9  # a frequency burst 2x the signal's size stands out
+    data = json.loads((run / "config.json").read_text())["data"]
+    assert data["window"] == 25 and data["stride"] == 3 and "period 25" in data["window_rule"]
+    assert len(np.load(run / "val_errors.npy")) == 300  # the validation stream, per step
+
+    code, out, err = run_cli(
+        capsys, "score", run, test, "-o", tmp_path / "scores.csv", "--plot", tmp_path / "scores.png"
+    )
+    assert code == 0, err
+    rows = (tmp_path / "scores.csv").read_text().splitlines()
+    assert rows[0] == "timestamp,score,is_anomaly" and len(rows) == 801
+    scores = np.array([float(r.split(",")[1]) for r in rows[1:]])
+    assert 495 <= scores.argmax() < 535
+    assert (tmp_path / "scores.png").stat().st_size > 10_000
+
+    assert run_cli(capsys, "reconstruct", run, test, "-o", tmp_path / "rec.npy")[0] == 0
+    assert np.load(tmp_path / "rec.npy").shape == (800, 1)
+    assert run_cli(capsys, "encode", run, test, "-o", tmp_path / "codes.csv")[0] == 0
+    codes = (tmp_path / "codes.csv").read_text().splitlines()
+    assert codes[1].startswith("0,") and len(codes) - 1 == len(window_starts(800, 25, 3))
+
+    code, out, err = run_cli(capsys, "evaluate", run, "--test-data", test)
+    assert code == 0 and "anomaly_auroc=" in out
+
+
+def test_an_npy_stream_with_labels_from_a_file(tmp_path):
+    x, labels = sine_stream(n=600, anomaly=(300, 310))
+    np.save(tmp_path / "s.npy", x.astype(np.float32))
+    np.save(tmp_path / "y.npy", labels)
+    stream = read_stream(tmp_path / "s.npy", labels=tmp_path / "y.npy")
+    assert stream.values.shape == (600, 1) and stream.is_anomaly.sum() == 10
+
+
+BROKEN = [
+    ("timestamp,v\n0,1.0\n1,\n2,3.0\n", "gap (missing value) in data row 2"),
+    ("timestamp,v\n0,1.0\n1,abc\n2,3.0\n", "not numeric ('abc' in data row 2)"),
+    ("timestamp,v\n0,1.0\n2,2.0\n1,3.0\n", "timestamp does not increase at data row 3"),
+    ("timestamp,v\n2020-01-01,1.0\nnoon,2.0\n", "'noon' in data row 2 is neither a number nor an ISO date"),
+]
+
+
+@pytest.mark.parametrize("text, fragment", BROKEN)
+def test_broken_streams_are_one_line_errors_naming_file_and_problem(capsys, tmp_path, text, fragment):
+    path = tmp_path / "s.csv"
+    path.write_text(text)
+    code, _, err = run_cli(capsys, "train", "lstm", "--data", path, "--window", "2", "--out", tmp_path / "r")
+    assert_one_line_error(code, err, str(path), fragment)
+    assert not (tmp_path / "r" / "config.json").exists()
+
+
+def test_a_window_longer_than_the_stream_and_other_test_columns_are_refused(capsys, tmp_path):
+    x, _ = sine_stream(n=300)
+    path = write_stream_csv(tmp_path / "s.csv", x)
+    code, _, err = run_cli(capsys, "train", "lstm", "--data", path, "--window", "100", "--out", tmp_path / "r")
+    assert_one_line_error(code, err, str(path), "shorter than one window (100)")
+    code, _, err = run_cli(
+        capsys, "train", "lstm", "--data", path, "--window", "10", "--stride", "11", "--out", tmp_path / "r"
+    )
+    assert_one_line_error(code, err, "--stride", "at most the window (10 steps)")
+    other = write_stream_csv(tmp_path / "t.csv", np.stack([x, x], axis=1))
+    code, _, err = run_cli(
+        capsys, "train", "lstm", "--data", path, "--test-data", other, "--window", "20", "--out", tmp_path / "r"
+    )
+    assert_one_line_error(code, err, str(other), "columns")
