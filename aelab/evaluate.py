@@ -20,6 +20,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from .anomaly import anomaly_metrics, step_scores
+from .padding import filled, masked_like
 
 PCA_MAX_ROWS = 20_000
 BATCH = 512
@@ -35,7 +36,9 @@ def row_batches(x, batch_size: int = BATCH):
 def _batched(fn, model, x, batch_size: int = BATCH) -> np.ndarray:
     model.eval()
     device = next(model.parameters()).device
-    return np.concatenate([fn(torch.from_numpy(b).to(device)).cpu().numpy() for b in row_batches(x, batch_size)])
+    return np.concatenate(
+        [fn(torch.from_numpy(filled(b)).to(device)).cpu().numpy() for b in row_batches(x, batch_size)]
+    )
 
 
 def encode(model, x, batch_size: int = BATCH) -> np.ndarray:
@@ -74,11 +77,14 @@ class PCABaseline:
             for start in range(0, len(rows), BATCH):
                 chunk = rows[start : start + BATCH]
                 flat[start : start + len(chunk)] = np.asarray(x_train[chunk]).reshape(len(chunk), values)
+        flat = filled(flat)  # ragged sequences: PCA sees padding as the model does (0)
         self.pca_ = PCA(n_components=min(self.n_components, *flat.shape), random_state=self.seed).fit(flat)
         return self
 
     def transform(self, x) -> np.ndarray:
-        return np.concatenate([self.pca_.transform(b.reshape(len(b), -1)).astype(np.float32) for b in row_batches(x)])
+        return np.concatenate(
+            [self.pca_.transform(filled(b.reshape(len(b), -1))).astype(np.float32) for b in row_batches(x)]
+        )
 
     def inverse_transform(self, codes: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         x_hat = self.pca_.inverse_transform(codes).reshape(len(codes), *shape).astype(np.float32)
@@ -143,11 +149,15 @@ class ErrorSums:
         self.low, self.high = math.inf, -math.inf
 
     def add(self, x: np.ndarray, x_hat: np.ndarray) -> None:
+        """Padded steps (NaN in `x`) count nowhere."""
         diff = x_hat.astype(np.float64) - x
+        real = ~np.isnan(diff)
+        if not real.all():
+            diff = diff[real]
         self.sq += float(np.sum(diff * diff))
         self.ab += float(np.sum(np.abs(diff)))
         self.count += diff.size
-        self.low, self.high = min(self.low, float(x.min())), max(self.high, float(x.max()))
+        self.low, self.high = min(self.low, float(np.nanmin(x))), max(self.high, float(np.nanmax(x)))
 
     def metrics(self, peak: float) -> dict:
         mse = self.sq / self.count
@@ -160,7 +170,11 @@ class ErrorSums:
 
 
 def per_sample_mse(x: np.ndarray, x_hat: np.ndarray) -> np.ndarray:
-    return np.mean((x_hat - x).reshape(len(x), -1) ** 2, axis=1, dtype=np.float64)
+    """Mean squared error of each sample over its real values (a ragged sequence's padding left out)."""
+    squared = (x_hat - x).reshape(len(x), -1) ** 2
+    if np.isnan(squared).any():
+        return np.nanmean(squared, axis=1, dtype=np.float64)
+    return np.mean(squared, axis=1, dtype=np.float64)
 
 
 def evaluate_model(model, dataset, seed: int = 42) -> Evaluation:
@@ -177,9 +191,9 @@ def evaluate_model(model, dataset, seed: int = 42) -> Evaluation:
     codes, pca_codes, shown = [], [], None
     for xb in row_batches(x_test):
         z = encode(model, xb)
-        x_hat = decode(model, z)
+        x_hat = masked_like(decode(model, z), xb)
         z_pca = pca.transform(xb)
-        x_pca = pca.inverse_transform(z_pca, xb.shape[1:])
+        x_pca = masked_like(pca.inverse_transform(z_pca, xb.shape[1:]), xb)
         ae_errors.add(xb, x_hat)
         pca_errors.add(xb, x_pca)
         codes.append(z)

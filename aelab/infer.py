@@ -28,6 +28,7 @@ from .errors import AelabError
 from .evaluate import encode, per_sample_mse, reconstruct
 from .io import atomic_path
 from .kinds import IMAGE, TABLE
+from .padding import filled, fit_length
 from .run import Run, load_run
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
@@ -37,10 +38,11 @@ OUTPUT_SUFFIXES = (".npy", ".csv", ".parquet")
 class Source:
     """N samples in model layout, produced batch by batch; `raw_dtype` says how to write reconstructions back."""
 
-    def __init__(self, n: int, batches, raw_dtype=np.float32):
+    def __init__(self, n: int, batches, raw_dtype=np.float32, ragged: bool = False):
         self.n = n
         self._batches = batches
         self.raw_dtype = raw_dtype
+        self.ragged = ragged  # sequences padded with NaN (aelab.padding)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return self._batches()
@@ -114,8 +116,12 @@ def _image_source(run: Run, path: Path, resize: bool, batch_size: int) -> Source
 def _sequence_source(run: Run, path: Path, batch_size: int) -> Source:
     seq_len, n_features = run.model.input_shape
     scaler = run.normalization
-    if path.suffix.lower() == ".csv":
-        arr = ArrayRows(sequences_from_csv(path)[0])
+    ragged = False
+    if path.suffix.lower() == ".csv":  # ragged sequences come padded (NaN) to the run's length
+        x = sequences_from_csv(path)[0]
+        if x.shape[2] == n_features:
+            x = fit_length(x, seq_len, bool((run.config.get("data") or {}).get("length")), path)
+        arr, ragged = ArrayRows(x), bool(np.isnan(x).any())
     elif path.suffix.lower() == ".npy":
         arr = NpyChunks(path)
     else:
@@ -129,13 +135,13 @@ def _sequence_source(run: Run, path: Path, batch_size: int) -> Source:
     def batches():
         for i in range(0, len(arr), batch_size):
             chunk = arr.read(i, i + batch_size).astype(np.float32)
-            if not np.isfinite(chunk).all():
+            if not ragged and not np.isfinite(chunk).all():
                 raise AelabError(
                     f"{path}: sequence {i + int(np.argwhere(~np.isfinite(chunk))[0][0])} contains NaN or inf"
                 )
             yield scaler.apply(chunk)
 
-    return Source(len(arr), batches)
+    return Source(len(arr), batches, ragged=ragged)
 
 
 def _table_source(run: Run, path: Path, batch_size: int) -> Source:
@@ -242,7 +248,7 @@ class Writer:
 def _run_batches(run: Run, source: Source, fn):
     run.model.eval()
     for x in source:
-        yield x, fn(torch.from_numpy(np.ascontiguousarray(x))).numpy()
+        yield x, fn(torch.from_numpy(np.ascontiguousarray(filled(x)))).numpy()
 
 
 def _open_stream(run: Run, path, resize: bool, batch_size: int) -> Stream:
@@ -323,13 +329,16 @@ def reconstruct_file(run_dir, input_path, output, resize=False, batch_size=256) 
         return source.n
     t, f = run.model.input_shape
     features = run.config.get("feature_names") or [f"f{i}" for i in range(f)]
+    if source.ragged and Path(output).suffix.lower() == ".npy":
+        raise AelabError(f"-o {output}: {input_path} holds sequences of unequal length; write .csv or .parquet")
     with Writer(output, source.n, ["sequence_id", "t", *features], (t, f), np.float32) as out:
         start = 0
-        for _, x_hat in _run_batches(run, source, run.model):
+        for x, x_hat in _run_batches(run, source, run.model):
             seqs = scaler.invert(x_hat)
-            ids = np.repeat(np.arange(start, start + len(seqs)), t)
-            steps = np.tile(np.arange(t), len(seqs))
-            flat = seqs.reshape(-1, f)
+            real = ~np.isnan(x).any(axis=2).ravel()  # each sequence at its own length
+            ids = np.repeat(np.arange(start, start + len(seqs)), t)[real]
+            steps = np.tile(np.arange(t), len(seqs))[real]
+            flat = seqs.reshape(-1, f)[real]
             out.write(seqs, [ids, steps] + [flat[:, j] for j in range(f)])
             start += len(seqs)
     return source.n

@@ -28,6 +28,7 @@ from .data.augment import AUGMENTATIONS
 from .distributed import all_sum, is_main, rank_and_world
 from .errors import AelabError, ConfigError, TrainingDiverged
 from .io import atomic_path
+from .padding import model_input
 
 SCHEDULES = ("none", "onecycle", "cosine")
 PRECISIONS = ("fp32", "bf16")
@@ -180,6 +181,7 @@ class Objective(nn.Module):
         self.model, self.contrastive, self.bf16, self.trim = model, contrastive, bf16, trim
 
     def forward(self, x, x_view=None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        x, real = model_input(x)  # ragged sequences: padded steps count nowhere (aelab.padding)
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             if x_view is None:
                 x_hat, z, z_view = self.model(x), None, None
@@ -189,11 +191,18 @@ class Objective(nn.Module):
                     z_view = self.model.encode(x_view)
                 x_hat = self.model.decode(z)
         diff = x_hat.float() - x
-        mse = diff.pow(2).mean()
-        parts = {"loss": mse, "mae": diff.detach().abs().mean()}
+        if real is None:
+            mse, mae, per_sample = diff.pow(2).mean(), diff.detach().abs().mean(), None
+        else:
+            diff = diff * real
+            mse, mae = diff.pow(2).sum() / real.sum(), diff.detach().abs().sum() / real.sum()
+            per_sample = diff.pow(2).flatten(1).sum(1) / real.flatten(1).sum(1)
+        parts = {"loss": mse, "mae": mae}
         fit = mse
         if self.trim:  # the worst-reconstructed samples (outliers in contaminated data) do not pull the model to them
-            fit = trimmed_mean(diff.pow(2).flatten(1).mean(1), self.trim)
+            if per_sample is None:
+                per_sample = diff.pow(2).flatten(1).mean(1)
+            fit = trimmed_mean(per_sample, self.trim)
         if z_view is None:
             return fit, parts
         parts["contrastive"] = info_nce(z, z_view)
@@ -207,17 +216,21 @@ def evaluate_loss(model: nn.Module, x: torch.Tensor, batch_size: int = 512, trim
     was_training = model.training
     model.eval()
     sq = ab = 0.0
+    n_values = 0
     per_sample = []
     device = next(model.parameters()).device
     for xb in iterate_batches(x, _batches(len(x), batch_size, None)):
-        xb = xb.to(device)
+        xb, real = model_input(xb.to(device))
         diff = model(xb) - xb
+        if real is not None:
+            diff = diff * real
+        counts = real.flatten(1).sum(1) if real is not None else torch.full((len(xb),), xb[0].numel())
         sq += diff.pow(2).sum().item()
         ab += diff.abs().sum().item()
+        n_values += int(counts.sum())
         if trim:
-            per_sample.append(diff.pow(2).flatten(1).mean(1).double().cpu())
+            per_sample.append(diff.pow(2).flatten(1).sum(1).double().cpu() / counts.double().cpu())
     model.train(was_training)
-    n_values = len(x) * math.prod(x.shape[1:])
     if trim:
         return float(trimmed_mean(torch.cat(per_sample), trim)), ab / n_values
     return sq / n_values, ab / n_values

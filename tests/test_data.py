@@ -166,7 +166,6 @@ def test_sequence_npy_and_csv(sequences_npy, tmp_path):
 @pytest.mark.parametrize(
     "mutate, message",
     [
-        (lambda lines: lines[:-1], "ragged"),
         (lambda lines: lines + [lines[1]], "duplicate row"),
         (lambda lines: [lines[0], lines[1].replace("s0,0,", "s0,0,abc")] + lines[2:], "non-numeric"),
         (

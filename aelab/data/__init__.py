@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import AelabError, ConfigError
 from ..kinds import IMAGE, SEQUENCE, TABLE
+from ..padding import fit_length
 from .cifar10 import locate_cifar10, open_cifar10
 from .images import (
     ArrayPool,
@@ -93,6 +94,8 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
     if spec.window is not None:
         return _stream_dataset(spec, normalization)
     data, labels, seed, val_fraction = spec.data, spec.labels, spec.seed, spec.val_fraction
+    if spec.length and (data in ("cifar10", "digits", "synthetic") or _is_image_path(data)):
+        raise ConfigError("length", "applies to sequence files (.csv, .npy)")
     train_n, test_n = spec.train_n, spec.test_n
     if data in ("cifar10", "digits") or _is_image_path(data):
         if spec.test_data:
@@ -116,13 +119,15 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
     path = Path(data)
     if not path.exists():
         raise AelabError(f"--data: {data!r} is neither cifar10, digits, synthetic nor an existing path")
-    kind, x, raw_y, features = _read_arrays(path, labels)
+    kind, x, raw_y, features = _read_arrays(path, labels, spec.length)
     test = None
     if spec.test_data:  # a test set of its own: the whole file, read like the training file
         test_path = Path(spec.test_data)
         if not test_path.exists():
             raise AelabError(f"--test-data: {test_path} does not exist")
         test_kind, x_test, raw_y_test, test_features = _read_arrays(test_path, spec.test_labels)
+        if test_kind == kind == SEQUENCE:  # ragged or shorter test sequences are padded to the training length
+            x_test = fit_length(x_test, x.shape[1], bool(spec.length), test_path)
         if test_kind != kind or x_test.shape[1:] != x.shape[1:]:
             raise AelabError(
                 f"--test-data {test_path}: {test_kind} samples of shape {x_test.shape[1:]}, "
@@ -158,6 +163,8 @@ def with_test_file(dataset: Dataset, test_data, test_labels=None) -> Dataset:
     if not test_path.exists():
         raise AelabError(f"--test-data: {test_path} does not exist")
     kind, x, raw_y, features = _read_arrays(test_path, test_labels)
+    if kind == dataset.kind == SEQUENCE:
+        x = fit_length(x, dataset.sample_shape[0], bool(dataset.spec.length), test_path)
     if kind != dataset.kind or x.shape[1:] != dataset.sample_shape:
         raise AelabError(
             f"--test-data {test_path}: {kind} samples of shape {x.shape[1:]}, the run takes {dataset.kind} samples "
@@ -172,15 +179,18 @@ def with_test_file(dataset: Dataset, test_data, test_labels=None) -> Dataset:
     return replace(dataset, test=Split(dataset.normalization.apply(x), y))
 
 
-def _read_arrays(path: Path, labels):
-    """(kind, x, raw labels or None, feature names or None) of a sequence or table file."""
+def _read_arrays(path: Path, labels, length: int | None = None):
+    """(kind, x, raw labels or None, feature names or None) of a sequence or table file; sequences cut or padded
+    to `length` steps when given."""
     suffix = path.suffix.lower()
     if suffix == ".csv" and is_sequence_csv(path):
-        x, y, names, features = sequences_from_csv(path)
+        x, y, names, features = sequences_from_csv(path, length)
         raw = None if y is None else np.asarray(names)[y]
         kind = SEQUENCE
     elif suffix == ".npy" and _npy_ndim(path) == 3:
         x, raw, features, kind = sequences_from_npy(path), None, None, SEQUENCE
+        if length:
+            x = fit_length(x, length, True, path)
     elif suffix in (".csv", ".parquet", ".npy"):
         table = read_table(path)
         x, raw, features, kind = table.x, table.labels, table.feature_names, TABLE

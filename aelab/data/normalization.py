@@ -24,8 +24,12 @@ class Standardizer:
         `constant_ok` (tables, where a constant column is common, e.g. the border pixels of digits) only centred,
         as scikit-learn's StandardScaler does."""
         axes = tuple(range(x_train.ndim - 1))
-        mean = x_train.mean(axis=axes, dtype=np.float64)
-        std = x_train.std(axis=axes, dtype=np.float64)
+        if np.isnan(x_train).any():  # padded ragged sequences: statistics of the real steps
+            mean = np.nanmean(x_train, axis=axes, dtype=np.float64)
+            std = np.nanstd(x_train, axis=axes, dtype=np.float64)
+        else:
+            mean = x_train.mean(axis=axes, dtype=np.float64)
+            std = x_train.std(axis=axes, dtype=np.float64)
         flat = np.flatnonzero(std < MIN_STD)
         if len(flat) and constant_ok:
             std[flat] = 1.0

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AelabError
+from ..padding import pad_sequences
 from .csvfile import read_csv_rows
 from .npy import load_npy
 
@@ -49,10 +50,11 @@ def sequences_from_npy(path: Path) -> np.ndarray:
     return validate_sequences(load_npy(path), path)
 
 
-def sequences_from_csv(path: Path):
+def sequences_from_csv(path: Path, length: int | None = None):
     """Read `sequence_id, t, <features...>[, label]` rows into (N, T, F), labels or None, feature names.
 
-    Every sequence must have the same steps t = t0, t0 + dt, ... with no gaps or duplicates.
+    Each sequence's steps t = t0, t0 + dt, ... have no gaps or duplicates. Sequences of unequal length come back
+    padded with NaN to the longest, or to `length` (longer ones cut).
     """
     path = Path(path)
     header, body = read_csv_rows(path)
@@ -91,16 +93,13 @@ def sequences_from_csv(path: Path):
     if not series:
         raise AelabError(f"{path}: no data rows")
 
-    lengths = {sid: len(s) for sid, s in series.items()}
-    expected = max(lengths.values())
     for sid, steps in series.items():
-        if len(steps) != expected:
-            raise AelabError(f"{path}: sequence {sid} has {len(steps)} steps, others {expected} (ragged)")
         ts = np.array(sorted(steps))
         if len(ts) > 2 and not np.allclose(np.diff(ts), ts[1] - ts[0]):
             raise AelabError(f"{path}: sequence {sid} has a gap in t (uneven steps)")
     ids = list(series)
-    x = np.array([[series[sid][t] for t in sorted(series[sid])] for sid in ids], dtype=np.float32)
+    # sequences of unequal length (ragged) are padded to the longest, or cut/padded to `length` (aelab.padding)
+    x = pad_sequences([np.array([series[sid][t] for t in sorted(series[sid])], np.float32) for sid in ids], length)
     y, names = None, None
     if has_label:
         raw = [labels[sid] for sid in ids]

@@ -1,0 +1,61 @@
+"""Ragged sequences: padded to one length with NaN, the marker of "no value here".
+
+The model never sees the marker: padded steps enter it as 0, which after z-scoring is the feature's training mean,
+and every loss and metric counts real values only. NaN as the marker, rather than a mask beside the data, keeps
+one array per split through loading, batching, DDP and streaming alike, and real data cannot contain it (loaders
+refuse NaN in a file).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .errors import AelabError
+
+
+def model_input(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(what the model sees, mask of real values or None when nothing is padded)."""
+    real = ~torch.isnan(x)
+    if bool(real.all()):
+        return x, None
+    return torch.where(real, x, torch.zeros((), dtype=x.dtype, device=x.device)), real
+
+
+def filled(x: np.ndarray) -> np.ndarray:
+    """`x` with padding as the model sees it (0); `x` itself when nothing is padded."""
+    return np.where(np.isnan(x), np.float32(0), x) if np.isnan(x).any() else x
+
+
+def masked_like(x_hat: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """A reconstruction with the padding of its input put back, so padded steps count nowhere."""
+    return np.where(np.isnan(x), np.nan, x_hat) if np.isnan(x).any() else x_hat
+
+
+def pad_sequences(sequences: list[np.ndarray], length: int | None = None) -> np.ndarray:
+    """(N, T, F) float32 from sequences (t_i, F): each cut to `length` when given, and padded with NaN to `length`
+    (or to the longest)."""
+    steps = length or max(len(s) for s in sequences)
+    out = np.full((len(sequences), steps, sequences[0].shape[1]), np.nan, dtype=np.float32)
+    for i, s in enumerate(sequences):
+        out[i, : min(len(s), steps)] = s[:steps]
+    return out
+
+
+def lengths(x: np.ndarray) -> np.ndarray:
+    """Real steps of each padded sequence (N,)."""
+    return (~np.isnan(x).any(axis=2)).sum(axis=1)
+
+
+def fit_length(x: np.ndarray, steps: int, cut: bool, origin) -> np.ndarray:
+    """Sequences (N, T, F) brought to `steps`: padded with NaN when shorter; cut when longer only if `cut` (the run
+    was trained with `--length`), else refused, since dropping steps silently would change what is scored."""
+    if x.shape[1] == steps:
+        return x
+    if x.shape[1] > steps:
+        if not cut:
+            raise AelabError(
+                f"{origin}: sequences of up to {x.shape[1]} steps, the run takes {steps} (train with --length to cut)"
+            )
+        return np.ascontiguousarray(x[:, :steps])
+    return np.concatenate([x, np.full((len(x), steps - x.shape[1], x.shape[2]), np.nan, np.float32)], axis=1)

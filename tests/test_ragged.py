@@ -1,0 +1,106 @@
+"""Ragged sequences: padded with NaN, the padding counted nowhere, outputs at each sequence's own length."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from aelab.data import load_dataset
+from aelab.data.normalization import Standardizer
+from aelab.evaluate import ErrorSums, encode, per_sample_mse
+from aelab.models import create_model
+from aelab.padding import lengths, model_input, pad_sequences
+from aelab.train import Objective, evaluate_loss
+from tests.helpers import assert_one_line_error, run_cli
+
+
+def write_ragged_csv(path, lengths_, features=2, seed=0):
+    rng = np.random.default_rng(seed)
+    lines = ["sequence_id,t," + ",".join(f"f{j}" for j in range(features)) + ",label"]
+    for s, n in enumerate(lengths_):
+        phase = rng.uniform(0, 6)
+        for t in range(n):
+            values = [f"{np.sin(0.2 * t + phase + j):.4f}" for j in range(features)]
+            lines.append(",".join([f"s{s}", str(t), *values, str(s % 2)]))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def padded(seed=0):
+    rng = np.random.default_rng(seed)
+    return pad_sequences([rng.normal(size=(n, 3)).astype(np.float32) for n in (4, 10, 7)])
+
+
+def test_sequences_are_padded_to_the_longest_or_cut_to_length():
+    x = padded()
+    assert x.shape == (3, 10, 3) and lengths(x).tolist() == [4, 10, 7]
+    assert np.isnan(x[0, 4:]).all() and not np.isnan(x[0, :4]).any()
+    cut = pad_sequences([np.ones((n, 1), np.float32) for n in (4, 10)], length=6)
+    assert cut.shape == (2, 6, 1) and lengths(cut).tolist() == [4, 6]
+
+
+def test_padding_counts_in_no_metric_whatever_the_reconstruction_there():
+    x = padded()
+    x_hat = np.where(np.isnan(x), 0.0, x + 0.5).astype(np.float32)
+    wild = np.where(np.isnan(x), 1e6, x_hat).astype(np.float32)  # the padded steps reconstructed absurdly
+    np.testing.assert_allclose(per_sample_mse(x, x_hat), [0.25, 0.25, 0.25], rtol=1e-6)
+    np.testing.assert_array_equal(per_sample_mse(x, x_hat), per_sample_mse(x, wild))
+    a, b = ErrorSums(), ErrorSums()
+    a.add(x, x_hat)
+    b.add(x, wild)
+    assert a.metrics(1.0) == b.metrics(1.0) and a.count == 3 * (4 + 10 + 7)
+
+
+def test_the_loss_is_the_mean_over_real_values_and_the_model_sees_zeros_there():
+    torch.manual_seed(0)
+    model = create_model("conv1d", seq_len=10, n_features=3, latent_dim=2)
+    x = torch.from_numpy(padded())
+    seen, real = model_input(x)
+    assert (seen[~real] == 0).all() and torch.equal(seen[real], x[real])
+    loss, parts = Objective(model)(x)
+    with torch.no_grad():
+        expected = ((model(seen) - seen)[real] ** 2).mean()
+    assert torch.isfinite(loss) and torch.allclose(loss, expected)
+    assert evaluate_loss(model, x)[0] == pytest.approx(float(expected), rel=1e-5)
+    # the codes evaluation reports are those of the zero-filled input, never of the NaN marker
+    with torch.no_grad():
+        np.testing.assert_allclose(encode(model, padded()), model.eval().encode(seen).numpy(), rtol=1e-6)
+
+
+def test_normalisation_uses_the_real_steps_only():
+    x = pad_sequences([np.full((2, 1), 1.0, np.float32), np.full((8, 1), 3.0, np.float32)])
+    stats = Standardizer.fit(x, "test")
+    assert stats.mean[0] == pytest.approx((2 * 1 + 8 * 3) / 10)
+
+
+def test_lengths_5_and_500_train_report_and_come_back_at_their_own_lengths(capsys, tmp_path):
+    path = write_ragged_csv(tmp_path / "ragged.csv", [5, 500] * 8)
+    run = tmp_path / "run"
+    code, out, err = run_cli(capsys, "train", "lstm", "--data", path, "--epochs", "1", "--out", run)
+    assert code == 0, err
+    for name in ("config.json", "model.safetensors", "history.json", "metrics.json", "timings.json",
+                 "environment.json", "val_errors.npy", "plots/history.png", "plots/reconstructions.png",
+                 "plots/latent.png"):  # fmt: skip
+        assert (run / name).exists(), name
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert np.isfinite(metrics["test_mse"]) and np.isfinite(metrics["pca_test_mse"]) and "probe_logreg" in metrics
+    assert metrics["input_dim"] == 500 * 2
+
+    code, _, err = run_cli(capsys, "reconstruct", run, path, "-o", tmp_path / "rec.csv")
+    assert code == 0, err
+    rows = (tmp_path / "rec.csv").read_text().splitlines()
+    assert len(rows) == len(path.read_text().splitlines())  # every sequence at its own length
+    assert rows[1].startswith("0,0,") and sum(r.startswith("0,") for r in rows[1:]) == 5
+    code, _, err = run_cli(capsys, "reconstruct", run, path, "-o", tmp_path / "rec.npy")
+    assert_one_line_error(code, err, "rec.npy", "unequal length")
+    code, _, err = run_cli(capsys, "score", run, path, "-o", tmp_path / "scores.csv")
+    assert code == 0 and "nan" not in (tmp_path / "scores.csv").read_text().lower()
+
+
+def test_length_cuts_longer_sequences(tmp_path):
+    path = write_ragged_csv(tmp_path / "ragged.csv", [5, 40, 30] * 4)
+    ds = load_dataset(str(path), length=20)
+    assert ds.sample_shape == (20, 2)
+    all_x = np.concatenate([ds.train.x, ds.val.x, ds.test.x])
+    assert sorted(set(lengths(all_x).tolist())) == [5, 20]
