@@ -152,6 +152,18 @@ def load_run(path) -> Run:
         raise AelabError(f"{cfg_path}: lacks {exc}") from None
     except AelabError as exc:
         raise AelabError(f"{cfg_path}: {exc}") from None
+    _load_weights_into(model, weights)
+    return Run(path, model, config)
+
+
+def load_weights(run: Run, weights: Path):
+    """Another model of `run`'s config with the weights in `weights` (e.g. a cross-fitted detector's second)."""
+    model = create_model(run.config["model"], **run.config["model_config"])
+    _load_weights_into(model, weights)
+    return model
+
+
+def _load_weights_into(model, weights: Path) -> None:
     if not weights.exists():
         raise AelabError(f"{weights}: missing model weights")
     try:
@@ -164,7 +176,6 @@ def load_run(path) -> Run:
         first = str(exc).strip().splitlines()[-1].strip() if str(exc).strip() else "mismatch"
         raise AelabError(f"{weights}: weights do not match config.json ({first})") from None
     model.eval()
-    return Run(path, model, config)
 
 
 def prepare_out_dir(out: Path, force: bool, resume: bool) -> None:
