@@ -66,7 +66,3 @@ def anomaly_metrics(scores: np.ndarray, labels: np.ndarray, prefix: str = "") ->
         (start, stop), top = segments[0], int(np.argmax(scores))
         metrics["ucr_hit"] = float(start - UCR_MARGIN <= top < stop + UCR_MARGIN)
     return {prefix + key: value for key, value in metrics.items()}
-
-
-def threshold(val_scores: np.ndarray, percentile: float) -> float:
-    return float(np.percentile(val_scores, percentile))

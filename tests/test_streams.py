@@ -141,6 +141,7 @@ def test_train_score_plot_and_anomaly_metrics_on_a_stream(capsys, tmp_path):
     for key in ("anomaly_auroc", "anomaly_auprc", "anomaly_best_f1", "anomaly_best_f1_pa", "ucr_hit"):
         assert 0 <= metrics[key] <= 1 and 0 <= metrics["pca_" + key] <= 1
     assert metrics["anomaly_auroc"] > 0.9  # a frequency burst 2x the signal's size stands out
+    assert metrics["latent_dim"] == 25 // 8  # a stream's default bottleneck: an eighth of a window's values
     data = json.loads((run / "config.json").read_text())["data"]
     assert data["window"] == 25 and data["stride"] == 3 and "period 25" in data["window_rule"]
     assert len(np.load(run / "val_errors.npy")) == 300  # the validation stream, per step

@@ -52,10 +52,6 @@ class Stream:
         )
 
 
-def is_stream_file(path: Path) -> bool:
-    return Path(path).suffix.lower() in (".csv", ".npy")
-
-
 def read_stream(path, labels=None) -> Stream:
     """A stream from a CSV (rows in time order) or a `.npy` of shape (T, F) or (T,); `labels` an `.npy` of (T,)
     0/1 anomaly labels for an `.npy` stream."""
