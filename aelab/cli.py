@@ -318,6 +318,8 @@ def _io_command(fn_name: str, help_text: str, extra=None):
     def command(run_dir, input_path, output, resize, batch_size, **kw):
         from . import infer
 
+        if fn_name == "score_file":
+            kw["echo"] = _echo  # a labelled stream's anomaly metrics
         n = getattr(infer, fn_name)(run_dir, input_path, output, resize=resize, batch_size=batch_size, **kw)
         _echo(f"{n} samples -> {output}")
 

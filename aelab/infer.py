@@ -18,14 +18,15 @@ import torch
 from torch.nn import functional as F
 
 from . import plots
-from .anomaly import step_scores
+from .anomaly import anomaly_metrics, step_scores
+from .data import DataSpec, load_dataset
 from .data.images import read_image, validate_image_values
 from .data.npy import ArrayRows, NpyChunks
 from .data.sequences import sequences_from_csv
 from .data.streams import Stream, check_length, mean_over_windows, read_stream, window_starts
 from .data.tables import read_table
 from .errors import AelabError
-from .evaluate import encode, per_sample_mse, reconstruct
+from .evaluate import PCABaseline, encode, per_sample_mse, reconstruct
 from .io import atomic_path
 from .kinds import IMAGE, TABLE
 from .padding import filled, fit_length
@@ -344,15 +345,18 @@ def reconstruct_file(run_dir, input_path, output, resize=False, batch_size=256) 
     return source.n
 
 
-def score_file(run_dir, input_path, output, resize=False, batch_size=256, percentile: float = 99.0, plot=None) -> int:
+def score_file(
+    run_dir, input_path, output, resize=False, batch_size=256, percentile: float = 99.0, plot=None, echo=None
+) -> int:
     """Per-sample reconstruction MSE; flagged when above the given percentile of the run's validation errors.
-    A stream run scores per time step (see `aelab.anomaly`) and can draw the result (`plot`)."""
+    A stream run scores per time step (see `aelab.anomaly`), can draw the result (`plot`) and, for a stream with an
+    `is_anomaly` column, reports (through `echo`) how well the scores find it, beside the PCA detector's."""
     if not 0 < percentile <= 100:
         raise AelabError(f"--percentile: must lie in (0, 100], got {percentile}")
     run = load_run(run_dir)
     threshold = float(np.percentile(run.val_errors(), percentile))
     if run.window:
-        return _score_stream(run, input_path, output, resize, batch_size, threshold, plot)
+        return _score_stream(run, input_path, output, resize, batch_size, threshold, plot, echo)
     if plot is not None:
         raise AelabError("--plot: draws per-step scores of a stream run (trained with --window)")
     source = open_input(run, input_path, resize, batch_size)
@@ -369,7 +373,7 @@ def score_file(run_dir, input_path, output, resize=False, batch_size=256, percen
     return source.n
 
 
-def _score_stream(run: Run, input_path, output, resize, batch_size, threshold: float, plot) -> int:
+def _score_stream(run: Run, input_path, output, resize, batch_size, threshold: float, plot, echo) -> int:
     stream = _open_stream(run, input_path, resize, batch_size)
     if plot is not None and Path(plot).suffix.lower() != ".png":
         raise AelabError(f"--plot {plot}: must be a .png file")
@@ -382,7 +386,35 @@ def _score_stream(run: Run, input_path, output, resize, batch_size, threshold: f
     if plot is not None:
         raw = run.normalization.invert(stream.values)
         plots.stream_scores(raw, scores, threshold, flagged, plot, Path(input_path).name, stream.feature_names)
+    if echo is not None and stream.is_anomaly is not None:
+        echo(_labelled_stream_summary(run, stream, scores, batch_size))
     return len(stream)
+
+
+def _labelled_stream_summary(run: Run, stream: Stream, scores: np.ndarray, batch_size: int) -> str:
+    """One line: the anomaly metrics of `scores` against the stream's labels, beside those of the PCA detector
+    refitted on the run's training windows (when its training data is still where the run says)."""
+    found = anomaly_metrics(scores, stream.is_anomaly)
+    if not found:
+        return f"{stream.origin}: is_anomaly marks no anomaly (or only anomalies); no anomaly metrics"
+    try:
+        train = load_dataset(DataSpec.from_dict(run.config["data"]), normalization=run.normalization).train.x
+    except AelabError as exc:
+        train, why = None, str(exc)
+    baseline = {}
+    if train is not None:
+        pca = PCABaseline(run.model.latent_dim, clip=run.model.output_range).fit(train)
+        window, stride = run.window
+        pca_scores = step_scores(
+            lambda b: pca.inverse_transform(pca.transform(b), b.shape[1:]), stream.values, window, stride, batch_size
+        )
+        baseline = anomaly_metrics(pca_scores, stream.is_anomaly)
+    parts = []
+    for key, value in found.items():
+        label = key.removeprefix("anomaly_")
+        parts.append(f"{label} {value:.3f}" + (f" (PCA {baseline[key]:.3f})" if key in baseline else ""))
+    line = "anomaly metrics: " + ", ".join(parts)
+    return line if train is not None else line + f" (no PCA beside them: {why})"
 
 
 def _encode_stream(run: Run, input_path, output, resize, batch_size) -> int:

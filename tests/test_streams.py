@@ -150,6 +150,7 @@ def test_train_score_plot_and_anomaly_metrics_on_a_stream(capsys, tmp_path):
         capsys, "score", run, test, "-o", tmp_path / "scores.csv", "--plot", tmp_path / "scores.png"
     )
     assert code == 0, err
+    assert "anomaly metrics: auroc" in out and "(PCA " in out  # the test stream is labelled
     rows = (tmp_path / "scores.csv").read_text().splitlines()
     assert rows[0] == "timestamp,score,is_anomaly" and len(rows) == 801
     scores = np.array([float(r.split(",")[1]) for r in rows[1:]])
