@@ -43,7 +43,12 @@ def load_data_for(model_name: str, spec: DataSpec) -> Dataset:
     kind = model_class(model_name).input_kind
     dataset = load_dataset(spec)
     if dataset.kind != kind:
-        raise AelabError(f"--data {spec.data}: holds {dataset.kind}s, but model {model_name!r} takes {kind}s")
+        hint = ""
+        if dataset.kind == TABLE and kind == SEQUENCE:
+            hint = " (pass --window W or --window auto to read it as one stream cut into windows)"
+        elif dataset.stream is not None:
+            hint = " (--window cuts a stream into sequence windows, for lstm or conv1d)"
+        raise AelabError(f"--data {spec.data}: holds {dataset.kind}s, but model {model_name!r} takes {kind}s{hint}")
     return dataset
 
 
