@@ -1,11 +1,15 @@
+import copy
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from aelab.errors import AelabError, TrainingDiverged
-from aelab.train import TrainConfig, Trainer, evaluate_loss
+from aelab.evaluate import anchor_to_pca
+from aelab.models import create_model
+from aelab.train import TrainConfig, Trainer, clearly_better, evaluate_loss
 
 
 class Linear(nn.Module):
@@ -212,3 +216,22 @@ def test_a_trimmed_loss_leaves_the_worst_samples_out():
     assert evaluate_loss(model, x, trim=0.1)[0] == 0.0 and evaluate_loss(model, x)[0] == pytest.approx(1000.0)
     with pytest.raises(ConfigError, match="trim"):
         TrainConfig(trim=0.6)
+
+
+def test_clearly_better_asks_for_a_gain_beyond_its_noise():
+    start = torch.tensor([2.0, 2.0, 2.1, 1.9])
+    assert clearly_better(torch.tensor([1.0, 1.0, 1.0, 1.0]), start)  # every sample gains about 1
+    assert not clearly_better(torch.tensor([1.0, 3.0, 1.0, 3.0]), start)  # mean gain 0.025 against swings of 1
+    assert not clearly_better(start + 0.1, start)  # worse
+
+
+def test_a_pca_start_is_kept_when_training_does_not_clearly_beat_it():
+    torch.manual_seed(0)
+    x = torch.from_numpy(np.random.default_rng(0).normal(size=(120, 6)).astype(np.float32))
+    model = create_model("dense", n_features=6, latent_dim=2)  # init "pca"
+    anchor_to_pca(model, x[:100].numpy())
+    start = copy.deepcopy(model.state_dict())
+    trainer = Trainer(model, TrainConfig(epochs=3, batch_size=20, lr=1e-6), progress=False)
+    trainer.fit(x[:100], x[100:])  # steps this small move validation loss by noise only
+    assert trainer.best_epoch == 0
+    assert all(torch.equal(start[k], v) for k, v in model.state_dict().items())
