@@ -275,9 +275,9 @@ def _step_column(stream: Stream, output) -> tuple[str, np.ndarray | list]:
     return "index", np.arange(len(stream))
 
 
-def _write_columns(output, names: list[str], columns: list, dtype, chunk: int = 65_536) -> None:
+def _write_columns(output, names: list[str], columns: list, dtype=None, chunk: int = 65_536) -> None:
     """Write equal-length columns as rows, `chunk` rows at a time (a stream's output may be long); `dtype` is the
-    record type of an .npy output."""
+    record type of an .npy output (needed only for one)."""
     n = len(columns[0])
     with Writer(output, n, names, (), dtype) as out:
         for i in range(0, n, chunk):
@@ -381,7 +381,7 @@ def _score_stream(run: Run, input_path, output, resize, batch_size, threshold: f
     scores = step_scores(lambda b: reconstruct(run.model, b, batch_size), stream.values, window, stride, batch_size)
     flagged = scores > threshold
     name, steps = _step_column(stream, output)
-    dtype = np.dtype([(name, np.int64 if name == "index" else object), ("score", np.float64), ("is_anomaly", np.bool_)])
+    dtype = np.dtype([(name, np.int64), ("score", np.float64), ("is_anomaly", np.bool_)])  # .npy: by index
     _write_columns(output, [name, "score", "is_anomaly"], [steps, scores, flagged], dtype)
     if plot is not None:
         raw = run.normalization.invert(stream.values)
@@ -403,7 +403,8 @@ def _labelled_stream_summary(run: Run, stream: Stream, scores: np.ndarray, batch
         train, why = None, str(exc)
     baseline = {}
     if train is not None:
-        pca = PCABaseline(run.model.latent_dim, clip=run.model.output_range).fit(train)
+        seed = run.config["data"].get("seed", 42)  # fitted as the run's own baseline was
+        pca = PCABaseline(run.model.latent_dim, clip=run.model.output_range, seed=seed).fit(train)
         window, stride = run.window
         pca_scores = step_scores(
             lambda b: pca.inverse_transform(pca.transform(b), b.shape[1:]), stream.values, window, stride, batch_size
@@ -446,6 +447,5 @@ def _reconstruct_stream(run: Run, input_path, output, resize, batch_size) -> int
             out.write(x_hat)
         return len(x_hat)
     name, steps = _step_column(stream, output)
-    dtype = np.dtype([(name, object if name == "timestamp" else np.int64)] + [(c, np.float32) for c in features])
-    _write_columns(output, [name, *features], [steps, *(x_hat[:, j] for j in range(f))], dtype)
+    _write_columns(output, [name, *features], [steps, *(x_hat[:, j] for j in range(f))])
     return len(x_hat)
