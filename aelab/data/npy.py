@@ -81,3 +81,15 @@ def load_npy(path: Path, mmap: bool = False) -> np.ndarray:
         raise AelabError(f"{path}: not a valid .npy file ({exc})") from None
     except (OSError, EOFError) as exc:
         raise AelabError(f"{path}: cannot read .npy ({getattr(exc, 'strerror', None) or exc})") from None
+
+
+def numeric_float32(x: np.ndarray, origin, noun: str) -> tuple[np.ndarray, tuple[int, ...] | None]:
+    """`x` as float32, refusing a non-numeric or empty array (naming it a `noun`), and the index of its first NaN
+    or inf (None when all are finite), for the caller to name in its own terms (sequence, step, row)."""
+    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
+        raise AelabError(f"{origin}: a {noun} must hold numbers, got {x.dtype}")
+    if min(x.shape) == 0:
+        raise AelabError(f"{origin}: empty {noun} {x.shape}")
+    x = np.asarray(x, dtype=np.float32)
+    bad = np.argwhere(~np.isfinite(x))
+    return x, (tuple(int(i) for i in bad[0]) if len(bad) else None)

@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import AelabError
 from ..padding import pad_sequences
 from .csvfile import read_csv_rows
-from .npy import load_npy
+from .npy import load_npy, numeric_float32
 
 SYNTHETIC_SHAPE = (5000, 50, 10)
 NOISE_STD = 0.1
@@ -35,14 +35,9 @@ def synthetic(n: int = 5000, steps: int = 50, features: int = 10, seed: int = 42
 def validate_sequences(x: np.ndarray, origin) -> np.ndarray:
     if x.ndim != 3:
         raise AelabError(f"{origin}: expected sequences (N, T, F), got shape {x.shape}")
-    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
-        raise AelabError(f"{origin}: sequences must be numeric, got {x.dtype}")
-    if min(x.shape) == 0:
-        raise AelabError(f"{origin}: empty sequence array {x.shape}")
-    x = np.asarray(x, dtype=np.float32)
-    if not np.isfinite(x).all():
-        n = int(np.argwhere(~np.isfinite(x))[0][0])
-        raise AelabError(f"{origin}: sequence {n} contains NaN or inf")
+    x, bad = numeric_float32(x, origin, "sequence array")
+    if bad is not None:
+        raise AelabError(f"{origin}: sequence {bad[0]} contains NaN or inf")
     return x
 
 

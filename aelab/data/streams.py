@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AelabError
-from .npy import load_npy
-from .tables import NOT_FEATURES
+from .npy import load_npy, numeric_float32
+from .tables import MISSING_CELLS, NOT_FEATURES
 
 # Default stride, training and scoring alike: an eighth of the window. Every step then lies in about 8 windows,
 # enough to average out where in a window it falls, at an eighth of the cost of stride 1.
@@ -76,14 +76,9 @@ def _stream_from_npy(path: Path) -> Stream:
         x = x[:, None]
     if x.ndim != 2:
         raise AelabError(f"{path}: a stream is a 2-D array (steps, features), got shape {x.shape}")
-    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
-        raise AelabError(f"{path}: a stream must hold numbers, got {x.dtype}")
-    if min(x.shape) == 0:
-        raise AelabError(f"{path}: empty stream {x.shape}")
-    x = np.asarray(x, dtype=np.float32)
-    bad = np.argwhere(~np.isfinite(x))
-    if len(bad):
-        raise AelabError(f"{path}: NaN or inf at step {bad[0][0]} (feature {bad[0][1]}); fill or drop the gap first")
+    x, bad = numeric_float32(x, path, "stream")
+    if bad is not None:
+        raise AelabError(f"{path}: NaN or inf at step {bad[0]} (feature {bad[1]}); fill or drop the gap first")
     return Stream(x, None, None, None, str(path))
 
 
@@ -135,7 +130,7 @@ def _stream_from_csv(path: Path) -> Stream:
 
 def _number(path, cell: str, column: str, row: int) -> float:
     text = cell.strip()
-    if text in ("", "nan", "NaN", "NA", "null"):
+    if text in MISSING_CELLS:
         raise AelabError(f"{path}: column {column!r} has a gap (missing value) in data row {row}; fill or drop it")
     try:
         value = float(text)

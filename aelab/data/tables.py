@@ -13,10 +13,11 @@ import numpy as np
 
 from ..errors import AelabError
 from .csvfile import read_csv_rows
-from .npy import load_npy
+from .npy import load_npy, numeric_float32
 
 NOT_FEATURES = ("label", "is_anomaly", "timestamp")
 LABEL_COLUMNS = ("label", "is_anomaly")  # the first present gives the labels
+MISSING_CELLS = ("", "nan", "NaN", "NA", "null")  # CSV cells that mean "no value here"
 
 
 @dataclass
@@ -94,7 +95,7 @@ def _table_from_columns(path: Path, columns: dict[str, list]) -> Table:
 def _column_values(path: Path, name: str, cells: list) -> np.ndarray:
     values = np.empty(len(cells), dtype=np.float64)
     for i, cell in enumerate(cells):
-        if cell is None or (isinstance(cell, str) and cell.strip() in ("", "nan", "NaN", "NA", "null")):
+        if cell is None or (isinstance(cell, str) and cell.strip() in MISSING_CELLS):
             raise AelabError(f"{path}: column {name!r} has a missing value in data row {i + 1}")
         try:
             values[i] = float(cell)
@@ -106,14 +107,9 @@ def _column_values(path: Path, name: str, cells: list) -> np.ndarray:
 
 
 def _numeric(x: np.ndarray, path, names) -> np.ndarray:
-    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
-        raise AelabError(f"{path}: a table must hold numbers, got {x.dtype}")
-    if min(x.shape) == 0:
-        raise AelabError(f"{path}: empty table {x.shape}")
-    x = np.asarray(x, dtype=np.float32)
-    bad = np.argwhere(~np.isfinite(x))
-    if len(bad):
-        row, col = bad[0]
+    x, bad = numeric_float32(x, path, "table")
+    if bad is not None:
+        row, col = bad
         column = names[col] if names else f"column {col}"
         raise AelabError(f"{path}: {column} has a missing or infinite value in row {row}")
     return x
