@@ -258,13 +258,8 @@ def _open_stream(run: Run, path, resize: bool, batch_size: int) -> Stream:
         raise AelabError("--resize: applies to images only")
     if batch_size <= 0:
         raise AelabError(f"--batch-size: must be positive, got {batch_size}")
-    stream = read_stream(path)
-    trained = run.config.get("feature_names")
-    if stream.feature_names and trained and stream.feature_names != trained:
-        raise AelabError(f"{path}: columns {stream.feature_names} are not the training stream's {trained}")
-    run.normalization.check(stream.values.shape[1], path)
+    stream = read_stream(path).scaled(run.normalization, run.config.get("feature_names"))
     check_length(stream, run.window[0], "stream")
-    stream.values = np.ascontiguousarray(run.normalization.apply(stream.values), dtype=np.float32)
     return stream
 
 

@@ -152,7 +152,7 @@ def with_test_file(dataset: Dataset, test_data, test_labels=None) -> Dataset:
         raise AelabError("--test-data: image runs are evaluated on a folder or .npy with --data")
     if dataset.stream is not None:
         parts = dataset.stream
-        test = _scaled(read_stream(test_data, test_labels), dataset.normalization, dataset.feature_names, "--test-data")
+        test = read_stream(test_data, test_labels).scaled(dataset.normalization, dataset.feature_names)
         check_length(test, parts.window, "test stream")
         return replace(
             dataset,
@@ -331,15 +331,8 @@ def _stream_dataset(spec: DataSpec, normalization: Standardizer | None) -> Datas
     if _is_image_path(spec.data) or spec.data in ("cifar10", "digits", "synthetic"):
         raise AelabError(f"--window: {spec.data} is not a stream (a .csv or a 2-D .npy)")
     stream = read_stream(spec.data, spec.labels)
-    if spec.test_data:
+    if spec.test_data:  # its columns are checked against the training stream's when it is scaled below
         fit_part, test = stream, read_stream(spec.test_data, spec.test_labels)
-        if test.values.shape[1] != stream.values.shape[1] or (
-            stream.feature_names and test.feature_names and test.feature_names != stream.feature_names
-        ):
-            raise AelabError(
-                f"--test-data {spec.test_data}: columns {test.feature_names or test.values.shape[1]} differ from "
-                f"the training stream's {stream.feature_names or stream.values.shape[1]}"
-            )
     else:
         cut = round(len(stream) * (1 - HELD_OUT_TEST_FRACTION))
         fit_part, test = stream.part(0, cut), stream.part(cut, len(stream))
@@ -353,7 +346,7 @@ def _stream_dataset(spec: DataSpec, normalization: Standardizer | None) -> Datas
         check_length(part, window, what)
     if normalization is None:
         normalization = Standardizer.fit(train.values, spec.data, stream.feature_names, constant_ok=True)
-    train, val, test = (_scaled(s, normalization, stream.feature_names, "--test-data") for s in (train, val, test))
+    train, val, test = (s.scaled(normalization, stream.feature_names) for s in (train, val, test))
 
     def split(part: Stream) -> Split:
         return Split(windows(part.values, window, stride), None)
@@ -370,13 +363,3 @@ def _stream_dataset(spec: DataSpec, normalization: Standardizer | None) -> Datas
         stream.feature_names,
         StreamParts(window, stride, val, test),
     )
-
-
-def _scaled(stream: Stream, normalization: Standardizer, feature_names, what: str) -> Stream:
-    """`stream` standardised with the training statistics, after checking it has the training columns."""
-    if feature_names and stream.feature_names and stream.feature_names != feature_names:
-        raise AelabError(
-            f"{what} {stream.origin}: columns {stream.feature_names} differ from the training {feature_names}"
-        )
-    normalization.check(stream.values.shape[1], stream.origin)
-    return replace(stream, values=np.ascontiguousarray(normalization.apply(stream.values), dtype=np.float32))

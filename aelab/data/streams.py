@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import math
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -40,6 +40,16 @@ class Stream:
 
     def __len__(self) -> int:
         return len(self.values)
+
+    def scaled(self, normalization, feature_names) -> Stream:
+        """This stream standardised with the training statistics (a `Standardizer`), after checking that it has the
+        training stream's columns."""
+        if feature_names and self.feature_names and self.feature_names != feature_names:
+            raise AelabError(
+                f"{self.origin}: columns {self.feature_names} are not the training stream's {feature_names}"
+            )
+        normalization.check(self.values.shape[1], self.origin)
+        return replace(self, values=np.ascontiguousarray(normalization.apply(self.values), dtype=np.float32))
 
     def part(self, start: int, stop: int) -> Stream:
         """Steps [start, stop) as a stream of their own."""
