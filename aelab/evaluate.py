@@ -90,6 +90,10 @@ class PCABaseline:
         x_hat = self.pca_.inverse_transform(codes).reshape(len(codes), *shape).astype(np.float32)
         return np.clip(x_hat, *self.clip) if self.clip else x_hat
 
+    def reconstruct(self, x: np.ndarray) -> np.ndarray:
+        """`x`'s PCA reconstruction, in its shape."""
+        return self.inverse_transform(self.transform(x), x.shape[1:])
+
 
 MATCH_BAND = 0.005  # a ratio within 0.5% of 1 is "matches PCA": a PCA-anchored model that kept its start
 
@@ -250,7 +254,7 @@ def _stream_metrics(model, pca: PCABaseline, parts) -> dict:
         return {}
     values, window, stride = parts.test.values, parts.window, parts.stride
     scores = step_scores(lambda b: reconstruct(model, b), values, window, stride)
-    pca_scores = step_scores(lambda b: pca.inverse_transform(pca.transform(b), b.shape[1:]), values, window, stride)
+    pca_scores = step_scores(pca.reconstruct, values, window, stride)
     return {
         **anomaly_metrics(scores, parts.test.is_anomaly),
         **anomaly_metrics(pca_scores, parts.test.is_anomaly, prefix="pca_"),

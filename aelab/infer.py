@@ -401,9 +401,7 @@ def _labelled_stream_summary(run: Run, stream: Stream, scores: np.ndarray, batch
         seed = run.config["data"].get("seed", 42)  # fitted as the run's own baseline was
         pca = PCABaseline(run.model.latent_dim, clip=run.model.output_range, seed=seed).fit(train)
         window, stride = run.window
-        pca_scores = step_scores(
-            lambda b: pca.inverse_transform(pca.transform(b), b.shape[1:]), stream.values, window, stride, batch_size
-        )
+        pca_scores = step_scores(pca.reconstruct, stream.values, window, stride, batch_size)
         baseline = anomaly_metrics(pca_scores, stream.is_anomaly)
     parts = []
     for key, value in found.items():
