@@ -168,6 +168,14 @@ def trimmed_mean(per_sample: torch.Tensor, trim: float) -> torch.Tensor:
     return per_sample.topk(keep, largest=False).values.mean()
 
 
+def sample_mse(diff: torch.Tensor, real: torch.Tensor | None) -> torch.Tensor:
+    """Each sample's mean squared difference over its real values (all of them when `real` is None; `diff` is zero
+    at padded ones, see `aelab.padding`)."""
+    if real is None:
+        return diff.pow(2).flatten(1).mean(1)
+    return diff.pow(2).flatten(1).sum(1) / real.flatten(1).sum(1)
+
+
 class Objective(nn.Module):
     """One training step's forward pass and its loss, as one module so that DDP sees every use of the parameters.
 
@@ -192,17 +200,14 @@ class Objective(nn.Module):
                 x_hat = self.model.decode(z)
         diff = x_hat.float() - x
         if real is None:
-            mse, mae, per_sample = diff.pow(2).mean(), diff.detach().abs().mean(), None
+            mse, mae = diff.pow(2).mean(), diff.detach().abs().mean()
         else:
             diff = diff * real
             mse, mae = diff.pow(2).sum() / real.sum(), diff.detach().abs().sum() / real.sum()
-            per_sample = diff.pow(2).flatten(1).sum(1) / real.flatten(1).sum(1)
         parts = {"loss": mse, "mae": mae}
         fit = mse
         if self.trim:  # the worst-reconstructed samples (outliers in contaminated data) do not pull the model to them
-            if per_sample is None:
-                per_sample = diff.pow(2).flatten(1).mean(1)
-            fit = trimmed_mean(per_sample, self.trim)
+            fit = trimmed_mean(sample_mse(diff, real), self.trim)
         if z_view is None:
             return fit, parts
         parts["contrastive"] = info_nce(z, z_view)
@@ -224,12 +229,11 @@ def evaluate_loss(model: nn.Module, x: torch.Tensor, batch_size: int = 512, trim
         diff = model(xb) - xb
         if real is not None:
             diff = diff * real
-        counts = real.flatten(1).sum(1) if real is not None else torch.full((len(xb),), xb[0].numel())
         sq += diff.pow(2).sum().item()
         ab += diff.abs().sum().item()
-        n_values += int(counts.sum())
+        n_values += xb.numel() if real is None else int(real.sum())
         if trim:
-            per_sample.append(diff.pow(2).flatten(1).sum(1).double().cpu() / counts.double().cpu())
+            per_sample.append(sample_mse(diff, real).double().cpu())
     model.train(was_training)
     if trim:
         return float(trimmed_mean(torch.cat(per_sample), trim)), ab / n_values
@@ -245,11 +249,8 @@ def per_sample_errors(model: nn.Module, x, batch_size: int = 512) -> torch.Tenso
     errors = []
     for xb in iterate_batches(x, _batches(len(x), batch_size, None)):
         xb, real = model_input(xb.to(device))
-        squared = (model(xb) - xb).pow(2)
-        if real is None:
-            errors.append(squared.flatten(1).mean(1).double().cpu())
-        else:
-            errors.append(((squared * real).flatten(1).sum(1) / real.flatten(1).sum(1)).double().cpu())
+        diff = model(xb) - xb
+        errors.append(sample_mse(diff if real is None else diff * real, real).double().cpu())
     model.train(was_training)
     return torch.cat(errors)
 
