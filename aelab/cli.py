@@ -70,7 +70,6 @@ def data_options(f):
     f = click.option(
         "--window",
         default=None,
-        callback=_window_value,
         help="Read --data as one stream (CSV rows in time order, or a 2-D .npy) cut into windows of W steps; "
         "'auto': one dominant period of the data (by autocorrelation).",
     )(f)
@@ -93,12 +92,6 @@ def data_options(f):
         "encode, reconstruct and score apply it too.",
     )(f)
     return f
-
-
-def _window_value(_ctx, _param, value):
-    from .data.streams import parse_window
-
-    return parse_window(value)
 
 
 def test_data_options(f):

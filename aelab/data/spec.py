@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..errors import ConfigError
+from .streams import parse_window
 
 DEFAULT_SEED = 42
 DEFAULT_VAL_FRACTION = 0.2
@@ -54,8 +55,7 @@ class DataSpec:
             raise ConfigError("val_fraction", f"must lie strictly between 0 and 1, got {self.val_fraction}")
         parse_size(self.train_size, "train_size")
         parse_size(self.test_size, "test_size")
-        if self.window not in (None, "auto") and (not isinstance(self.window, int) or self.window < 2):
-            raise ConfigError("window", f"must be an integer of at least 2 steps or 'auto', got {self.window!r}")
+        object.__setattr__(self, "window", parse_window(self.window))  # frozen; "24" from the command line -> 24
         for name in ("stride", "length"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):

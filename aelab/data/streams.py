@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import AelabError
+from ..errors import AelabError, ConfigError
 from .npy import load_npy, numeric_float32
 from .tables import MISSING_CELLS, NOT_FEATURES
 
@@ -199,16 +199,17 @@ def _labels(path: Path, n: int) -> np.ndarray:
 
 
 def parse_window(value) -> int | str | None:
-    """`--window`: a positive integer, 'auto', or None (not a stream)."""
+    """`--window` (or `DataSpec.window`): a whole number of at least 2 steps (or its text), 'auto', or None (not a
+    stream)."""
     if value is None or value == "auto":
         return value
-    try:
-        w = int(value)
-    except (TypeError, ValueError):
-        raise AelabError(f"--window: expected a positive integer or 'auto', got {value!r}") from None
-    if w < 2:
-        raise AelabError(f"--window: must be at least 2 steps, got {w}")
-    return w
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError("window", f"expected a positive integer or 'auto', got {value!r}")
+    if value < 2:
+        raise ConfigError("window", f"must be at least 2 steps, got {value}")
+    return value
 
 
 def default_stride(window: int) -> int:
