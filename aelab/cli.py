@@ -295,7 +295,9 @@ def report(lab_dir):
     _echo(f"report written to {lab_dir / 'report.html'}")
 
 
-def _io_command(fn_name: str, help_text: str, extra=None):
+def _io_command(fn_name: str, help_text: str, extra=None, **fixed):
+    """A command running `aelab.infer.<fn_name>` on RUN_DIR and INPUT; `extra` adds options, `fixed` arguments."""
+
     @click.argument("run_dir", type=click.Path(path_type=Path))
     @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
     @click.option(
@@ -311,9 +313,7 @@ def _io_command(fn_name: str, help_text: str, extra=None):
     def command(run_dir, input_path, output, resize, batch_size, **kw):
         from . import infer
 
-        if fn_name == "score_file":
-            kw["echo"] = _echo  # a labelled stream's anomaly metrics
-        n = getattr(infer, fn_name)(run_dir, input_path, output, resize=resize, batch_size=batch_size, **kw)
+        n = getattr(infer, fn_name)(run_dir, input_path, output, resize=resize, batch_size=batch_size, **fixed, **kw)
         _echo(f"{n} samples -> {output}")
 
     command.__doc__ = help_text
@@ -347,6 +347,7 @@ cli.command("score")(
         "score_file",
         "Anomaly scores: per-sample reconstruction MSE, flagged above a validation percentile.",
         _score_options,
+        echo=_echo,  # a labelled stream's anomaly metrics
     )
 )
 
