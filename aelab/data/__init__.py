@@ -94,7 +94,7 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
     if spec.window is not None:
         return _stream_dataset(spec, normalization)
     data, labels, seed, val_fraction = spec.data, spec.labels, spec.seed, spec.val_fraction
-    if spec.length and (data in ("cifar10", "digits", "synthetic") or _is_image_path(data)):
+    if spec.length and _named_or_images(data):
         raise ConfigError("length", "applies to sequence files (.csv, .npy)")
     train_n, test_n = spec.train_n, spec.test_n
     if data in ("cifar10", "digits") or _is_image_path(data):
@@ -220,6 +220,11 @@ def _npy_ndim(path: Path) -> int:
         return -1  # reported properly by the loader
 
 
+def _named_or_images(data: str) -> bool:
+    """A data set by name or images: not a file of sequences, rows or a stream (what --length and --window cut)."""
+    return data in ("cifar10", "digits", "synthetic") or _is_image_path(data)
+
+
 def _is_image_path(data: str) -> bool:
     path = Path(data)
     if path.is_dir():
@@ -328,7 +333,7 @@ def _stream_dataset(spec: DataSpec, normalization: Standardizer | None) -> Datas
     part is the last `val_fraction` of what precedes it: time order is kept, the future never trains the past."""
     if spec.train_size is not None or spec.test_size is not None:
         raise AelabError("--train-size/--test-size: count samples; a stream is split by time (--val-fraction)")
-    if _is_image_path(spec.data) or spec.data in ("cifar10", "digits", "synthetic"):
+    if _named_or_images(spec.data):
         raise AelabError(f"--window: {spec.data} is not a stream (a .csv or a 2-D .npy)")
     stream = read_stream(spec.data, spec.labels)
     if spec.test_data:  # its columns are checked against the training stream's when it is scaled below
