@@ -123,8 +123,8 @@ def training_options(f):
         "--init",
         default=None,
         type=click.Choice(["random", "pca"]),
-        help="Start from random weights or as the training split's PCA (default: pca for dense, and for lstm "
-        "and conv1d on small data; random otherwise; seed replicas always random).",
+        help="Start from random weights or as the training split's PCA (default: pca for dense, and for cnn, "
+        "lstm and conv1d on small data; random otherwise; seed replicas always random).",
     )(f)
     f = click.option(
         "--precision",

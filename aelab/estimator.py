@@ -138,10 +138,13 @@ class _Autoencoder(BaseEstimator):
                 raise ConfigError("max_steps", f"must be positive, got {self.max_steps}")
             cfg = replace(cfg, epochs=max(1, min(cfg.epochs, self.max_steps // budget.steps_per_epoch)))
         init = default_init(name, budget)  # PCA for small data, as `aelab train` does
-        model = new_model(name, train.numpy(), self.latent_dim, self.preset, self.seed, init)
+        model, augmentation, pca_weights = new_model(
+            name, train.numpy(), self.latent_dim, self.preset, self.seed, init, cfg.augment
+        )
+        cfg = replace(cfg, augment=augmentation.name)
         self.train_config_ = cfg.to_dict()
         self.history_ = Trainer(model, cfg, progress=self.progress).fit(
-            train, val, augment=get_augmentation(cfg.augment, kind)
+            train, val, augment=get_augmentation(cfg.augment, kind), pca_weights=pca_weights
         )
         return model.cpu().eval()
 

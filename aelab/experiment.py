@@ -6,22 +6,25 @@ all of them exist, so a failed or interrupted run leaves its checkpoint and noth
 
 from __future__ import annotations
 
+import copy
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
 from . import plots
 from .data import DEFAULT_DATA, Dataset, DataSpec, load_dataset
-from .data.augment import get_augmentation, get_contrastive_view
+from .data.augment import AUTO, AugmentationChoice, choose_augmentation, get_augmentation, get_contrastive_view
 from .distributed import barrier, is_main
 from .errors import AelabError, ConfigError
 from .evaluate import EXACT_MSE, MATCH_BAND, anchor_to_pca, evaluate_model, pca_verdict
 from .kinds import IMAGE, SEQUENCE, TABLE
-from .models import create_model, model_class, shape_config
+from .models import Autoencoder, create_model, model_class, shape_config
 from .models.dense import default_table_latent
 from .presets import default_init, model_settings, train_config, training_budget
 from .run import CHECKPOINTS, prepare_out_dir, publish, run_config, write_run_files
@@ -53,12 +56,18 @@ def load_data_for(model_name: str, spec: DataSpec) -> Dataset:
 
 
 def build_model(
-    model_name: str, dataset: Dataset, latent_dim: int | None, preset: str, seed: int, init: str | None = None
+    model_name: str,
+    dataset: Dataset,
+    latent_dim: int | None,
+    preset: str,
+    seed: int,
+    init: str | None = None,
+    augment: str = "none",
 ):
-    """The model for `dataset`'s samples (see `new_model`)."""
+    """The model for `dataset`'s samples and its augmentation (see `new_model`)."""
     if latent_dim is None and dataset.stream is not None:
         latent_dim = stream_latent(*dataset.sample_shape)
-    return new_model(model_name, dataset.train.x, latent_dim, preset, seed, init)
+    return new_model(model_name, dataset.train.x, latent_dim, preset, seed, init, augment)
 
 
 def stream_latent(window: int, n_features: int) -> int:
@@ -68,9 +77,26 @@ def stream_latent(window: int, n_features: int) -> int:
     return max(2, min(20, window * n_features // 8))
 
 
-def new_model(model_name: str, x_train, latent_dim: int | None, preset: str, seed: int, init: str | None = None):
-    """A model sized for the samples of `x_train`, initialised from `seed`; with init "pca" (a model's default or
-    asked for), anchored to the PCA of `x_train`. The CLI and the estimator build models only here."""
+class NewModel(NamedTuple):
+    model: Autoencoder
+    augmentation: AugmentationChoice
+    pca_weights: dict | None  # an anchored model as the plain PCA, where its start is the PCA of augmented data
+
+
+def new_model(
+    model_name: str,
+    x_train,
+    latent_dim: int | None,
+    preset: str,
+    seed: int,
+    init: str | None = None,
+    augment: str = "none",
+) -> NewModel:
+    """A model sized for the samples of `x_train`, initialised from `seed`, and the augmentation it trains with
+    (`augment`, or for "auto" the one `choose_augmentation` finds for the data at the model's latent size); with
+    init "pca" (a model's default or asked for), anchored to the PCA of `x_train` as it will be trained on, and
+    when that is augmented, `pca_weights` hold the model as the plain PCA of `x_train` (for `Trainer.fit`). The CLI
+    and the estimator build models only here."""
     torch.manual_seed(seed)  # weight initialisation is part of the run's seed
     cls = model_class(model_name)
     shape = shape_config(cls.input_kind, tuple(x_train.shape[1:]))
@@ -82,8 +108,17 @@ def new_model(model_name: str, x_train, latent_dim: int | None, preset: str, see
     if init is not None:
         settings["init"] = init
     model = create_model(model_name, **shape, **cls.adapt(settings, shape))
+    if augment == AUTO:
+        augmentation = choose_augmentation(cls.input_kind, x_train, model.latent_dim, seed)
+    else:
+        augmentation = AugmentationChoice(augment, "as set")
+    transform = get_augmentation(augmentation.name, cls.input_kind)
     anchor_to_pca(model, x_train, seed)
-    return model
+    pca_weights = None
+    if transform is not None and getattr(model, "pca_path", None) is not None:
+        pca_weights = copy.deepcopy(model.state_dict())
+        anchor_to_pca(model, x_train, seed, transform)
+    return NewModel(model, augmentation, pca_weights)
 
 
 def train_on(
@@ -126,7 +161,11 @@ def train_on(
         raise AelabError(f"--batch-size: {batch_size} exceeds the {n_train} training samples")
     view = get_contrastive_view(dataset.kind) if cfg.contrastive else None
     cfg, budget = training_budget(model_name, cfg, n_train, epochs_given=epochs is not None)
-    model = build_model(model_name, dataset, latent_dim, preset, seed, init or default_init(model_name, budget))
+    if dataset.stream is not None and cfg.augment == AUTO:  # a stream's windows already start every `stride` steps
+        cfg = replace(cfg, augment="none")
+    init = init or default_init(model_name, budget)
+    model, augmentation, pca_weights = build_model(model_name, dataset, latent_dim, preset, seed, init, cfg.augment)
+    chose_augmentation, cfg = cfg.augment == AUTO, replace(cfg, augment=augmentation.name)
     if main:
         prepare_out_dir(out, force=force, resume=resume)
     barrier()
@@ -135,6 +174,8 @@ def train_on(
         spec = dataset.spec
         echo(f"stream: windows of {spec.window} steps ({spec.window_rule or 'given'}), stride {spec.stride}")
     echo(budget.describe())
+    if chose_augmentation:
+        echo(augmentation.describe())
 
     checkpoint = out / CHECKPOINTS / "last.pt"
     if resume and not checkpoint.exists():
@@ -147,6 +188,7 @@ def train_on(
         resume=resume,
         augment=get_augmentation(cfg.augment, dataset.kind),
         view=view,
+        pca_weights=pca_weights,
     )
     train_seconds = time.perf_counter() - started
     model.cpu().eval()

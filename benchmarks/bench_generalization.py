@@ -1,10 +1,11 @@
 """Issue 14: every default model on data it was not tuned for, beside PCA of the same size.
 
-Each set of ../shared/data/ucr-dev (`NAME_TRAIN_X.npy` with labels): fit on TRAIN, report on TEST (`--test-data`),
-z-scored with TRAIN statistics, PCA fitted on the same training rows; sequences at latent 20. Also `digits`
-(cnn, latent 8) and the lab's synthetic sequences (latent 20); `--cifar` adds the CIFAR-10 seed protocol (cnn,
-latent 32; minutes per seed). Seeds 42, 43, 44: mean and spread. Everything runs through `aelab train`, as a user
-would call it, so the numbers include the training budget and the default init of each model.
+Each set of ../shared/data/ucr-dev (`NAME_TRAIN_X.npy`, with labels where it has them): fit on TRAIN, report on
+TEST (`--test-data`), z-scored with TRAIN statistics, PCA fitted on the same training rows; sequences at latent 20.
+Also `digits` (cnn, latent 8) and the lab's synthetic sequences (latent 20); `--cifar` adds the CIFAR-10 seed
+protocol (cnn, latent 32; minutes per seed). Seeds 42, 43, 44: mean and spread. Everything runs through `aelab
+train`, as a user would call it, so the numbers include the training budget, the default init and the augmentation
+each model chooses.
 
     .venv/bin/python benchmarks/bench_generalization.py [--models lstm,conv1d] [--inits default,pca,random]
 """
@@ -26,18 +27,15 @@ SEEDS = (42, 43, 44)
 
 
 def ucr_sets() -> list[str]:
-    return sorted(
-        p.name[: -len("_TRAIN_X.npy")]
-        for p in UCR.glob("*_TRAIN_X.npy")
-        if (UCR / p.name.replace("_X.npy", "_y.npy")).exists()
-    )
+    return sorted(p.name[: -len("_TRAIN_X.npy")] for p in UCR.glob("*_TRAIN_X.npy"))
 
 
 def ucr_args(name: str) -> list[str]:
-    return [
-        "--data", str(UCR / f"{name}_TRAIN_X.npy"), "--labels", str(UCR / f"{name}_TRAIN_y.npy"),
-        "--test-data", str(UCR / f"{name}_TEST_X.npy"), "--test-labels", str(UCR / f"{name}_TEST_y.npy"),
-    ]  # fmt: skip
+    """The TRAIN/TEST files of a set, with their labels where it has them (probes need labels)."""
+    args = ["--data", str(UCR / f"{name}_TRAIN_X.npy"), "--test-data", str(UCR / f"{name}_TEST_X.npy")]
+    if (UCR / f"{name}_TRAIN_y.npy").exists():
+        args += ["--labels", str(UCR / f"{name}_TRAIN_y.npy"), "--test-labels", str(UCR / f"{name}_TEST_y.npy")]
+    return args
 
 
 def run_one(model: str, data_args: list[str], latent: int, seed: int, init: str, work: Path) -> dict:
@@ -61,6 +59,7 @@ def run_one(model: str, data_args: list[str], latent: int, seed: int, init: str,
         "epochs": config["train"]["epochs"],
         "best_epoch": metrics.get("best_epoch"),
         "init": config["model_config"].get("init", "random"),
+        "augment": config["train"]["augment"],
     }
 
 

@@ -7,6 +7,7 @@ import os
 import platform
 import resource
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -33,8 +34,11 @@ def machine() -> dict:
 def timed_training(name: str, dataset, preset: str = "lab", **overrides) -> dict:
     """Train `name` with its preset; return metrics, wall time and the (seconds, test MSE) curve."""
     started = time.perf_counter()
-    model = build_model(name, dataset, overrides.pop("latent_dim", None), preset, seed=42)
     cfg = train_config(name, preset, **overrides)
+    model, augmentation, pca_weights = build_model(
+        name, dataset, overrides.pop("latent_dim", None), preset, 42, None, cfg.augment
+    )
+    cfg = replace(cfg, augment=augmentation.name)
     x_train = torch.from_numpy(dataset.train.x)
     x_test = torch.from_numpy(dataset.test.x)
     init_seconds = time.perf_counter() - started
@@ -52,6 +56,7 @@ def timed_training(name: str, dataset, preset: str = "lab", **overrides) -> dict
         on_epoch_end=record,
         augment=get_augmentation(cfg.augment, dataset.kind),
         view=get_contrastive_view(dataset.kind) if cfg.contrastive else None,
+        pca_weights=pca_weights,
     )
     train_seconds = init_seconds + sum(trainer.history["seconds"])
     model.cpu().eval()

@@ -269,3 +269,25 @@ def test_photos_of_different_sizes_train_with_image_size_and_encode_alike(capsys
     assert code == 0 and np.load(tmp_path / "z.npy").shape == (6, 4), err
     code, _, err = run_cli(capsys, "train", "cnn", "--data", photos, "--image-size", "big", "--out", tmp_path / "x")
     assert_one_line_error(code, err, "--image-size", "HxW")
+
+
+def test_augmentation_is_chosen_where_it_helps_pca_generalise():
+    from sklearn.datasets import load_digits
+
+    from aelab.data.augment import choose_augmentation
+
+    rng, t = np.random.default_rng(0), np.arange(64)[None, :, None]
+    noise = 0.02 * rng.normal(size=(60, 64, 1))
+    # one bump, wherever a recording caught it: a shifted copy is another plausible recording
+    unaligned = np.exp(-0.5 * ((t - rng.uniform(20, 44, (60, 1, 1))) / 3) ** 2) + noise
+    assert choose_augmentation("sequence", unaligned.astype(np.float32), 2, seed=0).name == "time-shift"
+    # the bump always at step 32: shifting it only adds what the data never shows
+    aligned = np.exp(-0.5 * ((t - 32) / 3) ** 2) * rng.uniform(0.5, 2, (60, 1, 1)) + noise
+    assert choose_augmentation("sequence", aligned.astype(np.float32), 2, seed=0).name == "none"
+    digits = (load_digits().images[:400, None] / 16).astype(np.float32)  # a mirrored or shifted digit is another shape
+    choice = choose_augmentation("image", digits, 8, seed=0)
+    assert choice.name == "none" and "flip+shift" in choice.reason
+    assert choose_augmentation("table", np.ones((50, 4), np.float32), 2, seed=0).name == "none"
+    ragged = wavy(40, 32, 1)
+    ragged[::2, 20:] = np.nan
+    assert "ragged" in choose_augmentation("sequence", ragged, 4, seed=0).reason

@@ -235,3 +235,32 @@ def test_a_pca_start_is_kept_when_training_does_not_clearly_beat_it():
     trainer.fit(x[:100], x[100:])  # steps this small move validation loss by noise only
     assert trainer.best_epoch == 0
     assert all(torch.equal(start[k], v) for k, v in model.state_dict().items())
+
+
+def test_a_start_on_augmented_data_must_clearly_beat_plain_pca_or_the_run_returns_to_it():
+    torch.manual_seed(0)
+    x = torch.from_numpy(np.random.default_rng(0).normal(size=(120, 6)).astype(np.float32))
+    model = create_model("dense", n_features=6, latent_dim=2)
+    anchor_to_pca(model, x[:100].numpy())
+    pca_weights = copy.deepcopy(model.state_dict())
+    anchor_to_pca(model, x[:100].numpy() * np.float32([1, 1, 1, 1, 1, 50]))  # a start far from this data's PCA
+    trainer = Trainer(model, TrainConfig(epochs=2, batch_size=20, lr=1e-6), progress=False)
+    trainer.fit(x[:100], x[100:], pca_weights=pca_weights)
+    assert trainer.best_epoch == 0
+    assert all(torch.equal(pca_weights[k], v) for k, v in model.state_dict().items())
+
+
+def test_time_shift_moves_each_sequence_by_at_most_a_twentieth_with_edges_repeated():
+    from aelab.data.augment import time_shift
+
+    x = torch.arange(2 * 60 * 2, dtype=torch.float32).view(2, 60, 2).repeat(50, 1, 1)  # 100 sequences of 60 steps
+    shifted = time_shift(x, torch.Generator().manual_seed(0))
+    assert shifted.shape == x.shape
+    moves = set()
+    for s, o in zip(shifted, x, strict=True):
+        move = int((s[30, 0] - o[30, 0]).item()) // -2  # the step each output step copies: t - move
+        assert abs(move) <= 3
+        expected = o[(torch.arange(60) - move).clamp(0, 59)]
+        assert torch.equal(s, expected)
+        moves.add(move)
+    assert len(moves) > 3  # shifts both ways, not one fixed move
