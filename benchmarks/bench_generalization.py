@@ -27,11 +27,15 @@ SEEDS = (42, 43, 44)
 
 
 def ucr_sets() -> list[str]:
-    return sorted(p.name[: -len("_TRAIN_X.npy")] for p in UCR.glob("*_TRAIN_X.npy"))
+    arrays = [p.name[: -len("_TRAIN_X.npy")] for p in UCR.glob("*_TRAIN_X.npy")]
+    return sorted(arrays + [p.name[: -len("_TRAIN.csv")] for p in UCR.glob("*_TRAIN.csv")])
 
 
 def ucr_args(name: str) -> list[str]:
-    """The TRAIN/TEST files of a set, with their labels where it has them (probes need labels)."""
+    """The TRAIN/TEST files of a set, with their labels where it has them (probes need labels; a CSV of
+    sequences carries its own `label` column)."""
+    if (UCR / f"{name}_TRAIN.csv").exists():
+        return ["--data", str(UCR / f"{name}_TRAIN.csv"), "--test-data", str(UCR / f"{name}_TEST.csv")]
     args = ["--data", str(UCR / f"{name}_TRAIN_X.npy"), "--test-data", str(UCR / f"{name}_TEST_X.npy")]
     if (UCR / f"{name}_TRAIN_y.npy").exists():
         args += ["--labels", str(UCR / f"{name}_TRAIN_y.npy"), "--test-labels", str(UCR / f"{name}_TEST_y.npy")]

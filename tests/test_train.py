@@ -264,3 +264,9 @@ def test_time_shift_moves_each_sequence_by_at_most_a_twentieth_with_edges_repeat
         assert torch.equal(s, expected)
         moves.add(move)
     assert len(moves) > 3  # shifts both ways, not one fixed move
+    ragged = torch.rand(40, 60, 2)
+    ragged[:, 40:] = float("nan")  # 40 real steps: shifts of at most 2, within them
+    shifted = time_shift(ragged, torch.Generator().manual_seed(0))
+    assert torch.equal(shifted.isnan(), ragged.isnan())
+    for s, o in zip(shifted, ragged, strict=True):
+        assert any(torch.equal(s[:40], o[(torch.arange(40) - m).clamp(0, 39)]) for m in range(-2, 3))

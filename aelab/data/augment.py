@@ -12,6 +12,7 @@ from sklearn.decomposition import PCA
 
 from ..errors import AelabError, ConfigError
 from ..kinds import IMAGE, SEQUENCE
+from ..padding import filled
 
 
 def random_flip(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -36,13 +37,18 @@ def flip_and_shift(batch: torch.Tensor, generator: torch.Generator, max_shift: i
 
 
 def time_shift(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Move each (B, T, F) sequence by up to T/20 steps (at least 1) either way, the edge step repeated into the
-    gap: the same shape a little earlier or later, which small sets of unaligned recordings lack."""
+    """Move each (B, T, F) sequence by up to a twentieth of its length (at least 1 step) either way, the edge step
+    repeated into the gap: the same shape a little earlier or later, which small sets of unaligned recordings lack.
+    A ragged sequence (NaN-padded at the end, see aelab.padding) moves within its own length and keeps its padding."""
     b, t = batch.shape[:2]
+    real = ~torch.isnan(batch).all(2)  # (B, T)
+    length = real.sum(1, keepdim=True)  # (B, 1)
     max_shift = max(1, t // 20)
     shift = torch.randint(-max_shift, max_shift + 1, (b, 1), generator=generator)  # (B, 1)
-    steps = (torch.arange(t)[None, :] - shift).clamp(0, t - 1)  # (B, T): the step each output step copies
-    return batch.gather(1, steps.to(batch.device)[:, :, None].expand_as(batch))
+    shift = torch.round(shift * (length // 20).clamp(min=1) / max_shift).long()  # scaled to each sequence's length
+    steps = torch.minimum((torch.arange(t)[None, :] - shift).clamp(min=0), length - 1)  # (B, T): the step copied
+    moved = batch.gather(1, steps.to(batch.device)[:, :, None].expand_as(batch))
+    return moved if bool(real.all()) else torch.where(real[:, :, None], moved, batch)
 
 
 def contrastive_view(
@@ -107,9 +113,11 @@ def with_copies(x: torch.Tensor, augment, generator: torch.Generator, copies: in
 
 
 def _heldout_pca_error(fit: torch.Tensor, held: torch.Tensor, k: int, seed: int) -> float:
-    pca = PCA(n_components=k, random_state=seed).fit(fit.flatten(1).numpy())
+    """Mean squared error over the real values of `held` (padding excluded) under PCA-k fitted on `fit`."""
+    pca = PCA(n_components=k, random_state=seed).fit(filled(fit.flatten(1).numpy()))
     flat = held.flatten(1).numpy()
-    return float(((pca.inverse_transform(pca.transform(flat)) - flat) ** 2).mean())
+    real = ~np.isnan(flat)
+    return float(((pca.inverse_transform(pca.transform(filled(flat))) - flat)[real] ** 2).mean())
 
 
 def choose_augmentation(data_kind: str, x_train, latent_dim: int, seed: int) -> AugmentationChoice:
@@ -130,8 +138,6 @@ def choose_augmentation(data_kind: str, x_train, latent_dim: int, seed: int) -> 
     fit, held = x[0::2], x[1::2]
     if not candidates:
         return AugmentationChoice("none", f"none defined for {data_kind}s")
-    if not torch.isfinite(x).all():
-        return AugmentationChoice("none", "ragged sequences: a shift would move their padding")
     k = min(latent_dim, len(fit) - 1, fit[0].numel())
     if len(held) < 2 or k < 1:
         return AugmentationChoice("none", "too few training samples to test one")
