@@ -107,7 +107,11 @@ def test_data_options(f):
 
 def training_options(f):
     f = click.option(
-        "--latent-dim", type=int, default=None, help="Latent size (default 32 for images, 20 for sequences)."
+        "--latent-dim",
+        type=int,
+        default=None,
+        help="Latent size (default 32 for images, 20 for sequences, at most half the values of a sample; "
+        "tables: 8 or fewer; streams: at most W*F/8).",
     )(f)
     f = click.option("--epochs", type=int, default=None, help="Override the preset's epochs.")(f)
     f = click.option("--batch-size", type=int, default=None, help="Override the preset's batch size.")(f)

@@ -7,6 +7,7 @@ all of them exist, so a failed or interrupted run leaves its checkpoint and noth
 from __future__ import annotations
 
 import copy
+import math
 import shutil
 import time
 from collections.abc import Callable
@@ -105,6 +106,9 @@ def new_model(
         settings["latent_dim"] = latent_dim
     elif cls.input_kind == TABLE:
         settings["latent_dim"] = default_table_latent(shape["n_features"])
+    else:  # the model's default size, at most half the values of a sample (5-step sequences, 4x4 images)
+        values = math.prod(x_train.shape[1:])
+        settings["latent_dim"] = min(cls.Config.__dataclass_fields__["latent_dim"].default, max(1, values // 2))
     if init is not None:
         settings["init"] = init
     model = create_model(model_name, **shape, **cls.adapt(settings, shape))

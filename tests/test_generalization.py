@@ -97,6 +97,14 @@ def test_sequence_models_train_on_sequences_of_any_length(name, steps, features,
     assert est.inverse_transform(est.transform(x)).shape == x.shape
 
 
+@pytest.mark.parametrize("name, shape, latent", [("lstm", (5, 1), 2), ("conv1d", (24, 3), 20), ("cnn", (1, 4, 4), 8)])
+def test_the_default_latent_is_at_most_half_the_values_of_a_sample(name, shape, latent):
+    from aelab.experiment import new_model
+
+    x = np.random.default_rng(0).random((10, *shape)).astype(np.float32)
+    assert new_model(name, x, None, "lab", seed=0).model.latent_dim == latent
+
+
 @pytest.mark.parametrize("size", [(8, 8, 1), (28, 30, 3), (30, 17, 1), (64, 64, 3)])
 def test_cnn_trains_on_images_of_other_sizes(size):
     from aelab import AutoencoderTransformer
