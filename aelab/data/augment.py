@@ -3,6 +3,7 @@ altered views the contrastive term compares."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,6 +95,7 @@ KIND_OF = {"flip": IMAGE, "flip+shift": IMAGE, "time-shift": SEQUENCE}
 AUTO = "auto"  # a preset's augmentation: chosen from the data by `choose_augmentation`
 CANDIDATES = {IMAGE: ("flip+shift", "flip"), SEQUENCE: ("time-shift",)}  # strongest first
 CHOICE_SAMPLES = 1000  # training samples the choice looks at, spread over the split
+CHOICE_VALUES = 20_000_000  # values a PCA fit of the augmented data holds at most (80 MB), unless the data is larger
 COPIES = 4  # augmented copies of each sample in the PCA fits of the choice and of an anchored start
 MIN_GAIN = 0.01  # an augmentation must lower the held-out PCA error by at least this share to be used
 
@@ -133,7 +135,9 @@ def choose_augmentation(data_kind: str, x_train, latent_dim: int, seed: int) -> 
     """
     candidates = CANDIDATES.get(data_kind, ())
     n = len(x_train)
-    rows = np.unique(np.linspace(0, n - 1, min(n, CHOICE_SAMPLES)).round().astype(int))
+    values = math.prod(x_train.shape[1:])
+    looked_at = min(n, CHOICE_SAMPLES, max(4, 2 * CHOICE_VALUES // ((COPIES + 1) * values)))  # 256x256 photos: 40
+    rows = np.unique(np.linspace(0, n - 1, looked_at).round().astype(int))
     x = torch.as_tensor(np.asarray(x_train[rows]), dtype=torch.float32)
     fit, held = x[0::2], x[1::2]
     if not candidates:
