@@ -129,19 +129,19 @@ def choose_augmentation(data_kind: str, x_train, latent_dim: int, seed: int) -> 
     model's latent size; the augmentation is used when that PCA reconstructs the other half at least MIN_GAIN
     better than a PCA fitted on the half alone: a cheap linear test of whether the transform teaches something
     true about the data. Measured: flips and shifts help on CIFAR-10 (0.95x at PCA-32) and hurt on 8x8 digits
-    (1.12-2.7x: a mirrored or shifted digit is another shape; trained with them the cnn stayed at PCA-8's error,
-    without them it reached 0.43x); time shifts help small unaligned UCR sets (ArrowHead 0.47x, PickupGesture
-    0.36x) and not the lab's aligned synthetic sequences (1.01x).
+    (1.4-1.5x, flips alone 1.1x: a mirrored or shifted digit is another shape; trained with them the cnn stayed at
+    PCA-8's error, without them it reached 0.43x); time shifts help small unaligned UCR sets (ArrowHead 0.52-0.70x,
+    PickupGesture 0.56-0.86x), not ACSF1 (1.08-1.13x) nor the lab's aligned synthetic sequences (1.01x).
     """
     candidates = CANDIDATES.get(data_kind, ())
+    if not candidates:
+        return AugmentationChoice("none", f"none defined for {data_kind}s")
     n = len(x_train)
     values = math.prod(x_train.shape[1:])
     looked_at = min(n, CHOICE_SAMPLES, max(4, 2 * CHOICE_VALUES // ((COPIES + 1) * values)))  # 256x256 photos: 40
     rows = np.unique(np.linspace(0, n - 1, looked_at).round().astype(int))
     x = torch.as_tensor(np.asarray(x_train[rows]), dtype=torch.float32)
     fit, held = x[0::2], x[1::2]
-    if not candidates:
-        return AugmentationChoice("none", f"none defined for {data_kind}s")
     k = min(latent_dim, len(fit) - 1, fit[0].numel())
     if len(held) < 2 or k < 1:
         return AugmentationChoice("none", "too few training samples to test one")
