@@ -299,3 +299,16 @@ def test_augmentation_is_chosen_where_it_helps_pca_generalise():
     ragged = unaligned.astype(np.float32)
     ragged[::2, 56:] = np.nan  # padding after step 56, where no bump reaches
     assert choose_augmentation("sequence", ragged, 2, seed=0).name == "time-shift"
+
+
+def test_an_anchored_model_on_augmented_data_starts_as_their_pca_and_keeps_the_plain_pca_to_return_to():
+    from aelab.experiment import new_model
+
+    rng, t = np.random.default_rng(0), np.arange(64)[None, :, None]
+    x = (np.exp(-0.5 * ((t - rng.uniform(20, 44, (60, 1, 1))) / 3) ** 2)).astype(np.float32)
+    built = new_model("conv1d", x, 2, "lab", seed=0, init="pca", augment="time-shift")
+    plain = new_model("conv1d", x, 2, "lab", seed=0, init="pca").model
+    assert built.augmentation.name == "time-shift"
+    assert all(torch.equal(plain.state_dict()[k], v) for k, v in built.pca_weights.items())
+    assert not torch.equal(built.model.pca_path.up.weight, plain.pca_path.up.weight)
+    assert new_model("conv1d", x, 2, "lab", seed=0, init="random", augment="time-shift").pca_weights is None
