@@ -167,6 +167,12 @@ def cli(ctx, debug):
     "default: 0 on <= 2 cores, else a quarter of the cores, at most 4).",
 )
 @click.option(
+    "--augment",
+    default=None,
+    help="Training augmentation: auto (tested on the data; the default of cnn, lstm and conv1d), none, or one "
+    "by name (images: flip, flip+shift; sequences: time-shift).",
+)
+@click.option(
     "--contrastive",
     default=None,
     type=float,
@@ -178,6 +184,7 @@ def cli(ctx, debug):
 def train(
     model,
     init,
+    augment,
     out,
     latent_dim,
     epochs,
@@ -215,6 +222,7 @@ def train(
             precision=precision,
             contrastive=contrastive,
             init=init,
+            augment=augment,
             resume=resume,
             force=force,
             workers=workers,
@@ -413,6 +421,7 @@ FLAG_FIELDS = {
     "lr",
     "precision",
     "contrastive",
+    "augment",
     "val_fraction",
     "train_size",
     "test_size",

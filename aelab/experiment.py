@@ -138,6 +138,7 @@ def train_on(
     precision: str | None = None,
     contrastive: float | None = None,
     init: str | None = None,
+    augment: str | None = None,
     seed: int = 42,
     resume: bool = False,
     force: bool = False,
@@ -158,8 +159,11 @@ def train_on(
         lr=lr,
         precision=precision,
         contrastive=contrastive,
+        augment=augment,
         seed=seed,
     )
+    if cfg.augment not in ("none", AUTO) and get_augmentation(cfg.augment, dataset.kind) is None:
+        raise ConfigError("augment", f"{cfg.augment!r} does not apply to {dataset.kind}s")
     n_train = len(dataset.train.x)
     if batch_size is not None and batch_size > n_train:
         raise AelabError(f"--batch-size: {batch_size} exceeds the {n_train} training samples")

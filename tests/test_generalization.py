@@ -312,3 +312,22 @@ def test_an_anchored_model_on_augmented_data_starts_as_their_pca_and_keeps_the_p
     assert all(torch.equal(plain.state_dict()[k], v) for k, v in built.pca_weights.items())
     assert not torch.equal(built.model.pca_path.up.weight, plain.pca_path.up.weight)
     assert new_model("conv1d", x, 2, "lab", seed=0, init="random", augment="time-shift").pca_weights is None
+
+
+def test_augment_auto_is_printed_and_saved_and_an_explicit_augment_wins_or_is_refused(capsys, tmp_path):
+    np.save(tmp_path / "x.npy", wavy(30, 16, 2))
+    base = ["train", "conv1d", "--data", tmp_path / "x.npy", "--epochs", "1"]
+    code, out, err = run_cli(capsys, *base, "--out", tmp_path / "a")
+    assert code == 0, err
+    chosen = json.loads((tmp_path / "a" / "config.json").read_text())["train"]["augment"]
+    assert chosen in ("none", "time-shift") and f"augmentation: {chosen} (" in out
+    code, out, err = run_cli(capsys, *base, "--augment", "time-shift", "--out", tmp_path / "b")
+    assert code == 0 and "augmentation:" not in out
+    assert json.loads((tmp_path / "b" / "config.json").read_text())["train"]["augment"] == "time-shift"
+    code, out, err = run_cli(capsys, *base, "--augment", "flip", "--out", tmp_path / "c")
+    assert code == 2 and "--augment: 'flip' does not apply to sequences" in err
+    assert not (tmp_path / "c" / "config.json").exists()
+    code, out, err = run_cli(capsys, *base, "--augment", "rotate", "--out", tmp_path / "d")
+    assert (
+        code == 2 and "--augment: unknown augment 'rotate'; choose from none, flip, flip+shift, time-shift, auto" in err
+    )
