@@ -56,6 +56,11 @@ def decode(model, codes: np.ndarray, batch_size: int = BATCH) -> np.ndarray:
     return _batched(lambda z: model.bounded(model.decode(z)), model, codes, batch_size)
 
 
+def seeded_rows(n: int, keep: int, seed: int) -> np.ndarray:
+    """Sorted indices of `keep` of `n` rows drawn with `seed` (all of them when `keep` >= `n`)."""
+    return np.sort(np.random.default_rng(seed).choice(n, keep, replace=False)) if n > keep else np.arange(n)
+
+
 class PCABaseline:
     """PCA with as many components as the autoencoder's latent, fitted on (a seeded subsample of) train."""
 
@@ -69,11 +74,7 @@ class PCABaseline:
         if n <= PCA_MAX_ROWS and isinstance(x_train, np.ndarray):
             flat = x_train.reshape(n, values)
         else:  # gathered batch by batch into one array, so a streamed split costs no more than the rows kept
-            rows = (
-                np.sort(np.random.default_rng(self.seed).choice(n, PCA_MAX_ROWS, replace=False))
-                if n > PCA_MAX_ROWS
-                else np.arange(n)
-            )
+            rows = seeded_rows(n, PCA_MAX_ROWS, self.seed)
             flat = np.empty((len(rows), values), dtype=np.float32)
             for start in range(0, len(rows), BATCH):
                 chunk = rows[start : start + BATCH]
@@ -125,7 +126,7 @@ def anchor_to_pca(model, x_train, seed: int = 42, augment=None) -> None:
     if augment is not None:
         n, values = len(x_train), math.prod(x_train.shape[1:])
         keep = min(PCA_MAX_ROWS, max(n * values, CHOICE_VALUES) // values) // (COPIES + 1)
-        rows = np.sort(np.random.default_rng(seed).choice(n, keep, replace=False)) if n > keep else np.arange(n)
+        rows = seeded_rows(n, keep, seed)
         x = torch.as_tensor(np.asarray(x_train[rows]), dtype=torch.float32)
         x_train = with_copies(x, augment, torch.Generator().manual_seed(seed)).numpy()
     pca = PCABaseline(model.latent_dim, seed=seed).fit(x_train).pca_
