@@ -20,7 +20,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from .anomaly import anomaly_metrics, step_scores
-from .data.augment import CHOICE_VALUES, COPIES, with_copies
+from .data.augment import CHOICE_VALUES, variants
 from .padding import filled, masked_like
 
 PCA_MAX_ROWS = 20_000
@@ -115,20 +115,19 @@ def pca_verdict(mse: float, pca_mse: float) -> str:
     return f"LOSES TO PCA: {ratio:.2f}x its MSE"
 
 
-def anchor_to_pca(model, x_train, seed: int = 42, augment=None) -> None:
+def anchor_to_pca(model, x_train, seed: int = 42, augment: str | None = None) -> None:
     """Start a PCA-anchored model (`init="pca"`) as the PCA of `x_train`, fitted exactly as the baseline beside it
     is (same rows, same seed), so that at step 0 the model and its baseline reconstruct alike. A model that trains
-    on augmented batches (`augment(batch, generator)`) starts as the PCA of what it trains on instead: the training
-    samples with COPIES augmented copies of each, in at most PCA_MAX_ROWS rows and, for large samples, in no more
+    on batches augmented by `augment` (a name in AUGMENTATIONS) starts as the PCA of what it trains on instead: the
+    training samples in all their `variants`, in at most PCA_MAX_ROWS rows and, for large samples, in no more
     memory than the plain fit (or CHOICE_VALUES values)."""
     if getattr(model, "pca_path", None) is None:
         return
     if augment is not None:
         n, values = len(x_train), math.prod(x_train.shape[1:])
-        keep = min(PCA_MAX_ROWS, max(n * values, CHOICE_VALUES) // values) // (COPIES + 1)
-        rows = seeded_rows(n, keep, seed)
-        x = torch.as_tensor(np.asarray(x_train[rows]), dtype=torch.float32)
-        x_train = with_copies(x, augment, torch.Generator().manual_seed(seed)).numpy()
+        count = len(variants(torch.as_tensor(np.asarray(x_train[:1]), dtype=torch.float32), augment))
+        rows = seeded_rows(n, min(PCA_MAX_ROWS, max(n * values, CHOICE_VALUES) // values) // count, seed)
+        x_train = variants(torch.as_tensor(np.asarray(x_train[rows]), dtype=torch.float32), augment).numpy()
     pca = PCABaseline(model.latent_dim, seed=seed).fit(x_train).pca_
     model.anchor_to_pca(pca.mean_, pca.components_)
 

@@ -81,7 +81,7 @@ def stream_latent(window: int, n_features: int) -> int:
 class NewModel(NamedTuple):
     model: Autoencoder
     augmentation: AugmentationChoice
-    pca_weights: dict | None  # an anchored model as the plain PCA, where its start is the PCA of augmented data
+    pca_weights: dict | None  # an anchored model as the plain PCA, where it starts as that of an augmentation as set
 
 
 def new_model(
@@ -95,9 +95,10 @@ def new_model(
 ) -> NewModel:
     """A model sized for the samples of `x_train`, initialised from `seed`, and the augmentation it trains with
     (`augment`, or for "auto" the one `choose_augmentation` finds for the data at the model's latent size); with
-    init "pca" (a model's default or asked for), anchored to the PCA of `x_train` as it will be trained on, and
-    when that is augmented, `pca_weights` hold the model as the plain PCA of `x_train` (for `Trainer.fit`). The CLI
-    and the estimator build models only here."""
+    init "pca" (a model's default or asked for), anchored to the PCA of `x_train` as it will be trained on. Under
+    an augmentation as set, which no test confirmed, `pca_weights` hold the model as the plain PCA of `x_train`,
+    which `Trainer.fit` returns to unless training clearly beats it. The CLI and the estimator build models only
+    here."""
     torch.manual_seed(seed)  # weight initialisation is part of the run's seed
     cls = model_class(model_name)
     shape = shape_config(cls.input_kind, tuple(x_train.shape[1:]))
@@ -117,11 +118,11 @@ def new_model(
     else:
         augmentation = AugmentationChoice(augment, "as set")
     transform = get_augmentation(augmentation.name, cls.input_kind)
-    anchor_to_pca(model, x_train, seed)
     pca_weights = None
-    if transform is not None and getattr(model, "pca_path", None) is not None:
+    if transform is not None and not augmentation.confirmed and getattr(model, "pca_path", None) is not None:
+        anchor_to_pca(model, x_train, seed)  # an augmentation as set, untested: plain PCA stays the reference
         pca_weights = copy.deepcopy(model.state_dict())
-        anchor_to_pca(model, x_train, seed, transform)
+    anchor_to_pca(model, x_train, seed, augmentation.name if transform is not None else None)
     return NewModel(model, augmentation, pca_weights)
 
 

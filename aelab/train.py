@@ -29,6 +29,7 @@ from .distributed import all_sum, is_main, rank_and_world
 from .errors import AelabError, ConfigError, TrainingDiverged
 from .io import atomic_path
 from .padding import model_input
+from .stats import clearly_better
 
 SCHEDULES = ("none", "onecycle", "cosine")
 PRECISIONS = ("fp32", "bf16")
@@ -255,19 +256,6 @@ def per_sample_errors(model: nn.Module, x, batch_size: int = 512) -> torch.Tenso
     return torch.cat(errors)
 
 
-# How many standard errors of the per-sample differences training must gain on validation to leave a PCA start
-CLEARLY_BETTER_Z = 2.0
-
-
-def clearly_better(errors: torch.Tensor, start_errors: torch.Tensor, z: float = CLEARLY_BETTER_Z) -> bool:
-    """Whether per-sample validation errors beat those of the start by more than `z` standard errors of their
-    paired differences (a one-sided paired z-test)."""
-    gain = start_errors - errors
-    if len(gain) < 2:
-        return bool(gain.mean() > 0)
-    return bool(gain.mean() > z * gain.std() / math.sqrt(len(gain)))
-
-
 class Trainer:
     """Fit `model` to reconstruct `x_train`, watching `x_val`. History is a dict of per-epoch lists.
 
@@ -307,9 +295,9 @@ class Trainer:
         sample for the contrastive term when `config.contrastive` > 0. `on_epoch_end(epoch, model, history)` runs
         after each epoch's bookkeeping and checkpoint (outside the timed part), e.g. for a benchmark's
         time-to-quality measurement; it may return True to stop training there, or raise to interrupt it.
-        `pca_weights`: for a model anchored to the PCA of augmented data, its weights as the plain training split's
-        PCA, which the run returns to unless its best weights are clearly better (a PCA-anchored model otherwise
-        returns to its start)."""
+        `pca_weights`: for a model anchored to the PCA of data augmented as set (an augmentation no test confirmed,
+        see `choose_augmentation`), its weights as the plain training split's PCA, which the run returns to unless
+        its best weights are clearly better (a PCA-anchored model otherwise returns to its start)."""
         cfg = self.config
         if cfg.contrastive and view is None:
             raise AelabError("contrastive: a weight above 0 needs a `view` transform")
@@ -371,11 +359,10 @@ class Trainer:
 
     def _keep_pca_unless_clearly_better(self, state: dict, pca_weights: dict, x_val) -> None:
         """Return to PCA's solution (best epoch 0) unless the best weights are clearly better on validation
-        (`clearly_better`). A small validation set ranks epochs by noise: on UCR's PickupGesture (50 training
-        sequences, 10 validating) conv1d kept epochs 28-55 that were better on validation and 1.0002-1.013x PCA's
-        test MSE; PCA's solution is what the gain should beat by more than its noise to replace. A start fitted to
-        augmented data is held to the same test: on CardanoSentiment (59 training sequences) a time-shifted PCA
-        start that helped on held-out training samples was 1.22x PCA's test MSE."""
+        (`aelab.stats.clearly_better`). A small validation set ranks epochs by noise: on UCR's PickupGesture (50
+        training sequences, 10 validating) conv1d kept epochs 28-55 that were better on validation and 1.0002-1.013x
+        PCA's test MSE; PCA's solution is what the gain should beat by more than its noise to replace. A start
+        fitted to data augmented as set, which no test confirmed, is held to the same test."""
         trained = per_sample_errors(self.model, x_val)
         best_weights = copy.deepcopy(self.model.state_dict())
         self.model.load_state_dict(pca_weights)

@@ -288,17 +288,47 @@ def test_augmentation_is_chosen_where_it_helps_pca_generalise():
     noise = 0.02 * rng.normal(size=(60, 64, 1))
     # one bump, wherever a recording caught it: a shifted copy is another plausible recording
     unaligned = np.exp(-0.5 * ((t - rng.uniform(20, 44, (60, 1, 1))) / 3) ** 2) + noise
-    assert choose_augmentation("sequence", unaligned.astype(np.float32), 2, seed=0).name == "time-shift"
+    # (at PCA-8: two components cannot hold a bump that moves, shifted or not)
+    assert choose_augmentation("sequence", unaligned.astype(np.float32), 8, seed=0).name == "time-shift"
     # the bump always at step 32: shifting it only adds what the data never shows
     aligned = np.exp(-0.5 * ((t - 32) / 3) ** 2) * rng.uniform(0.5, 2, (60, 1, 1)) + noise
-    assert choose_augmentation("sequence", aligned.astype(np.float32), 2, seed=0).name == "none"
+    assert choose_augmentation("sequence", aligned.astype(np.float32), 8, seed=0).name == "none"
     digits = (load_digits().images[:400, None] / 16).astype(np.float32)  # a mirrored or shifted digit is another shape
     choice = choose_augmentation("image", digits, 8, seed=0)
     assert choice.name == "none" and "flip+shift" in choice.reason
     assert choose_augmentation("table", np.ones((50, 4), np.float32), 2, seed=0).name == "none"
     ragged = unaligned.astype(np.float32)
     ragged[::2, 56:] = np.nan  # padding after step 56, where no bump reaches
-    assert choose_augmentation("sequence", ragged, 2, seed=0).name == "time-shift"
+    assert choose_augmentation("sequence", ragged, 8, seed=0).name == "time-shift"
+
+
+def test_variants_hold_the_originals_and_every_kind_of_change_the_augmentation_draws():
+    from aelab.data.augment import IMAGE_SHIFT, variants
+
+    x = torch.arange(2 * 64, dtype=torch.float32).reshape(2, 64, 1)
+    shifted = variants(x, "time-shift")  # at most 3 steps each way on 64 steps: all 7 shifts
+    assert shifted.shape == (14, 64, 1) and torch.equal(shifted[6:8], x)
+    assert torch.equal(shifted[12, :4, 0], torch.zeros(4)) and torch.equal(shifted[12, 3:, 0], x[0, :61, 0])  # +3
+    ragged = x.clone()
+    ragged[1, 40:] = torch.nan
+    assert torch.isnan(variants(ragged, "time-shift")[1::2, 40:]).all()  # each keeps its padding
+    images = torch.rand(3, 1, 8, 8)
+    assert torch.equal(variants(images, "flip"), torch.cat([images, images.flip(-1)]))
+    grid = variants(images, "flip+shift").reshape(9, 2, 3, 1, 8, 8)  # (dy, dx) x (as is, mirrored) x images
+    assert torch.equal(grid[4, 0], images) and torch.equal(grid[4, 1], images.flip(-1))
+    assert torch.equal(grid[5, 0, :, :, :, : 8 - IMAGE_SHIFT], images[..., IMAGE_SHIFT:])  # dx = +2: moved left
+
+
+def test_a_confirmed_choice_makes_the_augmented_pca_the_start_and_the_reference():
+    from aelab.experiment import new_model
+
+    rng, t = np.random.default_rng(0), np.arange(64)[None, :, None]
+    noise = 0.02 * rng.normal(size=(60, 64, 1))
+    x = (np.exp(-0.5 * ((t - rng.uniform(20, 44, (60, 1, 1))) / 3) ** 2) + noise).astype(np.float32)
+    built = new_model("conv1d", x, 8, "lab", seed=0, init="pca", augment="auto")
+    assert built.augmentation.name == "time-shift" and built.augmentation.confirmed
+    assert built.pca_weights is None  # Trainer.fit returns to this start unless training clearly beats it
+    assert "z = " in built.augmentation.reason
 
 
 def test_an_anchored_model_on_augmented_data_starts_as_their_pca_and_keeps_the_plain_pca_to_return_to():

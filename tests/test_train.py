@@ -9,7 +9,8 @@ from torch import nn
 from aelab.errors import AelabError, TrainingDiverged
 from aelab.evaluate import anchor_to_pca
 from aelab.models import create_model
-from aelab.train import TrainConfig, Trainer, clearly_better, evaluate_loss
+from aelab.stats import clearly_better
+from aelab.train import TrainConfig, Trainer, evaluate_loss
 
 
 class Linear(nn.Module):
