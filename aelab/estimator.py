@@ -144,7 +144,11 @@ class _Autoencoder(BaseEstimator):
         cfg = replace(cfg, augment=augmentation.name)
         self.train_config_ = cfg.to_dict()
         self.history_ = Trainer(model, cfg, progress=self.progress).fit(
-            train, val, augment=get_augmentation(cfg.augment, kind), pca_weights=pca_weights
+            train,
+            val,
+            augment=get_augmentation(cfg.augment, kind),
+            pca_weights=pca_weights,
+            start_confirmed=augmentation.confirmed,
         )
         return model.cpu().eval()
 

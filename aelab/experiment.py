@@ -81,7 +81,7 @@ def stream_latent(window: int, n_features: int) -> int:
 class NewModel(NamedTuple):
     model: Autoencoder
     augmentation: AugmentationChoice
-    pca_weights: dict | None  # an anchored model as the plain PCA, where it starts as that of an augmentation as set
+    pca_weights: dict | None  # an anchored model as the plain PCA, where it starts as the PCA of augmented data
 
 
 def new_model(
@@ -95,10 +95,9 @@ def new_model(
 ) -> NewModel:
     """A model sized for the samples of `x_train`, initialised from `seed`, and the augmentation it trains with
     (`augment`, or for "auto" the one `choose_augmentation` finds for the data at the model's latent size); with
-    init "pca" (a model's default or asked for), anchored to the PCA of `x_train` as it will be trained on. Under
-    an augmentation as set, which no test confirmed, `pca_weights` hold the model as the plain PCA of `x_train`,
-    which `Trainer.fit` returns to unless training clearly beats it. The CLI and the estimator build models only
-    here."""
+    init "pca" (a model's default or asked for), anchored to the PCA of `x_train` as it will be trained on, and
+    when that is augmented, `pca_weights` hold the model as the plain PCA of `x_train` (for `Trainer.fit`, with
+    `start_confirmed=augmentation.confirmed`). The CLI and the estimator build models only here."""
     torch.manual_seed(seed)  # weight initialisation is part of the run's seed
     cls = model_class(model_name)
     shape = shape_config(cls.input_kind, tuple(x_train.shape[1:]))
@@ -119,8 +118,8 @@ def new_model(
         augmentation = AugmentationChoice(augment, "as set")
     transform = get_augmentation(augmentation.name, cls.input_kind)
     pca_weights = None
-    if transform is not None and not augmentation.confirmed and getattr(model, "pca_path", None) is not None:
-        anchor_to_pca(model, x_train, seed)  # an augmentation as set, untested: plain PCA stays the reference
+    if transform is not None and getattr(model, "pca_path", None) is not None:
+        anchor_to_pca(model, x_train, seed)
         pca_weights = copy.deepcopy(model.state_dict())
     anchor_to_pca(model, x_train, seed, augmentation.name if transform is not None else None)
     return NewModel(model, augmentation, pca_weights)
@@ -198,6 +197,7 @@ def train_on(
         augment=get_augmentation(cfg.augment, dataset.kind),
         view=view,
         pca_weights=pca_weights,
+        start_confirmed=augmentation.confirmed,
     )
     train_seconds = time.perf_counter() - started
     model.cpu().eval()

@@ -288,6 +288,7 @@ class Trainer:
         augment=None,
         view=None,
         pca_weights: dict | None = None,
+        start_confirmed: bool = False,
     ) -> dict:
         """Train on tensors, or on sources read batch by batch (anything NumPy-indexable with `len` and `shape`,
         such as a streamed split). `augment(batch, generator) -> batch`, if given, transforms each training batch
@@ -295,9 +296,11 @@ class Trainer:
         sample for the contrastive term when `config.contrastive` > 0. `on_epoch_end(epoch, model, history)` runs
         after each epoch's bookkeeping and checkpoint (outside the timed part), e.g. for a benchmark's
         time-to-quality measurement; it may return True to stop training there, or raise to interrupt it.
-        `pca_weights`: for a model anchored to the PCA of data augmented as set (an augmentation no test confirmed,
-        see `choose_augmentation`), its weights as the plain training split's PCA, which the run returns to unless
-        its best weights are clearly better (a PCA-anchored model otherwise returns to its start)."""
+        A PCA-anchored model returns to its start unless its best weights are clearly better on validation.
+        `pca_weights`: for one anchored to the PCA of augmented data, its weights as the plain training split's PCA.
+        Where that augmentation is as set, untested, the run returns to plain PCA instead of to the start; where
+        `start_confirmed` (`choose_augmentation` confirmed it on held-out training samples), the start is the
+        reference, and plain PCA replaces the run's weights only if it is clearly better on validation."""
         cfg = self.config
         if cfg.contrastive and view is None:
             raise AelabError("contrastive: a weight above 0 needs a `view` transform")
@@ -319,9 +322,8 @@ class Trainer:
         state = dict(epoch=0, history={k: [] for k in keys}, best_val=math.inf, best_epoch=0, best_weights=None)
         # a PCA-anchored model (built the same way on resume) ends as PCA unless training clearly beats it
         anchored = getattr(getattr(model, "config", None), "init", None) == "pca"
-        start_is_pca = anchored and pca_weights is None
-        if start_is_pca:
-            pca_weights = copy.deepcopy(model.state_dict())
+        start_is_reference = anchored and (pca_weights is None or start_confirmed)
+        reference = copy.deepcopy(model.state_dict()) if start_is_reference else pca_weights
         if resume and self.checkpoint and self.checkpoint.exists():
             state = self._restore()
         else:  # the starting weights are a candidate for the best: a PCA-anchored model starts as PCA
@@ -351,8 +353,10 @@ class Trainer:
             model.to(memory_format=torch.contiguous_format)
         if state["best_weights"] is not None:
             model.load_state_dict(state["best_weights"])
-        if pca_weights is not None and not (start_is_pca and state["best_epoch"] == 0):
-            self._keep_pca_unless_clearly_better(state, pca_weights, x_val)
+        if reference is not None and not (start_is_reference and state["best_epoch"] == 0):
+            self._keep_pca_unless_clearly_better(state, reference, x_val)
+        if start_is_reference and pca_weights is not None:
+            self._return_to_plain_pca_if_clearly_better(state, pca_weights, x_val)
         self.history = state["history"]
         self.best_epoch = state["best_epoch"]
         return state["history"]
@@ -370,6 +374,18 @@ class Trainer:
             self.model.load_state_dict(best_weights)
         else:
             state["best_epoch"] = 0
+
+    def _return_to_plain_pca_if_clearly_better(self, state: dict, pca_weights: dict, x_val) -> None:
+        """Replace the run's weights by plain PCA's (best epoch 0) when those are clearly better on validation. A
+        confirmed augmentation won on held-out training samples; validation samples are one more check, and
+        overrule it only by the same margin that any change of weights must show."""
+        kept = per_sample_errors(self.model, x_val)
+        kept_weights = copy.deepcopy(self.model.state_dict())
+        self.model.load_state_dict(pca_weights)
+        if clearly_better(per_sample_errors(self.model, x_val), kept):
+            state["best_epoch"] = 0
+        else:
+            self.model.load_state_dict(kept_weights)
 
     def _train_epoch(self, x_train, epoch: int, augment, view) -> dict[str, float]:
         """One pass over the training data; returns each loss term summed over the samples (this rank's)."""

@@ -319,7 +319,7 @@ def test_variants_hold_the_originals_and_every_kind_of_change_the_augmentation_d
     assert torch.equal(grid[5, 0, :, :, :, : 8 - IMAGE_SHIFT], images[..., IMAGE_SHIFT:])  # dx = +2: moved left
 
 
-def test_a_confirmed_choice_makes_the_augmented_pca_the_start_and_the_reference():
+def test_a_confirmed_choice_starts_as_the_augmented_pca_and_keeps_plain_pca_beside_it():
     from aelab.experiment import new_model
 
     rng, t = np.random.default_rng(0), np.arange(64)[None, :, None]
@@ -327,7 +327,9 @@ def test_a_confirmed_choice_makes_the_augmented_pca_the_start_and_the_reference(
     x = (np.exp(-0.5 * ((t - rng.uniform(20, 44, (60, 1, 1))) / 3) ** 2) + noise).astype(np.float32)
     built = new_model("conv1d", x, 8, "lab", seed=0, init="pca", augment="auto")
     assert built.augmentation.name == "time-shift" and built.augmentation.confirmed
-    assert built.pca_weights is None  # Trainer.fit returns to this start unless training clearly beats it
+    plain = new_model("conv1d", x, 8, "lab", seed=0, init="pca", augment="none").model
+    assert all(torch.equal(plain.state_dict()[k], v) for k, v in built.pca_weights.items())  # for the veto
+    assert not torch.equal(built.model.pca_path.up.weight, plain.pca_path.up.weight)
     assert "z = " in built.augmentation.reason
 
 

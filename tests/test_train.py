@@ -251,6 +251,29 @@ def test_a_start_on_augmented_data_must_clearly_beat_plain_pca_or_the_run_return
     assert all(torch.equal(pca_weights[k], v) for k, v in model.state_dict().items())
 
 
+def test_a_confirmed_start_is_the_reference_and_plain_pca_replaces_it_only_when_clearly_better():
+    x = torch.from_numpy(np.random.default_rng(0).normal(size=(120, 6)).astype(np.float32))
+
+    def run(start_rows, start_confirmed, scale=1.0):
+        torch.manual_seed(0)
+        model = create_model("dense", n_features=6, latent_dim=2)
+        anchor_to_pca(model, x[:100].numpy())
+        pca_weights = copy.deepcopy(model.state_dict())
+        anchor_to_pca(model, x[start_rows].numpy() * np.float32([1, 1, 1, 1, 1, scale]))
+        start = copy.deepcopy(model.state_dict())
+        trainer = Trainer(model, TrainConfig(epochs=2, batch_size=20, lr=1e-6), progress=False)
+        trainer.fit(x[:100], x[100:], pca_weights=pca_weights, start_confirmed=start_confirmed)
+        ends_as = {name: all(torch.equal(w[k], v) for k, v in model.state_dict().items()) for name, w in
+                   (("start", start), ("plain", pca_weights))}  # fmt: skip
+        return trainer.best_epoch, ends_as
+
+    # a start 0.92x plain PCA's validation error, z 1.1: kept when confirmed, not when merely set
+    assert run(slice(0, 60), start_confirmed=True) == (0, {"start": True, "plain": False})
+    assert run(slice(0, 60), start_confirmed=False) == (0, {"start": False, "plain": True})
+    # a confirmed start far from this data's PCA: validation overrules the confirmation
+    assert run(slice(0, 100), start_confirmed=True, scale=50.0) == (0, {"start": False, "plain": True})
+
+
 def test_time_shift_moves_each_sequence_by_at_most_a_twentieth_with_edges_repeated():
     from aelab.data.augment import time_shift
 
