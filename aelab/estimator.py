@@ -17,7 +17,7 @@ import torch
 from sklearn.base import BaseEstimator, OutlierMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .data.augment import get_augmentation
+from .data.augment import check_applies, get_augmentation
 from .data.images import validate_image_values
 from .data.normalization import Standardizer
 from .errors import AelabError, ConfigError
@@ -39,7 +39,9 @@ class _Autoencoder(BaseEstimator):
 
     `model`: a registered name, or "auto" (by X's rank: dense for 2-D, lstm for 3-D, cnn for 4-D). `latent_dim`:
     None for the model's default. `epochs`: None for the training budget (at least 1,000 optimizer steps);
-    `max_steps`: a cap on the optimizer steps (for quick fits, e.g. in tests).
+    `max_steps`: a cap on the optimizer steps (for quick fits, e.g. in tests). `augment`: None for the preset's
+    ("auto" for cnn, lstm and conv1d: chosen from the data, as `aelab train` does), "none", or a name in
+    `aelab.data.augment.AUGMENTATIONS` made for X's kind.
     """
 
     def __init__(
@@ -51,6 +53,7 @@ class _Autoencoder(BaseEstimator):
         batch_size: int | None = None,
         lr: float | None = None,
         preset: str = "lab",
+        augment: str | None = None,
         val_fraction: float = 0.1,
         seed: int = 42,
         progress: bool = False,
@@ -62,6 +65,7 @@ class _Autoencoder(BaseEstimator):
         self.batch_size = batch_size
         self.lr = lr
         self.preset = preset
+        self.augment = augment
         self.val_fraction = val_fraction
         self.seed = seed
         self.progress = progress
@@ -130,8 +134,16 @@ class _Autoencoder(BaseEstimator):
             raise AelabError(f"X: {len(xs)} sample(s) are too few to hold out validation data")
         val, train = torch.from_numpy(xs[order[:n_val]]), torch.from_numpy(xs[order[n_val:]])
         cfg = train_config(
-            name, self.preset, epochs=self.epochs, lr=self.lr, seed=self.seed, batch_size=self.batch_size, trim=trim
+            name,
+            self.preset,
+            epochs=self.epochs,
+            lr=self.lr,
+            seed=self.seed,
+            batch_size=self.batch_size,
+            trim=trim,
+            augment=self.augment,
         )
+        check_applies(cfg.augment, kind)
         cfg, budget = training_budget(name, cfg, len(train), epochs_given=self.epochs is not None)
         if self.max_steps is not None:
             if self.max_steps < 1:
@@ -245,11 +257,14 @@ class AutoencoderOutlierDetector(OutlierMixin, _Autoencoder):
         batch_size: int | None = None,
         lr: float | None = None,
         preset: str = "lab",
+        augment: str | None = None,
         val_fraction: float = 0.1,
         seed: int = 42,
         progress: bool = False,
     ):
-        super().__init__(model, latent_dim, epochs, max_steps, batch_size, lr, preset, val_fraction, seed, progress)
+        super().__init__(
+            model, latent_dim, epochs, max_steps, batch_size, lr, preset, augment, val_fraction, seed, progress
+        )
         self.contamination = contamination
 
     def fit(self, X, y=None):

@@ -20,7 +20,14 @@ import torch
 
 from . import plots
 from .data import DEFAULT_DATA, Dataset, DataSpec, load_dataset
-from .data.augment import AUTO, AugmentationChoice, choose_augmentation, get_augmentation, get_contrastive_view
+from .data.augment import (
+    AUTO,
+    AugmentationChoice,
+    check_applies,
+    choose_augmentation,
+    get_augmentation,
+    get_contrastive_view,
+)
 from .distributed import barrier, is_main
 from .errors import AelabError, ConfigError
 from .evaluate import EXACT_MSE, MATCH_BAND, anchor_to_pca, evaluate_model, pca_verdict
@@ -162,8 +169,7 @@ def train_on(
         augment=augment,
         seed=seed,
     )
-    if cfg.augment not in ("none", AUTO) and get_augmentation(cfg.augment, dataset.kind) is None:
-        raise ConfigError("augment", f"{cfg.augment!r} does not apply to {dataset.kind}s")
+    check_applies(cfg.augment, dataset.kind)
     n_train = len(dataset.train.x)
     if batch_size is not None and batch_size > n_train:
         raise AelabError(f"--batch-size: {batch_size} exceeds the {n_train} training samples")

@@ -76,3 +76,14 @@ def test_the_detector_takes_sequences_and_images(shape):
     X = np.random.default_rng(0).random(shape).astype(np.float32)
     det = AutoencoderOutlierDetector(latent_dim=2, max_steps=10, batch_size=8).fit(X)
     assert set(det.predict(X)) <= {-1, 1} and det.score_samples(X).shape == (shape[0],)
+
+
+def test_augment_is_the_presets_unless_set_and_one_for_another_kind_is_refused():
+    rng, t = np.random.default_rng(0), np.arange(64)[None, :, None]
+    bumps = np.exp(-0.5 * ((t - rng.uniform(20, 44, (60, 1, 1))) / 3) ** 2) + 0.02 * rng.normal(size=(60, 64, 1))
+    X = bumps.astype(np.float32)  # unaligned bumps: "auto" chooses time shifts at latent 8
+    fitted = {a: AutoencoderTransformer("conv1d", 8, max_steps=5, augment=a).fit(X) for a in (None, "none")}
+    assert fitted[None].train_config_["augment"] == "time-shift"
+    assert fitted["none"].train_config_["augment"] == "none"
+    with pytest.raises(AelabError, match="^augment: 'flip' does not apply to sequences$"):
+        AutoencoderOutlierDetector("conv1d", 8, max_steps=5, augment="flip").fit(X)

@@ -224,6 +224,12 @@ def get_augmentation(name: str, data_kind: str):
     return AUGMENTATIONS[name]
 
 
+def check_applies(name: str, data_kind: str) -> None:
+    """Refuse an augmentation named for another kind of data, which `get_augmentation` would skip."""
+    if name not in ("none", AUTO) and get_augmentation(name, data_kind) is None:
+        raise ConfigError("augment", f"{name!r} does not apply to {data_kind}s")
+
+
 def get_contrastive_view(data_kind: str):
     """The view transform of the contrastive term for `data_kind`; only images have one."""
     if data_kind != IMAGE:
