@@ -354,22 +354,23 @@ class Trainer:
         if state["best_weights"] is not None:
             model.load_state_dict(state["best_weights"])
         if reference is not None and not (start_is_reference and state["best_epoch"] == 0):
-            self._keep_pca_unless_clearly_better(state, reference, x_val)
+            self._return_to_reference_unless_clearly_beaten(state, reference, x_val)
         if start_is_reference and pca_weights is not None:
             self._return_to_plain_pca_if_clearly_better(state, pca_weights, x_val)
         self.history = state["history"]
         self.best_epoch = state["best_epoch"]
         return state["history"]
 
-    def _keep_pca_unless_clearly_better(self, state: dict, pca_weights: dict, x_val) -> None:
-        """Return to PCA's solution (best epoch 0) unless the best weights are clearly better on validation
-        (`aelab.stats.clearly_better`). A small validation set ranks epochs by noise: on UCR's PickupGesture (50
-        training sequences, 10 validating) conv1d kept epochs 28-55 that were better on validation and 1.0002-1.013x
-        PCA's test MSE; PCA's solution is what the gain should beat by more than its noise to replace. A start
-        fitted to data augmented as set, which no test confirmed, is held to the same test."""
+    def _return_to_reference_unless_clearly_beaten(self, state: dict, reference: dict, x_val) -> None:
+        """Return to the `reference` weights, a PCA solution (best epoch 0), unless the best weights are clearly
+        better on validation (`aelab.stats.clearly_better`). A small validation set ranks epochs by noise: on UCR's
+        PickupGesture (50 training sequences, 10 validating) conv1d kept epochs 28-55 that were better on
+        validation and 1.0002-1.013x PCA's test MSE; PCA's solution is what the gain should beat by more than its
+        noise to replace. A start fitted to data augmented as set, which no test confirmed, is held to the same
+        test against plain PCA."""
         trained = per_sample_errors(self.model, x_val)
         best_weights = copy.deepcopy(self.model.state_dict())
-        self.model.load_state_dict(pca_weights)
+        self.model.load_state_dict(reference)
         if clearly_better(trained, per_sample_errors(self.model, x_val)):
             self.model.load_state_dict(best_weights)
         else:
