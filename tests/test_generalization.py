@@ -363,3 +363,13 @@ def test_augment_auto_is_printed_and_saved_and_an_explicit_augment_wins_or_is_re
     assert (
         code == 2 and "--augment: unknown augment 'rotate'; choose from none, flip, flip+shift, time-shift, auto" in err
     )
+
+
+def test_the_summary_says_when_a_gain_is_that_of_an_augmented_pca_start():
+    from aelab.experiment import summary_line
+
+    m = {"test_mse": 0.5, "pca_test_mse": 1.0, "latent_dim": 20, "epochs": 10, "mse_vs_pca": 0.5, "best_epoch": 0}
+    line = summary_line("lstm", m, 3.0, "pca", "time-shift")
+    assert "beats PCA by 50%" in line and "(kept its start, PCA fitted to the training data with time-shift;" in line
+    assert "kept its start" not in summary_line("lstm", {**m, "best_epoch": 4}, 3.0, "pca", "time-shift")
+    assert "kept its start" not in summary_line("lstm", m, 3.0, "pca", "none")  # plain PCA: the verdict says it
