@@ -126,7 +126,7 @@ def anchor_to_pca(model, x_train, seed: int = 42, augment: str | None = None) ->
     if augment is not None:
         n, values = len(x_train), math.prod(x_train.shape[1:])
         count = len(variants(torch.as_tensor(np.asarray(x_train[:1]), dtype=torch.float32), augment))
-        rows = seeded_rows(n, min(PCA_MAX_ROWS, max(n * values, CHOICE_VALUES) // values) // count, seed)
+        rows = seeded_rows(n, max(1, min(PCA_MAX_ROWS, max(n * values, CHOICE_VALUES) // values) // count), seed)
         x_train = variants(torch.as_tensor(np.asarray(x_train[rows]), dtype=torch.float32), augment).numpy()
     pca = PCABaseline(model.latent_dim, seed=seed).fit(x_train).pca_
     model.anchor_to_pca(pca.mean_, pca.components_)

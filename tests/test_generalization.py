@@ -297,6 +297,11 @@ def test_augmentation_is_chosen_where_it_helps_pca_generalise():
     choice = choose_augmentation("image", digits, 8, seed=0)
     assert choice.name == "none" and "flip+shift" in choice.reason
     assert choose_augmentation("table", np.ones((50, 4), np.float32), 2, seed=0).name == "none"
+    photos = np.zeros((12, 3, 512, 512), np.float32)  # 12 x 18 variants of 786,432 values would be 170M values
+    assert (
+        choose_augmentation("image", photos, 8, seed=0).reason
+        == "samples of 786,432 values are too large to test one in memory"
+    )
     ragged = unaligned.astype(np.float32)
     ragged[::2, 56:] = np.nan  # padding after step 56, where no bump reaches
     assert choose_augmentation("sequence", ragged, 8, seed=0).name == "time-shift"

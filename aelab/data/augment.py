@@ -115,7 +115,7 @@ KIND_OF = {"flip": IMAGE, "flip+shift": IMAGE, "time-shift": SEQUENCE}
 AUTO = "auto"  # a preset's augmentation: chosen from the data by `choose_augmentation`
 CANDIDATES = {IMAGE: ("flip+shift", "flip"), SEQUENCE: ("time-shift",)}  # strongest first
 CHOICE_SAMPLES = 1000  # training samples the choice looks at, spread over the split
-CHOICE_VALUES = 20_000_000  # values a PCA fit of the variants holds at most (80 MB), unless the data is larger
+CHOICE_VALUES = 20_000_000  # values a PCA fit of variants holds at most (80 MB), unless the data itself is larger
 FOLDS = 5  # the choice's cross-validation: every sample looked at is held out once
 MIN_GAIN = 0.01  # an augmentation must lower the held-out PCA error by at least this share to be used
 SHIFT_STEPS = 9  # time shifts among a sequence's variants, evenly spaced over the range time-shift draws from
@@ -181,8 +181,15 @@ def choose_augmentation(data_kind: str, x_train, latent_dim: int, seed: int) -> 
     values = math.prod(x_train.shape[1:])
     sample = torch.as_tensor(np.asarray(x_train[:1]), dtype=torch.float32)
     most = max(len(variants(sample, name)) for name in candidates)
-    fitted_share = (FOLDS - 1) / FOLDS
-    looked_at = min(n, CHOICE_SAMPLES, max(2 * FOLDS, int(CHOICE_VALUES / (fitted_share * most * values))))
+    # the variants of the folds fitted at once hold at most CHOICE_VALUES values, or for large samples (photos) as
+    # many as the data itself: enough for 2 * FOLDS samples, or no test
+    per_sample = (FOLDS - 1) / FOLDS * most * values
+    fits_in_memory = int(CHOICE_VALUES / per_sample)
+    if fits_in_memory < 2 * FOLDS:
+        fits_in_memory = int(max(CHOICE_VALUES, n * values) / per_sample)
+    if fits_in_memory < 2 * FOLDS <= n:
+        return AugmentationChoice("none", f"samples of {values:,} values are too large to test one in memory")
+    looked_at = min(n, CHOICE_SAMPLES, fits_in_memory)
     rows = np.unique(np.linspace(0, n - 1, looked_at).round().astype(int))
     x = torch.as_tensor(np.asarray(x_train[rows]), dtype=torch.float32)
     folds = np.array_split(np.random.default_rng(seed).permutation(len(x)), FOLDS)
