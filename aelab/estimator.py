@@ -17,7 +17,7 @@ import torch
 from sklearn.base import BaseEstimator, OutlierMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .data.augment import check_applies, get_augmentation
+from .data.augment import check_applies
 from .data.images import validate_image_values
 from .data.normalization import Standardizer
 from .errors import AelabError, ConfigError
@@ -150,19 +150,11 @@ class _Autoencoder(BaseEstimator):
                 raise ConfigError("max_steps", f"must be positive, got {self.max_steps}")
             cfg = replace(cfg, epochs=max(1, min(cfg.epochs, self.max_steps // budget.steps_per_epoch)))
         init = default_init(name, budget)  # PCA for small data, as `aelab train` does
-        model, augmentation, pca_weights = new_model(
-            name, train.numpy(), self.latent_dim, self.preset, self.seed, init, cfg.augment
-        )
-        cfg = replace(cfg, augment=augmentation.name)
+        built = new_model(name, train.numpy(), self.latent_dim, self.preset, self.seed, init, cfg.augment)
+        cfg = replace(cfg, augment=built.augmentation.name)
         self.train_config_ = cfg.to_dict()
-        self.history_ = Trainer(model, cfg, progress=self.progress).fit(
-            train,
-            val,
-            augment=get_augmentation(cfg.augment, kind),
-            pca_weights=pca_weights,
-            start_confirmed=augmentation.confirmed,
-        )
-        return model.cpu().eval()
+        self.history_ = Trainer(built.model, cfg, progress=self.progress).fit(train, val, **built.fit_options())
+        return built.model.cpu().eval()
 
     def _errors(self, xs: np.ndarray) -> np.ndarray:
         """Per-sample reconstruction MSE of scaled inputs."""

@@ -90,6 +90,15 @@ class NewModel(NamedTuple):
     augmentation: AugmentationChoice
     pca_weights: dict | None  # an anchored model as the plain PCA, where it starts as the PCA of augmented data
 
+    def fit_options(self) -> dict:
+        """What `Trainer.fit` needs of how the model was built: the augmentation it trains with, the plain PCA it
+        may return to, and whether its augmented start was confirmed."""
+        return {
+            "augment": get_augmentation(self.augmentation.name, self.model.input_kind),
+            "pca_weights": self.pca_weights,
+            "start_confirmed": self.augmentation.confirmed,
+        }
+
 
 def new_model(
     model_name: str,
@@ -103,8 +112,8 @@ def new_model(
     """A model sized for the samples of `x_train`, initialised from `seed`, and the augmentation it trains with
     (`augment`, or for "auto" the one `choose_augmentation` finds for the data at the model's latent size); with
     init "pca" (a model's default or asked for), anchored to the PCA of `x_train` as it will be trained on, and
-    when that is augmented, `pca_weights` hold the model as the plain PCA of `x_train` (for `Trainer.fit`, with
-    `start_confirmed=augmentation.confirmed`). The CLI and the estimator build models only here."""
+    when that is augmented, `pca_weights` hold the model as the plain PCA of `x_train` (`fit_options` passes all
+    of it to `Trainer.fit`). The CLI and the estimator build models only here."""
     torch.manual_seed(seed)  # weight initialisation is part of the run's seed
     cls = model_class(model_name)
     shape = shape_config(cls.input_kind, tuple(x_train.shape[1:]))
@@ -178,7 +187,8 @@ def train_on(
     if dataset.stream is not None and cfg.augment == AUTO:  # a stream's windows already start every `stride` steps
         cfg = replace(cfg, augment="none")
     init = init or default_init(model_name, budget)
-    model, augmentation, pca_weights = build_model(model_name, dataset, latent_dim, preset, seed, init, cfg.augment)
+    built = build_model(model_name, dataset, latent_dim, preset, seed, init, cfg.augment)
+    model, augmentation = built.model, built.augmentation
     chose_augmentation, cfg = cfg.augment == AUTO, replace(cfg, augment=augmentation.name)
     if main:
         prepare_out_dir(out, force=force, resume=resume)
@@ -200,10 +210,8 @@ def train_on(
         as_source(dataset.train.x),
         as_source(dataset.val.x),
         resume=resume,
-        augment=get_augmentation(cfg.augment, dataset.kind),
         view=view,
-        pca_weights=pca_weights,
-        start_confirmed=augmentation.confirmed,
+        **built.fit_options(),
     )
     train_seconds = time.perf_counter() - started
     model.cpu().eval()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from aelab.data.augment import get_augmentation, get_contrastive_view
+from aelab.data.augment import get_contrastive_view
 from aelab.evaluate import evaluate_model
 from aelab.experiment import build_model
 from aelab.presets import train_config
@@ -34,11 +34,10 @@ def machine() -> dict:
 def timed_training(name: str, dataset, preset: str = "lab", **overrides) -> dict:
     """Train `name` with its preset; return metrics, wall time and the (seconds, test MSE) curve."""
     started = time.perf_counter()
+    latent_dim = overrides.pop("latent_dim", None)  # a model setting, not a training one
     cfg = train_config(name, preset, **overrides)
-    model, augmentation, pca_weights = build_model(
-        name, dataset, overrides.pop("latent_dim", None), preset, 42, None, cfg.augment
-    )
-    cfg = replace(cfg, augment=augmentation.name)
+    built = build_model(name, dataset, latent_dim, preset, 42, None, cfg.augment)
+    model, cfg = built.model, replace(cfg, augment=built.augmentation.name)
     x_train = torch.from_numpy(dataset.train.x)
     x_test = torch.from_numpy(dataset.test.x)
     init_seconds = time.perf_counter() - started
@@ -54,9 +53,8 @@ def timed_training(name: str, dataset, preset: str = "lab", **overrides) -> dict
         x_train,
         torch.from_numpy(dataset.val.x),
         on_epoch_end=record,
-        augment=get_augmentation(cfg.augment, dataset.kind),
         view=get_contrastive_view(dataset.kind) if cfg.contrastive else None,
-        pca_weights=pca_weights,
+        **built.fit_options(),
     )
     train_seconds = init_seconds + sum(trainer.history["seconds"])
     model.cpu().eval()
