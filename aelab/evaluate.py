@@ -20,7 +20,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from .anomaly import anomaly_metrics, step_scores
-from .data.augment import CHOICE_VALUES, variants
+from .data.augment import CHOICE_VALUES, variants, variants_per_sample
 from .padding import filled, masked_like
 
 PCA_MAX_ROWS = 20_000
@@ -125,7 +125,7 @@ def anchor_to_pca(model, x_train, seed: int = 42, augment: str | None = None) ->
         return
     if augment is not None:
         n, values = len(x_train), math.prod(x_train.shape[1:])
-        count = len(variants(torch.as_tensor(np.asarray(x_train[:1]), dtype=torch.float32), augment))
+        count = variants_per_sample(x_train, augment)
         rows = seeded_rows(n, max(1, min(PCA_MAX_ROWS, max(n * values, CHOICE_VALUES) // values) // count), seed)
         x_train = variants(torch.as_tensor(np.asarray(x_train[rows]), dtype=torch.float32), augment).numpy()
     pca = PCABaseline(model.latent_dim, seed=seed).fit(x_train).pca_

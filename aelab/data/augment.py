@@ -47,9 +47,12 @@ def flip_and_shift(batch: torch.Tensor, generator: torch.Generator) -> torch.Ten
     return shift_images(batch, dy, dx)
 
 
+TIME_SHIFT_SHARE = 20  # a sequence moves by at most 1/20 of its length each way under time-shift (at least 1 step)
+
+
 def max_time_shift(steps: int) -> int:
-    """Steps a sequence of `steps` moves at most each way under time-shift: a twentieth of its length, at least 1."""
-    return max(1, steps // 20)
+    """Steps a sequence of `steps` moves at most each way under time-shift."""
+    return max(1, steps // TIME_SHIFT_SHARE)
 
 
 def shift_sequences(batch: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
@@ -59,7 +62,7 @@ def shift_sequences(batch: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     t = batch.shape[1]
     real = ~torch.isnan(batch).all(2)  # (B, T)
     length = real.sum(1, keepdim=True)  # (B, 1)
-    shift = torch.round(shift * (length // 20).clamp(min=1) / max_time_shift(t)).long()  # to each one's length
+    shift = torch.round(shift * (length // TIME_SHIFT_SHARE).clamp(min=1) / max_time_shift(t)).long()  # its length
     steps = torch.minimum((torch.arange(t)[None, :] - shift).clamp(min=0), length - 1)  # (B, T): the step copied
     moved = batch.gather(1, steps.to(batch.device)[:, :, None].expand_as(batch))
     return moved if bool(real.all()) else torch.where(real[:, :, None], moved, batch)
@@ -151,13 +154,18 @@ def variants(x: torch.Tensor, name: str) -> torch.Tensor:
     raise ConfigError("augment", f"augmentation {name!r} has no variants")
 
 
+def variants_per_sample(x, name: str) -> int:
+    """How many `variants` augmentation `name` makes of each sample of `x` (NumPy-indexable)."""
+    return len(variants(torch.as_tensor(np.asarray(x[:1]), dtype=torch.float32), name))
+
+
 def _heldout_errors(fit: torch.Tensor, held: torch.Tensor, k: int, seed: int) -> np.ndarray:
     """(len(held),) mean squared error over each held-out sample's real values (padding excluded) under PCA-k
     fitted on `fit`."""
     pca = PCA(n_components=k, random_state=seed).fit(filled(fit.flatten(1).numpy()))
     flat = held.flatten(1).numpy()
-    real = ~np.isnan(flat)
-    squared = np.where(real, pca.inverse_transform(pca.transform(filled(flat))) - filled(flat), 0.0) ** 2
+    real, flat = ~np.isnan(flat), filled(flat)
+    squared = np.where(real, pca.inverse_transform(pca.transform(flat)) - flat, 0.0) ** 2
     return squared.sum(1) / real.sum(1)
 
 
@@ -179,8 +187,7 @@ def choose_augmentation(data_kind: str, x_train, latent_dim: int, seed: int) -> 
         return AugmentationChoice("none", f"none defined for {data_kind}s")
     n = len(x_train)
     values = math.prod(x_train.shape[1:])
-    sample = torch.as_tensor(np.asarray(x_train[:1]), dtype=torch.float32)
-    most = max(len(variants(sample, name)) for name in candidates)
+    most = max(variants_per_sample(x_train, name) for name in candidates)
     # the variants of the folds fitted at once hold at most CHOICE_VALUES values, or for large samples (photos) as
     # many as the data itself: enough for 2 * FOLDS samples, or no test
     per_sample = (FOLDS - 1) / FOLDS * most * values
