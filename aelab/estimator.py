@@ -233,10 +233,11 @@ class AutoencoderTransformer(TransformerMixin, _Autoencoder):
 class AutoencoderOutlierDetector(OutlierMixin, _Autoencoder):
     """scikit-learn's outlier-detector API on the reconstruction error, for tables, sequences and images.
 
-    `score_samples` is the negative reconstruction MSE (higher = more normal); `offset_` is the score below which
-    the `contamination` share of the training data falls, `decision_function` = score_samples - offset_, and
-    `predict` gives -1 for outliers, +1 for inliers. (The CLI's `score` instead puts its threshold at a percentile
-    of the validation errors, which does not assume the training data holds outliers.)
+    `score_samples` is the negative reconstruction MSE (higher = more normal) of a row whose code is first clipped
+    to the range its model's training rows span (see `fit`); `offset_` is the score below which the `contamination`
+    share of the training data falls, `decision_function` = score_samples - offset_, and `predict` gives -1 for
+    outliers, +1 for inliers. (The CLI's `score` instead puts its threshold at a percentile of the validation
+    errors, which does not assume the training data holds outliers, and reconstructs codes unclipped.)
     """
 
     def __init__(
@@ -269,22 +270,40 @@ class AutoencoderOutlierDetector(OutlierMixin, _Autoencoder):
         # each on one seeded half, and a row's error is the larger of the two: for a training row, that of the model
         # that never saw it (0.949 there, PCA-8 0.928); for a new row, the more doubtful of two opinions. Each also
         # leaves the worst `contamination` share of a batch out of its loss (a trimmed loss).
+        #
+        # A model with a linear path (the PCA start) also reconstructs rows far out along the data's own directions,
+        # where reconstruction error cannot see them (malignant tumours are benign ones, larger): so each model keeps
+        # the range its training rows' codes span in every latent dimension, between the `contamination` quantiles,
+        # and a row's code is clipped to it before decoding. A row inside the range is scored as before; one outside
+        # is scored by its distance from what the model knows. On the tables benchmark (seeds 0-4) mean AUROC rose
+        # from 0.958 to 0.968 (breast_cancer 0.802 -> 0.908), and on 10 tasks it was not tuned on (wine and iris
+        # classes, malignant inliers, three planted kinds) from 0.772 to 0.919.
         halves = np.random.default_rng(self.seed).permutation(len(xs)) % 2
         if np.bincount(halves, minlength=2).min() >= 2:
-            self.fold_models_ = [self._train_model(xs[halves == k], trim=self.contamination) for k in (0, 1)]
+            parts = [xs[halves == k] for k in (0, 1)]
         else:  # too few rows to halve: one model on all of them
-            self.fold_models_ = [self._train_model(xs, trim=self.contamination)]
+            parts = [xs]
+        self.fold_models_ = [self._train_model(part, trim=self.contamination) for part in parts]
+        self.code_ranges_ = [self._code_range(m, part) for m, part in zip(self.fold_models_, parts, strict=True)]
         self.model_ = self.fold_models_[0]
         self.offset_ = float(np.percentile(-self._errors(xs), 100.0 * self.contamination))
         return self
 
+    def _code_range(self, model, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per latent dimension, the `contamination` and 1 - `contamination` quantiles of the codes of `xs`."""
+        codes = encode(model, _in_blocks(xs), SCORE_BLOCK)[: len(xs)]
+        low, high = np.quantile(codes, [self.contamination, 1.0 - self.contamination], axis=0)
+        return low.astype(np.float32), high.astype(np.float32)
+
     def _errors(self, xs: np.ndarray) -> np.ndarray:
-        """Per-sample reconstruction MSE: the larger of the cross-fitted models' (see `fit`). Rows go through the
-        models in blocks of exactly SCORE_BLOCK (the last one zero-padded): float32 kernels round a row differently
-        in batches of other sizes, and a row's score must not depend on which rows are scored with it."""
-        n = len(xs)
-        padded = np.concatenate([xs, np.zeros(((-n) % SCORE_BLOCK, *xs.shape[1:]), xs.dtype)])
-        errors = [per_sample_mse(padded, reconstruct(m, padded, SCORE_BLOCK))[:n] for m in self.fold_models_]
+        """Per-sample reconstruction MSE from codes clipped to each model's range: the larger of the cross-fitted
+        models' (see `fit`). Rows go through the models in blocks of exactly SCORE_BLOCK (the last one
+        zero-padded): float32 kernels round a row differently in batches of other sizes, and a row's score must not
+        depend on which rows are scored with it."""
+        padded, errors = _in_blocks(xs), []
+        for model, (low, high) in zip(self.fold_models_, self.code_ranges_, strict=True):
+            codes = np.clip(encode(model, padded, SCORE_BLOCK), low, high)
+            errors.append(per_sample_mse(padded, decode(model, codes, SCORE_BLOCK))[: len(xs)])
         return np.max(errors, axis=0)
 
     def save(self, path) -> None:
@@ -305,7 +324,9 @@ class AutoencoderOutlierDetector(OutlierMixin, _Autoencoder):
         return np.where(self.decision_function(X) < 0, -1, 1)
 
     def _extra_state(self) -> dict:
-        return {**super()._extra_state(), "offset": self.offset_, "fold_models": len(self.fold_models_)}
+        ranges = [[low.tolist(), high.tolist()] for low, high in self.code_ranges_]
+        return {**super()._extra_state(), "offset": self.offset_, "fold_models": len(self.fold_models_),
+                "code_ranges": ranges}  # fmt: skip
 
     def _restore_extra_state(self, state: dict, run) -> None:
         if "offset" in state:
@@ -313,6 +334,12 @@ class AutoencoderOutlierDetector(OutlierMixin, _Autoencoder):
         self.fold_models_ = [self.model_]
         for k in range(1, state.get("fold_models", 1)):
             self.fold_models_.append(load_weights(run, run.path / f"fold-{k}.safetensors"))
+        self.code_ranges_ = [tuple(np.asarray(bound, np.float32) for bound in pair) for pair in state["code_ranges"]]
+
+
+def _in_blocks(xs: np.ndarray) -> np.ndarray:
+    """`xs` zero-padded to a whole number of SCORE_BLOCK rows."""
+    return np.concatenate([xs, np.zeros(((-len(xs)) % SCORE_BLOCK, *xs.shape[1:]), xs.dtype)])
 
 
 def _float_dtype(X) -> np.dtype:

@@ -66,9 +66,25 @@ def test_a_training_outlier_is_scored_by_the_model_that_never_saw_it():
     rng = np.random.default_rng(1)
     X = np.vstack([rng.normal(size=(60, 2)) @ rng.normal(size=(2, 8)), rng.normal(size=(4, 8)) * 4])
     det = AutoencoderOutlierDetector(latent_dim=2, contamination=0.1, max_steps=50).fit(X)
-    xs = det._scale(X.astype(np.float32))
-    per_model = [-((m(torch.from_numpy(xs)).detach().numpy() - xs) ** 2).mean(axis=1) for m in det.fold_models_]
+    xs = torch.from_numpy(det._scale(X.astype(np.float32)))
+    per_model = []
+    for m, (low, high) in zip(det.fold_models_, det.code_ranges_, strict=True):
+        codes = m.encode(xs).clamp(torch.from_numpy(low), torch.from_numpy(high))
+        per_model.append(-((m.decode(codes) - xs) ** 2).mean(dim=1).detach().numpy())
     np.testing.assert_allclose(det.score_samples(X), np.minimum(*per_model), rtol=1e-4, atol=1e-6)
+
+
+def test_a_row_far_out_along_the_datas_own_directions_is_an_outlier():
+    """Such a row is reconstructed well (the model's linear path extends past the data), so only the clipping of
+    its code to the training codes' range makes it score badly."""
+    rng = np.random.default_rng(2)
+    basis = rng.normal(size=(2, 8))
+    inliers = rng.normal(size=(200, 2)) @ basis + 0.05 * rng.normal(size=(200, 8))
+    far = rng.normal(size=(10, 2)) * 4 @ basis + 0.05 * rng.normal(size=(10, 8))
+    X, truth = np.vstack([inliers, far]), np.r_[np.zeros(200), np.ones(10)]
+    det = AutoencoderOutlierDetector(latent_dim=2, contamination=0.05, max_steps=200).fit(X)
+    assert roc_auc_score(truth, -det.score_samples(X)) > 0.9
+    assert all(np.all(low < high) for low, high in det.code_ranges_)
 
 
 @pytest.mark.parametrize("shape", [(24, 10, 2), (12, 1, 8, 8)])
