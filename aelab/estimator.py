@@ -334,7 +334,10 @@ class AutoencoderOutlierDetector(OutlierMixin, _Autoencoder):
         self.fold_models_ = [self.model_]
         for k in range(1, state.get("fold_models", 1)):
             self.fold_models_.append(load_weights(run, run.path / f"fold-{k}.safetensors"))
-        self.code_ranges_ = [tuple(np.asarray(bound, np.float32) for bound in pair) for pair in state["code_ranges"]]
+        # A run that `aelab train` wrote has no code ranges: its codes are scored unclipped, as `aelab score` does.
+        unbounded = [[-np.inf] * self.model_.latent_dim, [np.inf] * self.model_.latent_dim]
+        ranges = state.get("code_ranges", [unbounded] * len(self.fold_models_))
+        self.code_ranges_ = [tuple(np.asarray(bound, np.float32) for bound in pair) for pair in ranges]
 
 
 def _in_blocks(xs: np.ndarray) -> np.ndarray:

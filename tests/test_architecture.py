@@ -15,6 +15,7 @@ import aelab
 from aelab import cli
 from aelab.data import DataSpec
 from aelab.errors import AelabError, ConfigError
+from aelab.evaluate import per_sample_mse, reconstruct
 from aelab.io import atomic_path, write_json
 from aelab.kinds import SEQUENCE
 from aelab.models import base, registry
@@ -236,3 +237,13 @@ def test_checkpoint_is_written_through_atomic_path(tmp_path):
         os.umask(old)
     assert [p.name for p in (tmp_path / "ck").iterdir()] == ["last.pt"]
     assert stat.S_IMODE((tmp_path / "ck" / "last.pt").stat().st_mode) == 0o644
+
+
+def test_a_run_that_aelab_train_wrote_loads_as_a_detector_that_scores_unclipped_codes():
+    """It kept no code ranges, so its rows are scored by their plain reconstruction error, as `aelab score` does."""
+    det = aelab.AutoencoderOutlierDetector.load(FIXTURES / "cli-conv1d")
+    x = np.load(FIXTURES / "input.npy")
+    xs = det._scale(x.astype(np.float32))
+    plain = per_sample_mse(xs, reconstruct(det.model_, xs))
+    np.testing.assert_allclose(det.score_samples(x), -plain, rtol=1e-5, atol=1e-7)
+    assert np.all(np.isinf(det.code_ranges_[0][0]))
