@@ -105,14 +105,18 @@ def test_data_options(f):
     return f
 
 
-def training_options(f):
-    f = click.option(
+def latent_option(f):
+    return click.option(
         "--latent-dim",
         type=int,
         default=None,
         help="Latent size (default 32 for images, 20 for sequences, at most half the values of a sample; "
         "tables: 8 or fewer; streams: at most W*F/8).",
     )(f)
+
+
+def training_options(f):
+    """How a model trains: what `aelab train` and `aelab sweep` both take."""
     f = click.option("--epochs", type=int, default=None, help="Override the preset's epochs.")(f)
     f = click.option("--batch-size", type=int, default=None, help="Override the preset's batch size.")(f)
     f = click.option("--lr", type=float, default=None, help="Override the preset's learning rate.")(f)
@@ -136,6 +140,12 @@ def training_options(f):
         type=click.Choice(["fp32", "bf16"]),
         help="Autocast precision of the forward pass (default: the preset's).",
     )(f)
+    f = click.option(
+        "--augment",
+        default=None,
+        help="Training augmentation: auto (tested on the data; the default of cnn, lstm and conv1d), none, or one "
+        "by name (images: flip, flip+shift; sequences: time-shift).",
+    )(f)
     return f
 
 
@@ -152,6 +162,7 @@ def cli(ctx, debug):
 @click.argument("model", type=ModelName())
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Run directory to create.")
 @data_options
+@latent_option
 @training_options
 @click.option(
     "--stream/--in-memory",
@@ -165,12 +176,6 @@ def cli(ctx, debug):
     type=click.IntRange(0, 64),
     help="Background processes that read streamed batches (0: read in the training process; "
     "default: 0 on <= 2 cores, else a quarter of the cores, at most 4).",
-)
-@click.option(
-    "--augment",
-    default=None,
-    help="Training augmentation: auto (tested on the data; the default of cnn, lstm and conv1d), none, or one "
-    "by name (images: flip, flip+shift; sequences: time-shift).",
 )
 @click.option(
     "--contrastive",
@@ -285,16 +290,29 @@ def lab(out, preset, with_seed_models, with_sweep, cifar10, force, train_size, t
 @click.option("--latent-dims", default="4,8,16,32,64", show_default=True, help="Comma-separated latent sizes.")
 @click.option("--out", required=True, type=click.Path(path_type=Path))
 @data_options
-@click.option("--preset", default="lab", show_default=True, type=PRESET_CHOICES)
-@click.option("--epochs", type=int, default=None)
+@training_options
 @click.option("--force", is_flag=True)
-def sweep(model, latent_dims, out, preset, epochs, force, **data_args):
+def sweep(model, latent_dims, out, epochs, batch_size, lr, preset, init, precision, augment, force, **data_args):
     """Train MODEL once per latent size: test MSE against latent size, beside PCA."""
     from .experiment import data_spec_for
     from .workflows import parse_latent_dims, run_sweep
 
     spec = data_spec_for(model, **data_args)
-    run_sweep(model, parse_latent_dims(latent_dims), out, spec, preset=preset, epochs=epochs, force=force, echo=_echo)
+    run_sweep(
+        model,
+        parse_latent_dims(latent_dims),
+        out,
+        spec,
+        force=force,
+        echo=_echo,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        preset=preset,
+        init=init,
+        precision=precision,
+        augment=augment,
+    )
 
 
 @cli.command()

@@ -69,14 +69,14 @@ def run_sweep(
     out,
     spec: DataSpec | None = None,
     *,
-    preset="lab",
-    epochs=None,
     force=False,
     dataset=None,
     echo: Callable[[str], None] = print,
+    **train_args,
 ) -> list[dict]:
     """Train `model` once per latent size into out/latent-<d>/ and collect the curve in out/sweep.json.
-    The data is `dataset` when given (the lab shares one), else loaded from `spec` (default: the model's)."""
+    The data is `dataset` when given (the lab shares one), else loaded from `spec` (default: the model's);
+    `train_args` (preset, epochs, lr, init, augment, ...) go to every run as `train_on` takes them."""
     out = Path(out)
     prepare_out_dir(out, force=force, resume=False)
     if dataset is None:
@@ -90,11 +90,10 @@ def run_sweep(
             out / f"latent-{d}",
             model,
             latent_dim=d,
-            preset=preset,
-            epochs=epochs,
             seed=seed,
             force=force,
             echo=echo,
+            **train_args,
         )
         timings = read_json(out / f"latent-{d}" / "timings.json")
         rows.append(

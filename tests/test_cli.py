@@ -304,3 +304,17 @@ def test_streamed_training_matches_in_memory_training(capsys, tmp_path, source):
     assert memory["pca_test_mse"] == pytest.approx(stream["pca_test_mse"], rel=1e-6)
     assert memory.get("probe_logreg") == stream.get("probe_logreg")  # npy data has no labels
     assert (tmp_path / "stream" / "plots" / "reconstructions.png").stat().st_size > 0
+
+
+def test_sweep_takes_the_training_options_of_train(capsys, tmp_path):
+    args = ["--data", "synthetic", "--train-size", "60", "--test-size", "20", "--epochs", "1"]
+    options = ["--init", "random", "--augment", "none", "--lr", "0.005", "--batch-size", "16"]
+    code, _, err = run_cli(capsys, "sweep", "lstm", "--latent-dims", "2", *args, *options, "--out", tmp_path / "s")
+    assert code == 0, err
+    config = json.loads((tmp_path / "s" / "latent-2" / "config.json").read_text())
+    assert config["model_config"]["init"] == "random"
+    assert (config["train"]["augment"], config["train"]["lr"], config["train"]["batch_size"]) == ("none", 0.005, 16)
+    code, _, err = run_cli(
+        capsys, "sweep", "lstm", "--latent-dims", "2", *args, "--augment", "flip", "--out", tmp_path / "f"
+    )
+    assert code == 2 and "augment: 'flip' does not apply to sequences" in err
