@@ -276,8 +276,8 @@ class AutoencoderOutlierDetector(OutlierMixin, _Autoencoder):
         # the range its training rows' codes span in every latent dimension, between the `contamination` quantiles,
         # and a row's code is clipped to it before decoding. A row inside the range is scored as before; one outside
         # is scored by its distance from what the model knows. On the tables benchmark (seeds 0-4) mean AUROC rose
-        # from 0.958 to 0.968 (breast_cancer 0.802 -> 0.908), and on 10 tasks it was not tuned on (wine and iris
-        # classes, malignant inliers, three planted kinds) from 0.772 to 0.919.
+        # from 0.958 to 0.968 (breast_cancer 0.802 -> 0.907); on 10 tasks it was not designed on (wine and iris
+        # classes, malignant inliers, three planted kinds; benchmarks/README.md) from 0.754 to 0.913.
         halves = np.random.default_rng(self.seed).permutation(len(xs)) % 2
         if np.bincount(halves, minlength=2).min() >= 2:
             parts = [xs[halves == k] for k in (0, 1)]
