@@ -72,20 +72,21 @@ def reconstruction(seeds, work: Path) -> list[dict]:
     return rows
 
 
+def planted(rng, inliers: np.ndarray, others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(X, is_outlier): `inliers` and, drawn from `others` with `rng`, outliers making OUTLIER_SHARE of X."""
+    n_out = max(1, int(round(OUTLIER_SHARE * len(inliers) / (1 - OUTLIER_SHARE))))
+    outliers = others[rng.choice(len(others), n_out, replace=False)]
+    return np.vstack([inliers, outliers]), np.r_[np.zeros(len(inliers)), np.ones(n_out)]
+
+
 def outlier_tasks(seed: int):
     """(task name, X, is_outlier) for every task, outliers drawn with `seed`."""
     rng = np.random.default_rng(seed)
     digits = load_digits()
     for c in range(10):
-        inliers, others = digits.data[digits.target == c], digits.data[digits.target != c]
-        n_out = int(round(OUTLIER_SHARE * len(inliers) / (1 - OUTLIER_SHARE)))
-        outliers = others[rng.choice(len(others), n_out, replace=False)]
-        yield f"digits-{c}", np.vstack([inliers, outliers]), np.r_[np.zeros(len(inliers)), np.ones(n_out)]
+        yield f"digits-{c}", *planted(rng, digits.data[digits.target == c], digits.data[digits.target != c])
     cancer = load_breast_cancer()  # target 1 = benign
-    benign, malignant = cancer.data[cancer.target == 1], cancer.data[cancer.target == 0]
-    n_out = int(round(OUTLIER_SHARE * len(benign) / (1 - OUTLIER_SHARE)))
-    outliers = malignant[rng.choice(len(malignant), n_out, replace=False)]
-    yield "breast_cancer", np.vstack([benign, outliers]), np.r_[np.zeros(len(benign)), np.ones(n_out)]
+    yield "breast_cancer", *planted(rng, cancer.data[cancer.target == 1], cancer.data[cancer.target == 0])
 
 
 def other_outlier_tasks(seed: int):
@@ -93,18 +94,12 @@ def other_outlier_tasks(seed: int):
     from the others, breast_cancer with *malignant* inliers, and rank-3 data in 10 columns with three planted kinds
     of outlier (one column far off, far out along the data's own directions, off the data's subspace)."""
     rng = np.random.default_rng(seed)
-
-    def planted(inliers, others):
-        n_out = max(1, int(round(OUTLIER_SHARE * len(inliers) / (1 - OUTLIER_SHARE))))
-        chosen = others[rng.choice(len(others), n_out, replace=False)]
-        return np.vstack([inliers, chosen]), np.r_[np.zeros(len(inliers)), np.ones(n_out)]
-
     for name, load in (("wine", load_wine), ("iris", load_iris)):
         data = load()
         for c in np.unique(data.target):
-            yield f"{name}-{c}", *planted(data.data[data.target == c], data.data[data.target != c])
+            yield f"{name}-{c}", *planted(rng, data.data[data.target == c], data.data[data.target != c])
     cancer = load_breast_cancer()
-    yield "breast_cancer-malignant", *planted(cancer.data[cancer.target == 0], cancer.data[cancer.target == 1])
+    yield "breast_cancer-malignant", *planted(rng, cancer.data[cancer.target == 0], cancer.data[cancer.target == 1])
     basis = rng.normal(size=(3, 10))
     inliers = rng.normal(size=(300, 3)) @ basis + 0.1 * rng.normal(size=(300, 10))
     spikes = rng.normal(size=(15, 3)) @ basis + 0.1 * rng.normal(size=(15, 10))
