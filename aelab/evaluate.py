@@ -185,10 +185,19 @@ class ErrorSums:
 
 def per_sample_mse(x: np.ndarray, x_hat: np.ndarray) -> np.ndarray:
     """Mean squared error of each sample over its real values (a ragged sequence's padding left out)."""
-    squared = (x_hat - x).reshape(len(x), -1) ** 2
-    if np.isnan(squared).any():
-        return np.nanmean(squared, axis=1, dtype=np.float64)
-    return np.mean(squared, axis=1, dtype=np.float64)
+    return _mean_over_real_values((x_hat - x).reshape(len(x), -1) ** 2)
+
+
+def per_sample_mae(x: np.ndarray, x_hat: np.ndarray) -> np.ndarray:
+    """Mean absolute error of each sample over its real values (a ragged sequence's padding left out)."""
+    return _mean_over_real_values(np.abs((x_hat - x).reshape(len(x), -1)))
+
+
+def _mean_over_real_values(errors: np.ndarray) -> np.ndarray:
+    """(N,) float64 means of (N, D) per-value errors, NaN (padding) left out."""
+    if np.isnan(errors).any():
+        return np.nanmean(errors, axis=1, dtype=np.float64)
+    return np.mean(errors, axis=1, dtype=np.float64)
 
 
 def evaluate_model(model, dataset, seed: int = 42) -> Evaluation:

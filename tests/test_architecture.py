@@ -15,7 +15,7 @@ import aelab
 from aelab import cli
 from aelab.data import DataSpec
 from aelab.errors import AelabError, ConfigError
-from aelab.evaluate import per_sample_mse, reconstruct
+from aelab.evaluate import per_sample_mae, reconstruct
 from aelab.io import atomic_path, write_json
 from aelab.kinds import SEQUENCE
 from aelab.models import base, registry
@@ -240,10 +240,11 @@ def test_checkpoint_is_written_through_atomic_path(tmp_path):
 
 
 def test_a_run_that_aelab_train_wrote_loads_as_a_detector_that_scores_unclipped_codes():
-    """It kept no code ranges, so its rows are scored by their plain reconstruction error, as `aelab score` does."""
+    """It kept no code ranges, so its rows are scored by the error of their plain reconstruction, as `aelab score`
+    reconstructs them (the detector's error is the mean absolute one)."""
     det = aelab.AutoencoderOutlierDetector.load(FIXTURES / "cli-conv1d")
     x = np.load(FIXTURES / "input.npy")
     xs = det._scale(x.astype(np.float32))
-    plain = per_sample_mse(xs, reconstruct(det.model_, xs))
+    plain = per_sample_mae(xs, reconstruct(det.model_, xs))
     np.testing.assert_allclose(det.score_samples(x), -plain, rtol=1e-5, atol=1e-7)
     assert np.all(np.isinf(det.code_ranges_[0][0]))
