@@ -1,18 +1,23 @@
 """The test aelab decides with wherever a candidate must beat a reference on the same samples: a one-sided paired
-z-test on per-sample errors. Small splits rank candidates by noise; a gain counts only when it is larger than its
-own spread."""
+t-test on per-sample errors. Small splits rank candidates by noise; a gain counts only when it is larger than its
+own spread, by as much as a sample of that size can show."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
+from scipy.stats import norm, t
 
-# How many standard errors of the per-sample differences a candidate must gain to replace its reference
-CLEARLY_BETTER_Z = 2.0
+# The one-sided level a gain must reach to replace its reference: two standard errors under a normal distribution.
+# For few samples the threshold is Student's t quantile at that level (2.52 for 7 samples, 2.07 for 40, 2.01 for
+# 200), not 2: the spread of a handful of differences understates the true one. Measured: on UCR's ArrowHead (7
+# validation sequences) an lstm trained past its PCA start at z = 2.1 ended 0.538x PCA's test MSE where the start
+# gave 0.511x, and its codes' logistic probe fell from 61.7% to 59.4%.
+CLEARLY_BETTER_LEVEL = float(norm.sf(2.0))
 
 
-def paired_z(errors, reference_errors) -> float:
+def paired_t(errors, reference_errors) -> float:
     """The mean per-sample gain of `errors` over `reference_errors` (both (N,), CPU tensors or arrays), in
     standard errors of the paired differences; +-inf for a gain without spread."""
     gain = np.asarray(reference_errors, dtype=np.float64) - np.asarray(errors, dtype=np.float64)
@@ -23,6 +28,11 @@ def paired_z(errors, reference_errors) -> float:
     return math.copysign(math.inf, mean) if mean else 0.0
 
 
-def clearly_better(errors, reference_errors, z: float = CLEARLY_BETTER_Z) -> bool:
-    """Whether `errors` beat `reference_errors`, sample by sample, by more than `z` standard errors."""
-    return paired_z(errors, reference_errors) > z
+def critical_t(n: int) -> float:
+    """The paired t a gain over `n` samples must exceed (at least 2 samples: one cannot show a spread)."""
+    return float(t.isf(CLEARLY_BETTER_LEVEL, n - 1)) if n > 1 else math.inf
+
+
+def clearly_better(errors, reference_errors) -> bool:
+    """Whether `errors` beat `reference_errors`, sample by sample, beyond their noise (see CLEARLY_BETTER_LEVEL)."""
+    return paired_t(errors, reference_errors) > critical_t(len(errors))

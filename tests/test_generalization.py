@@ -335,7 +335,7 @@ def test_a_confirmed_choice_starts_as_the_augmented_pca_and_keeps_plain_pca_besi
     plain = new_model("conv1d", x, 8, "lab", seed=0, init="pca", augment="none").model
     assert all(torch.equal(plain.state_dict()[k], v) for k, v in built.pca_weights.items())  # for the veto
     assert not torch.equal(built.model.pca_path.up.weight, plain.pca_path.up.weight)
-    assert "z = " in built.augmentation.reason
+    assert "t = " in built.augmentation.reason
 
 
 def test_an_anchored_model_on_augmented_data_starts_as_their_pca_and_keeps_the_plain_pca_to_return_to():

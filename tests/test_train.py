@@ -9,7 +9,7 @@ from torch import nn
 from aelab.errors import AelabError, TrainingDiverged
 from aelab.evaluate import anchor_to_pca
 from aelab.models import create_model
-from aelab.stats import clearly_better
+from aelab.stats import clearly_better, critical_t, paired_t
 from aelab.train import TrainConfig, Trainer, evaluate_loss
 
 
@@ -224,6 +224,18 @@ def test_clearly_better_asks_for_a_gain_beyond_its_noise():
     assert clearly_better(torch.tensor([1.0, 1.0, 1.0, 1.0]), start)  # every sample gains about 1
     assert not clearly_better(torch.tensor([1.0, 3.0, 1.0, 3.0]), start)  # mean gain 0.025 against swings of 1
     assert not clearly_better(start + 0.1, start)  # worse
+
+
+def test_few_samples_must_show_a_larger_gain():
+    # Student's t, not the normal's 2: the same t = 2.3 is clear over 200 samples, not over 7
+    assert critical_t(7) == pytest.approx(2.517, abs=1e-3) and 2.0 < critical_t(200) < 2.02
+    assert critical_t(1) == math.inf  # one sample shows no spread
+    reference = np.full(200, 5.0)
+    for n, expected in ((7, False), (200, True)):
+        noise = np.random.default_rng(n).normal(size=n)
+        gain = (noise - noise.mean()) / noise.std(ddof=1) + 2.3 / math.sqrt(n)  # paired t exactly 2.3
+        assert paired_t(reference[:n] - gain, reference[:n]) == pytest.approx(2.3)
+        assert clearly_better(reference[:n] - gain, reference[:n]) is expected
 
 
 def test_a_pca_start_is_kept_when_training_does_not_clearly_beat_it():

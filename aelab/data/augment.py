@@ -14,7 +14,7 @@ from sklearn.decomposition import PCA
 from ..errors import AelabError, ConfigError
 from ..kinds import IMAGE, SEQUENCE
 from ..padding import filled
-from ..stats import CLEARLY_BETTER_Z, paired_z
+from ..stats import critical_t, paired_t
 
 
 def random_flip(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -217,15 +217,15 @@ def choose_augmentation(data_kind: str, x_train, latent_dim: int, seed: int) -> 
     tried = []
     for name in candidates:
         augmented = heldout(name)
-        ratio, z = augmented.mean() / plain.mean(), paired_z(augmented, plain)
-        if ratio <= 1 - MIN_GAIN and z > CLEARLY_BETTER_Z:
-            reason = f"with it, PCA-{k}'s error on held-out training samples is {ratio:.3f}x, z = {z:.1f}"
+        ratio, t = augmented.mean() / plain.mean(), paired_t(augmented, plain)
+        if ratio <= 1 - MIN_GAIN and t > critical_t(len(x)):
+            reason = f"with it, PCA-{k}'s error on held-out training samples is {ratio:.3f}x, t = {t:.1f}"
             return AugmentationChoice(name, reason, confirmed=True)
-        tried.append(f"{name} {ratio:.3f}x (z = {z:.1f})")
+        tried.append(f"{name} {ratio:.3f}x (t = {t:.1f})")
     return AugmentationChoice(
         "none",
         f"held-out PCA-{k} error with {', '.join(tried)} of without; used at {1 - MIN_GAIN:.2f}x or less "
-        f"and z above {CLEARLY_BETTER_Z:g}",
+        f"and t above {critical_t(len(x)):.2f}",
     )
 
 
