@@ -184,6 +184,26 @@ def test_bad_tables_are_one_line_errors_naming_the_column(capsys, tmp_path, rows
     assert_one_line_error(code, err, "bad.csv", *fragments)
 
 
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_a_csv_separated_by_semicolons_or_tabs_reads_as_with_commas(tmp_path, delimiter):
+    from aelab.data.tables import read_table
+
+    rows = table_rows(10)
+    comma = read_table(write_table(tmp_path / "comma.csv", rows))
+    other = read_table(write_table(tmp_path / "other.csv", [r.replace(",", delimiter) for r in rows],
+                                   "a,b,c,label".replace(",", delimiter)))  # fmt: skip
+    np.testing.assert_array_equal(other.x, comma.x)
+    assert other.feature_names == ["a", "b", "c"] and list(other.labels) == list(comma.labels)
+
+
+def test_a_decimal_comma_is_named_in_the_error(capsys, tmp_path):
+    data = write_table(
+        tmp_path / "dec.csv", [r.replace(",", ";").replace(".", ",") for r in table_rows(10)], "a;b;c;label"
+    )
+    code, _, err = run_cli(capsys, "train", "dense", "--data", data, "--out", tmp_path / "r")
+    assert_one_line_error(code, err, "dec.csv", "column 'a' is not numeric", "'.' as the decimal mark")
+
+
 def test_scoring_a_table_with_other_columns_is_refused(capsys, tmp_path):
     data = write_table(tmp_path / "t.csv", table_rows())
     assert run_cli(capsys, "train", "dense", "--data", data, "--epochs", "1", "--out", tmp_path / "r")[0] == 0

@@ -175,11 +175,22 @@ def test_an_npy_stream_with_labels_from_a_file(tmp_path):
     assert stream.values.shape == (600, 1) and stream.is_anomaly.sum() == 10
 
 
+def test_a_tab_separated_stream_reads_as_a_comma_separated_one(tmp_path):
+    x, labels = sine_stream(n=200, anomaly=(100, 105))
+    comma = write_stream_csv(tmp_path / "comma.csv", x, labels)
+    tabbed = tmp_path / "tabbed.csv"
+    tabbed.write_text(comma.read_text().replace(",", "\t"))
+    a, b = read_stream(comma), read_stream(tabbed)
+    np.testing.assert_array_equal(b.values, a.values)
+    np.testing.assert_array_equal(b.is_anomaly, a.is_anomaly)
+
+
 BROKEN = [
     ("timestamp,v\n0,1.0\n1,\n2,3.0\n", "gap (missing value) in data row 2"),
     ("timestamp,v\n0,1.0\n1,abc\n2,3.0\n", "not numeric ('abc' in data row 2)"),
     ("timestamp,v\n0,1.0\n2,2.0\n1,3.0\n", "timestamp does not increase at data row 3"),
     ("timestamp,v\n2020-01-01,1.0\nnoon,2.0\n", "'noon' in data row 2 is neither a number nor an ISO date"),
+    ("timestamp;v\n0;1,5\n1;2,5\n", "not numeric ('1,5' in data row 1); aelab reads '.' as the decimal mark"),
 ]
 
 

@@ -8,7 +8,6 @@ reconstructions) come back by averaging over every window that covers a step (`m
 
 from __future__ import annotations
 
-import csv
 import math
 from array import array
 from dataclasses import dataclass, replace
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AelabError, ConfigError
+from .csvfile import csv_reader, decimal_comma_hint
 from .npy import load_npy, numeric_float32
 from .tables import MISSING_CELLS, NOT_FEATURES
 
@@ -96,7 +96,7 @@ def _stream_from_csv(path: Path) -> Stream:
     """Read row by row into compact arrays, so that a long stream costs its numbers, not Python lists of text."""
     try:
         with open(path, newline="") as f:
-            reader = csv.reader(f)
+            reader = csv_reader(f)
             header = [h.strip() for h in next(reader, [])]
             if not header:
                 raise AelabError(f"{path}: empty CSV")
@@ -145,7 +145,8 @@ def _number(path, cell: str, column: str, row: int) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise AelabError(f"{path}: column {column!r} is not numeric ({cell!r} in data row {row})") from None
+        hint = decimal_comma_hint(cell)
+        raise AelabError(f"{path}: column {column!r} is not numeric ({cell!r} in data row {row}){hint}") from None
     if not math.isfinite(value):
         raise AelabError(f"{path}: column {column!r} has a NaN or infinite value in data row {row}")
     return value

@@ -4,7 +4,6 @@ or a 2-D `.npy`. The columns `label`, `is_anomaly` and `timestamp` are never fea
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AelabError
-from .csvfile import read_csv_rows
+from .csvfile import csv_reader, decimal_comma_hint, read_csv_rows
 from .npy import load_npy, numeric_float32
 
 NOT_FEATURES = ("label", "is_anomaly", "timestamp")
@@ -30,7 +29,7 @@ class Table:
 def csv_header(path: Path) -> list[str]:
     try:
         with open(path, newline="") as f:
-            return [h.strip() for h in next(csv.reader(f), [])]
+            return [h.strip() for h in next(csv_reader(f), [])]
     except (OSError, UnicodeDecodeError) as exc:
         raise AelabError(f"{path}: cannot read CSV ({getattr(exc, 'strerror', None) or exc})") from None
 
@@ -100,7 +99,8 @@ def _column_values(path: Path, name: str, cells: list) -> np.ndarray:
         try:
             values[i] = float(cell)
         except (TypeError, ValueError):
-            raise AelabError(f"{path}: column {name!r} is not numeric ({cell!r} in data row {i + 1})") from None
+            hint = decimal_comma_hint(cell)
+            raise AelabError(f"{path}: column {name!r} is not numeric ({cell!r} in data row {i + 1}){hint}") from None
         if not math.isfinite(values[i]):
             raise AelabError(f"{path}: column {name!r} has a missing or infinite value in data row {i + 1}")
     return values
