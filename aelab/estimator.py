@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, OutlierMixin, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .data.augment import check_applies
@@ -198,9 +198,15 @@ class _Autoencoder(BaseEstimator):
         pass
 
 
-class AutoencoderTransformer(TransformerMixin, _Autoencoder):
+class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _Autoencoder):
     """`transform` gives the codes (N, latent_dim), `inverse_transform` the reconstructions in X's scale,
-    `score` the negative reconstruction MSE on the standardised data (greater is better, for model selection)."""
+    `score` the negative reconstruction MSE on the standardised data (greater is better, for model selection).
+    `get_feature_names_out` names the codes autoencodertransformer0, 1, ... (so `set_output` and a Pipeline's
+    feature names work)."""
+
+    @property
+    def _n_features_out(self) -> int:
+        return self.model_.latent_dim
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -28,6 +28,8 @@ def test_a_pipeline_with_a_grid_search_over_the_latent_size():
     search = GridSearchCV(pipeline, {"ae__latent_dim": [2, 6]}, cv=3).fit(X, y)
     assert search.best_params_["ae__latent_dim"] in (2, 6) and search.best_score_ > 0.8
     assert search.predict(X[:5]).shape == (5,)
+    names = search.best_estimator_[:-1].get_feature_names_out()  # the codes, named as scikit-learn names new features
+    assert list(names) == [f"autoencodertransformer{i}" for i in range(search.best_params_["ae__latent_dim"])]
 
 
 def test_the_default_fit_trains_to_its_budget_and_starts_from_pca():
