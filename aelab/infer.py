@@ -24,7 +24,7 @@ from .data.images import read_image, validate_image_values
 from .data.npy import ArrayRows, NpyChunks
 from .data.sequences import sequences_from_csv
 from .data.streams import Stream, check_length, mean_over_windows, read_stream, window_starts
-from .data.tables import read_table
+from .data.tables import in_training_column_order, read_table
 from .errors import AelabError
 from .evaluate import PCABaseline, encode, per_sample_mse, reconstruct
 from .io import atomic_path
@@ -119,7 +119,8 @@ def _sequence_source(run: Run, path: Path, batch_size: int) -> Source:
     scaler = run.normalization
     ragged = False
     if path.suffix.lower() == ".csv":  # ragged sequences come padded (NaN) to the run's length
-        x = sequences_from_csv(path)[0]
+        x, _, _, features = sequences_from_csv(path)
+        x = in_training_column_order(x, features, run.config.get("feature_names"), path)
         if x.shape[2] == n_features:
             x = fit_length(x, seq_len, bool((run.config.get("data") or {}).get("length")), path)
         arr, ragged = ArrayRows(x), bool(np.isnan(x).any())
@@ -149,15 +150,10 @@ def _table_source(run: Run, path: Path, batch_size: int) -> Source:
     """Rows of a table file, checked against the training table's columns and standardised like them."""
     (n_features,) = run.model.input_shape
     table = read_table(path)
-    trained = run.config.get("feature_names")
-    if table.feature_names is not None and trained is not None and table.feature_names != trained:
-        missing = [c for c in trained if c not in table.feature_names]
-        extra = [c for c in table.feature_names if c not in trained]
-        detail = f"missing {missing}" if missing else f"unknown {extra}" if extra else "in another order"
-        raise AelabError(f"{path}: columns differ from the training table's ({detail})")
-    if table.x.shape[1] != n_features:
-        raise AelabError(f"{path}: {table.x.shape[1]} columns, the model was trained on {n_features}")
-    scaled = run.normalization.apply(table.x)
+    x = in_training_column_order(table.x, table.feature_names, run.config.get("feature_names"), path)
+    if x.shape[1] != n_features:
+        raise AelabError(f"{path}: {x.shape[1]} columns, the model was trained on {n_features}")
+    scaled = run.normalization.apply(x)
 
     def batches():
         for i in range(0, len(scaled), batch_size):

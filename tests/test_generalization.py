@@ -209,8 +209,30 @@ def test_scoring_a_table_with_other_columns_is_refused(capsys, tmp_path):
     assert run_cli(capsys, "train", "dense", "--data", data, "--epochs", "1", "--out", tmp_path / "r")[0] == 0
     other = write_table(tmp_path / "o.csv", [r.rsplit(",", 1)[0] for r in table_rows()], "a,b,d")
     code, _, err = run_cli(capsys, "score", tmp_path / "r", other, "-o", tmp_path / "s.csv")
-    assert_one_line_error(code, err, "o.csv", "columns differ", "missing ['c']")
+    assert_one_line_error(code, err, "o.csv", "columns differ", "missing ['c']; unknown ['d']")
     assert not (tmp_path / "s.csv").exists()
+    # the same columns in another order are matched by name
+    reordered = [",".join(cells[i] for i in (2, 0, 1, 3)) for cells in (r.split(",") for r in table_rows())]
+    shuffled = write_table(tmp_path / "shuffled.csv", reordered, "c,a,b,label")
+    assert run_cli(capsys, "score", tmp_path / "r", data, "-o", tmp_path / "s1.csv")[0] == 0
+    assert run_cli(capsys, "score", tmp_path / "r", shuffled, "-o", tmp_path / "s2.csv")[0] == 0
+    assert (tmp_path / "s1.csv").read_text() == (tmp_path / "s2.csv").read_text()
+
+
+def test_a_test_file_with_the_columns_in_another_order_is_matched_by_name(capsys, tmp_path):
+    data = write_table(tmp_path / "t.csv", table_rows())
+    reordered = [",".join(cells[i] for i in (2, 0, 1, 3)) for cells in (r.split(",") for r in table_rows(20, seed=1))]
+    same = write_table(tmp_path / "same.csv", table_rows(20, seed=1))
+    shuffled = write_table(tmp_path / "shuffled.csv", reordered, "c,a,b,label")
+    errors = []
+    for name, test in (("same", same), ("shuffled", shuffled)):
+        out = tmp_path / name
+        assert (
+            run_cli(capsys, "train", "dense", "--data", data, "--test-data", test, "--epochs", "1", "--out", out)[0]
+            == 0
+        )
+        errors.append(json.loads((out / "metrics.json").read_text())["test_mse"])
+    assert errors[0] == errors[1]
 
 
 def test_a_table_model_without_data_says_so(capsys, tmp_path):

@@ -34,7 +34,7 @@ from .sequences import label_sort_key, sequences_from_csv, sequences_from_npy, s
 from .spec import DataSpec
 from .splits import HELD_OUT_TEST_FRACTION, sample, split_off
 from .streams import Stream, auto_window, check_length, default_stride, read_stream, windows
-from .tables import is_sequence_csv, read_table
+from .tables import in_training_column_order, is_sequence_csv, read_table
 
 CIFAR_DEFAULT_TRAIN, CIFAR_DEFAULT_TEST = 10_000, 2_000
 DEFAULT_DATA = {IMAGE: "cifar10", SEQUENCE: "synthetic"}  # what --data means when it is not given
@@ -133,8 +133,7 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
                 f"--test-data {test_path}: {test_kind} samples of shape {x_test.shape[1:]}, "
                 f"the training data has {kind} samples of shape {x.shape[1:]}"
             )
-        if features and test_features and test_features != features:
-            raise AelabError(f"--test-data {test_path}: columns {test_features} differ from the training {features}")
+        x_test = in_training_column_order(x_test, test_features, features, f"--test-data {test_path}")
         if (raw_y is None) != (raw_y_test is None):
             raw_y = raw_y_test = None  # probes need labels on both sides
         test = (x_test, raw_y_test)
@@ -170,8 +169,7 @@ def with_test_file(dataset: Dataset, test_data, test_labels=None) -> Dataset:
             f"--test-data {test_path}: {kind} samples of shape {x.shape[1:]}, the run takes {dataset.kind} samples "
             f"of shape {dataset.sample_shape}"
         )
-    if features and dataset.feature_names and features != dataset.feature_names:
-        raise AelabError(f"--test-data {test_path}: columns {features} differ from the run's {dataset.feature_names}")
+    x = in_training_column_order(x, features, dataset.feature_names, f"--test-data {test_path}")
     known = {name: i for i, name in enumerate(dataset.class_names or [])}
     y = None
     if raw_y is not None and dataset.train.y is not None and all(str(v) in known for v in raw_y):

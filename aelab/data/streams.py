@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import AelabError, ConfigError
 from .csvfile import csv_reader, decimal_comma_hint
 from .npy import load_npy, numeric_float32
-from .tables import MISSING_CELLS, NOT_FEATURES
+from .tables import MISSING_CELLS, NOT_FEATURES, in_training_column_order
 
 # Default stride, training and scoring alike: an eighth of the window. Every step then lies in about 8 windows,
 # enough to average out where in a window it falls, at an eighth of the cost of stride 1.
@@ -42,14 +42,15 @@ class Stream:
         return len(self.values)
 
     def scaled(self, normalization, feature_names) -> Stream:
-        """This stream standardised with the training statistics (a `Standardizer`), after checking that it has the
-        training stream's columns."""
-        if feature_names and self.feature_names and self.feature_names != feature_names:
-            raise AelabError(
-                f"{self.origin}: columns {self.feature_names} are not the training stream's {feature_names}"
-            )
-        normalization.check(self.values.shape[1], self.origin)
-        return replace(self, values=np.ascontiguousarray(normalization.apply(self.values), dtype=np.float32))
+        """This stream standardised with the training statistics (a `Standardizer`), its columns matched to the
+        training stream's by name."""
+        values = in_training_column_order(self.values, self.feature_names, feature_names, self.origin)
+        normalization.check(values.shape[1], self.origin)
+        return replace(
+            self,
+            values=np.ascontiguousarray(normalization.apply(values), dtype=np.float32),
+            feature_names=feature_names or self.feature_names,
+        )
 
     def part(self, start: int, stop: int) -> Stream:
         """Steps [start, stop) as a stream of their own."""

@@ -34,6 +34,20 @@ def csv_header(path: Path) -> list[str]:
         raise AelabError(f"{path}: cannot read CSV ({getattr(exc, 'strerror', None) or exc})") from None
 
 
+def in_training_column_order(x: np.ndarray, names, trained, origin) -> np.ndarray:
+    """`x`, whose last axis holds the columns `names`, with those columns in the order of `trained` (the training
+    file's): the same names in another order are matched by name; a missing or unknown column is an error naming
+    it. Unnamed columns (a .npy) are taken as they come."""
+    if not names or not trained or list(names) == list(trained):
+        return x
+    missing = [c for c in trained if c not in names]
+    unknown = [c for c in names if c not in trained]
+    if missing or unknown:
+        detail = "; ".join(f"{what} {cols}" for what, cols in (("missing", missing), ("unknown", unknown)) if cols)
+        raise AelabError(f"{origin}: columns differ from the training data's ({detail})")
+    return x[..., [list(names).index(c) for c in trained]]
+
+
 def is_sequence_csv(path: Path) -> bool:
     return csv_header(path)[:2] == ["sequence_id", "t"]
 
