@@ -1,6 +1,7 @@
 import hashlib
 import io
 import pickle
+import shutil
 import urllib.error
 
 import numpy as np
@@ -153,6 +154,31 @@ def test_image_folder_without_test_gets_seeded_split(tmp_path):
     d1, d2 = load_dataset(str(root)), load_dataset(str(root))
     assert len(d1.test.x) == 6
     np.testing.assert_array_equal(d1.test.x, d2.test.x)
+
+
+def test_a_folder_of_class_folders_or_of_images_alone_trains_and_another_folder_is_the_test_set(tmp_path):
+    root = write_image_folder(tmp_path / "photos", per_class=10, test_per_class=4)
+    shutil.copytree(root / "train", tmp_path / "classes")
+    classes = load_dataset(str(tmp_path / "classes"))  # <class>/ folders without train/ above them
+    assert classes.class_names == ["a", "b", "c"] and classes.has_labels and len(classes.test.x) == 6
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for c in ("a", "b"):
+        for f in (root / "train" / c).iterdir():
+            (flat / f"{c}{f.name}").write_bytes(f.read_bytes())
+    unlabelled = load_dataset(str(flat))
+    assert unlabelled.class_names is None and unlabelled.train.y is None and unlabelled.train.x.shape[1:] == (3, 8, 8)
+    held = load_dataset(str(tmp_path / "classes"), test_data=str(root / "test"))  # all 12, labelled alike
+    assert len(held.test.x) == 12 and held.has_labels and len(held.train.x) + len(held.val.x) == 30
+    unlabelled_test = load_dataset(str(flat), test_data=str(root / "test"))
+    assert len(unlabelled_test.test.x) == 12 and not unlabelled_test.has_labels
+    (flat / "c").mkdir()
+    with pytest.raises(AelabError, match="both files and sub-folders"):
+        load_dataset(str(flat))
+    with pytest.raises(AelabError, match="has a test/ folder of its own"):
+        load_dataset(str(root), test_data=str(root / "test"))
+    with pytest.raises(AelabError, match="comes with its own test set"):
+        load_dataset("digits", test_data=str(root / "test"))
 
 
 def test_sequence_npy_and_csv(sequences_npy, tmp_path):

@@ -98,8 +98,8 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
         raise ConfigError("length", "applies to sequence files (.csv, .npy)")
     train_n, test_n = spec.train_n, spec.test_n
     if data in ("cifar10", "digits") or _is_image_path(data):
-        if spec.test_data:
-            raise AelabError("--test-data: image data takes its test set from a test/ folder beside train/")
+        if spec.test_data and data in ("cifar10", "digits"):
+            raise AelabError(f"--test-data: {data} comes with its own test set")
         if data == "cifar10":
             train_pool, test_pool = open_cifar10(locate_cifar10(spec.cifar10))
             if spec.train_size is None:
@@ -109,7 +109,9 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
         elif data == "digits":
             train_pool, test_pool = digits_pool(), None
         else:
-            train_pool, test_pool = _image_path_pools(Path(data), labels, parse_image_size(spec.image_size))
+            train_pool, test_pool = _image_path_pools(
+                Path(data), labels, parse_image_size(spec.image_size), spec.test_data, spec.test_labels
+            )
         return _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, spec, spec.stream)
     if data == "synthetic":
         x, y, names = synthetic(seed=seed)
@@ -235,21 +237,46 @@ def _is_image_path(data: str) -> bool:
     return False
 
 
-def _image_path_pools(path: Path, labels, size=None):
-    if path.is_dir():
-        if not looks_like_image_folder(path):
-            if path.name in ("train", "test") and looks_like_image_folder(path.parent):
-                raise AelabError(f"{path}: points inside the image folder; pass its parent {path.parent}")
-            raise AelabError(f"{path}: expected an image folder with train/<class>/ sub-folders")
+def _image_path_pools(path: Path, labels, size=None, test_data=None, test_labels=None):
+    """(train pool, test pool or None) of an image path: a folder with `train/<class>/` (and optional
+    `test/<class>/`), a folder of class sub-folders or of images alone, or an `.npy`; `test_data` (any of the same
+    but the first) is the test set instead of a seeded split."""
+    if path.is_dir() and looks_like_image_folder(path):
         train = FolderPool.scan(path / "train", size=size)
         test = FolderPool.scan(path / "test", train.class_names, size) if (path / "test").is_dir() else None
-        return train, test
+    else:
+        if path.is_dir() and path.name in ("train", "test") and looks_like_image_folder(path.parent):
+            raise AelabError(f"{path}: points inside the image folder; pass its parent {path.parent}")
+        train, test = _image_pool(path, labels, size), None
+    if test_data:
+        if test is not None:
+            raise AelabError(f"--test-data: {path} has a test/ folder of its own")
+        test_path = Path(test_data)
+        if not test_path.exists():
+            raise AelabError(f"--test-data: {test_path} does not exist")
+        if not _is_image_path(str(test_path)):
+            raise AelabError(f"--test-data: {test_path} is not an image folder or an .npy of images")
+        test = _image_pool(test_path, test_labels, size, train.class_names)
+        if train.labels is None:  # probes and coloured plots need labels on both sides
+            test = replace(test, labels=None, class_names=None)
+    return train, test
+
+
+def _image_pool(path: Path, labels, size=None, class_names=None):
+    """One pool of images from a folder (class sub-folders or images alone) or an `.npy` (N, H, W, C), labelled
+    by `class_names` where given (a test set's labels must be among the training classes)."""
+    if path.is_dir():
+        return FolderPool.scan_any(path, class_names, size)
     if size is not None:
         raise AelabError("--image-size: applies to image folders; an .npy holds images of one size already")
     images = images_from_npy(path, mmap=True)  # rows are read when a split takes them
     validate_image_values(images, path)
     y, names = _labels_from_file(labels, len(images)) if labels else (None, None)
-    return ArrayPool(images, y, names, str(path)), None
+    if y is not None and class_names is not None:
+        if not set(names) <= set(class_names):
+            raise AelabError(f"{labels}: labels {sorted(set(names) - set(class_names))} are not training classes")
+        y, names = np.array([class_names.index(names[i]) for i in y], dtype=np.int64), class_names
+    return ArrayPool(images, y, names, str(path))
 
 
 def _raw_labels_from_file(path, n: int) -> np.ndarray:

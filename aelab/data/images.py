@@ -98,13 +98,31 @@ class ArrayPool:
 
 @dataclass
 class FolderPool:
-    """`<root>/<class>/<image>` files; nothing is decoded until `take`."""
+    """`<root>/<class>/<image>` files (labelled by class), or `<root>/<image>` (unlabelled); nothing is decoded
+    until `take`."""
 
     files: list[Path]
-    labels: np.ndarray
-    class_names: list[str]
+    labels: np.ndarray | None
+    class_names: list[str] | None
     origin: str
     size: tuple[int, int] | None = None  # every image scaled to cover (H, W) and centre-cropped
+
+    @classmethod
+    def scan_any(cls, root: Path, class_names: list[str] | None = None, size=None) -> FolderPool:
+        """Class sub-folders of `root` (`scan`), or, where it holds only files, those files without labels."""
+        root = Path(root)
+        entries = _visible(root.iterdir())
+        class_dirs, files = [p for p in entries if p.is_dir()], [p for p in entries if p.is_file()]
+        if class_dirs and files:
+            raise AelabError(
+                f"{root}: holds both files and sub-folders; put every image in a class sub-folder, or all of them "
+                "in the folder itself"
+            )
+        if class_dirs:
+            return cls.scan(root, class_names, size)
+        if not files:
+            raise AelabError(f"{root}: empty folder, no images to read")
+        return cls(files, None, None, str(root), size)
 
     @classmethod
     def scan(cls, root: Path, class_names: list[str] | None = None, size=None) -> FolderPool:
