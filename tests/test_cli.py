@@ -246,6 +246,20 @@ def test_evaluate_recomputes_the_same_metrics(capsys, digits_run):
     assert after["pca_test_mse"] == pytest.approx(before["pca_test_mse"], rel=1e-6)
 
 
+def test_an_image_run_is_evaluated_on_another_folder(capsys, tmp_path):
+    data = write_image_folder(tmp_path / "photos", per_class=8, test_per_class=2, size=8)
+    run = tmp_path / "run"
+    assert run_cli(capsys, "train", "cnn", "--data", data, "--epochs", "1", "--out", run)[0] == 0
+    other = write_image_folder(tmp_path / "other", per_class=4, test_per_class=0, size=8) / "train"
+    code, out, err = run_cli(capsys, "evaluate", run, "--test-data", other)
+    assert code == 0, err
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["evaluated_on"] == str(other) and "probe_logreg" in metrics  # its classes are the run's
+    larger = write_image_folder(tmp_path / "larger", per_class=2, test_per_class=0, size=12) / "train"
+    code, _, err = run_cli(capsys, "evaluate", run, "--test-data", larger)
+    assert_one_line_error(code, err, str(larger), "images of shape (3, 12, 12), the run takes (3, 8, 8)")
+
+
 def test_sequence_run_keeps_its_normalisation(sequence_run):
     config = json.loads((sequence_run / "config.json").read_text())
     assert np.allclose(config["normalization"]["mean"], 3, atol=0.2)

@@ -175,10 +175,11 @@ def test_a_folder_of_class_folders_or_of_images_alone_trains_and_another_folder_
     (flat / "c").mkdir()
     with pytest.raises(AelabError, match="both files and sub-folders"):
         load_dataset(str(flat))
-    with pytest.raises(AelabError, match="has a test/ folder of its own"):
-        load_dataset(str(root), test_data=str(root / "test"))
-    with pytest.raises(AelabError, match="comes with its own test set"):
-        load_dataset("digits", test_data=str(root / "test"))
+    (flat / "c").rmdir()
+    in_place = load_dataset(str(root), test_data=str(flat))  # in place of the folder's own test/
+    assert len(in_place.test.x) == 20 and in_place.class_names == ["a", "b", "c"] and not in_place.has_labels
+    with pytest.raises(AelabError, match="not an image folder or an .npy of images"):
+        load_dataset(str(root), test_data=str(tmp_path / "classes" / "a" / "0.png"))
 
 
 def test_sequence_npy_and_csv(sequences_npy, tmp_path):

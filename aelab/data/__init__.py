@@ -98,8 +98,7 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
         raise ConfigError("length", "applies to sequence files (.csv, .npy)")
     train_n, test_n = spec.train_n, spec.test_n
     if data in ("cifar10", "digits") or _is_image_path(data):
-        if spec.test_data and data in ("cifar10", "digits"):
-            raise AelabError(f"--test-data: {data} comes with its own test set")
+        size = parse_image_size(spec.image_size)
         if data == "cifar10":
             train_pool, test_pool = open_cifar10(locate_cifar10(spec.cifar10))
             if spec.train_size is None:
@@ -109,9 +108,11 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
         elif data == "digits":
             train_pool, test_pool = digits_pool(), None
         else:
-            train_pool, test_pool = _image_path_pools(
-                Path(data), labels, parse_image_size(spec.image_size), spec.test_data, spec.test_labels
-            )
+            train_pool, test_pool = _image_path_pools(Path(data), labels, size)
+        if spec.test_data:  # a test set of its own, in place of the data's
+            labelled = train_pool.labels is not None
+            test_pool = _image_test_pool(spec.test_data, spec.test_labels, size, train_pool.class_names, labelled)
+            test_n = spec.test_n
         return _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, spec, spec.stream)
     if data == "synthetic":
         x, y, names = synthetic(seed=seed)
@@ -150,7 +151,17 @@ def with_test_file(dataset: Dataset, test_data, test_labels=None) -> Dataset:
     """`dataset` with its test split replaced by the whole of `test_data`, scaled with the training statistics
     (for `aelab evaluate --test-data`: the training split, PCA and probes stay the run's own)."""
     if dataset.kind == IMAGE:
-        raise AelabError("--test-data: image runs are evaluated on a folder or .npy with --data")
+        size = parse_image_size(dataset.spec.image_size)
+        pool = _image_test_pool(test_data, test_labels, size, dataset.class_names, dataset.train.y is not None)
+        idx = np.arange(len(pool))
+        test = _image_split(pool, idx, isinstance(dataset.train.x, LazyImages))
+        if test.x.shape[1] == 1 and dataset.sample_shape[0] == 3:
+            test = _in_colour(test)
+        if test.x.shape[1:] != dataset.sample_shape:
+            raise AelabError(
+                f"--test-data {test_data}: images of shape {test.x.shape[1:]}, the run takes {dataset.sample_shape}"
+            )
+        return replace(dataset, test=test)
     if dataset.stream is not None:
         parts = dataset.stream
         test = read_stream(test_data, test_labels).scaled(dataset.normalization, dataset.feature_names)
@@ -237,29 +248,30 @@ def _is_image_path(data: str) -> bool:
     return False
 
 
-def _image_path_pools(path: Path, labels, size=None, test_data=None, test_labels=None):
+def _image_path_pools(path: Path, labels, size=None):
     """(train pool, test pool or None) of an image path: a folder with `train/<class>/` (and optional
-    `test/<class>/`), a folder of class sub-folders or of images alone, or an `.npy`; `test_data` (any of the same
-    but the first) is the test set instead of a seeded split."""
+    `test/<class>/`), a folder of class sub-folders or of images alone, or an `.npy`."""
     if path.is_dir() and looks_like_image_folder(path):
         train = FolderPool.scan(path / "train", size=size)
         test = FolderPool.scan(path / "test", train.class_names, size) if (path / "test").is_dir() else None
-    else:
-        if path.is_dir() and path.name in ("train", "test") and looks_like_image_folder(path.parent):
-            raise AelabError(f"{path}: points inside the image folder; pass its parent {path.parent}")
-        train, test = _image_pool(path, labels, size), None
-    if test_data:
-        if test is not None:
-            raise AelabError(f"--test-data: {path} has a test/ folder of its own")
-        test_path = Path(test_data)
-        if not test_path.exists():
-            raise AelabError(f"--test-data: {test_path} does not exist")
-        if not _is_image_path(str(test_path)):
-            raise AelabError(f"--test-data: {test_path} is not an image folder or an .npy of images")
-        test = _image_pool(test_path, test_labels, size, train.class_names)
-        if train.labels is None:  # probes and coloured plots need labels on both sides
-            test = replace(test, labels=None, class_names=None)
-    return train, test
+        return train, test
+    if path.is_dir() and path.name in ("train", "test") and looks_like_image_folder(path.parent):
+        raise AelabError(f"{path}: points inside the image folder; pass its parent {path.parent}")
+    return _image_pool(path, labels, size), None
+
+
+def _image_test_pool(test_data, test_labels, size, class_names, labelled: bool):
+    """The images of `--test-data` (a folder of class sub-folders or of images alone, or an `.npy`) as a test pool
+    labelled with the training classes (unlabelled where the training images are)."""
+    test_path = Path(test_data)
+    if not test_path.exists():
+        raise AelabError(f"--test-data: {test_path} does not exist")
+    if not _is_image_path(str(test_path)):
+        raise AelabError(f"--test-data: {test_path} is not an image folder or an .npy of images")
+    test = _image_pool(test_path, test_labels, size, class_names)
+    if not labelled:  # probes and coloured plots need labels on both sides
+        test = replace(test, labels=None, class_names=None)
+    return test
 
 
 def _image_pool(path: Path, labels, size=None, class_names=None):
@@ -307,19 +319,24 @@ def _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, s
         values_per_image = train_pool.take(train_idx[:1], cache=False).size
         stream = should_stream(len(train_idx) + len(val_idx) + len(test_idx), values_per_image)
 
-    def split(pool, idx):
-        x = LazyImages(pool, idx) if stream else as_unit_float(pool.take(idx))
-        return Split(x, None if pool.labels is None else pool.labels[idx])
-
-    train, val, test = split(train_pool, train_idx), split(train_pool, val_idx), split(test_pool, test_idx)
+    train, val, test = (_image_split(p, idx, stream) for p, idx in ((train_pool, train_idx),
+                        (train_pool, val_idx), (test_pool, test_idx)))  # fmt: skip
     if 3 in {s.x.shape[1] for s in (train, val, test)}:  # a grayscale split beside colour ones
-        train, val, test = (
-            Split(s.x.in_colour() if stream else to_colour(s.x, axis=1), s.y) for s in (train, val, test)
-        )
+        train, val, test = (_in_colour(s) for s in (train, val, test))
     shapes = {train.x.shape[1:], val.x.shape[1:], test.x.shape[1:]}
     if len(shapes) > 1:
         raise AelabError(f"{spec.data}: train and test images differ in size {sorted(shapes)}")
     return Dataset(IMAGE, train, val, test, train_pool.class_names, spec)
+
+
+def _image_split(pool, idx, stream: bool) -> Split:
+    """The images of `pool` at `idx`: decoded per batch from disk (`stream`) or in memory as floats in [0, 1]."""
+    x = LazyImages(pool, idx) if stream else as_unit_float(pool.take(idx))
+    return Split(x, None if pool.labels is None else pool.labels[idx])
+
+
+def _in_colour(split: Split) -> Split:
+    return Split(split.x.in_colour() if isinstance(split.x, LazyImages) else to_colour(split.x, axis=1), split.y)
 
 
 def _array_dataset(
