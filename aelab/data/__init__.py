@@ -319,8 +319,8 @@ def _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, s
         values_per_image = train_pool.take(train_idx[:1], cache=False).size
         stream = should_stream(len(train_idx) + len(val_idx) + len(test_idx), values_per_image)
 
-    train, val, test = (_image_split(p, idx, stream) for p, idx in ((train_pool, train_idx),
-                        (train_pool, val_idx), (test_pool, test_idx)))  # fmt: skip
+    parts = ((train_pool, train_idx), (train_pool, val_idx), (test_pool, test_idx))
+    train, val, test = (_image_split(pool, idx, stream) for pool, idx in parts)
     if 3 in {s.x.shape[1] for s in (train, val, test)}:  # a grayscale split beside colour ones
         train, val, test = (_in_colour(s) for s in (train, val, test))
     shapes = {train.x.shape[1:], val.x.shape[1:], test.x.shape[1:]}
