@@ -30,6 +30,7 @@ from .run import load_run, load_weights, run_config, save_model, save_weights
 from .train import Trainer
 
 KIND_OF_RANK = {2: TABLE, 3: SEQUENCE, 4: IMAGE}
+ERRORS = {"mae": per_sample_mae, "mse": per_sample_mse}  # a detector's per-sample error, by its saved name
 SCORE_BLOCK = 64  # rows per forward pass when a detector scores (see AutoencoderOutlierDetector._errors)
 RANK_OF_KIND = {kind: rank for rank, kind in KIND_OF_RANK.items()}
 
@@ -300,6 +301,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _Autoencoder):
         self.fold_models_ = [self._train_model(part, trim=self.contamination) for part in parts]
         self.code_ranges_ = [self._code_range(m, part) for m, part in zip(self.fold_models_, parts, strict=True)]
         self.model_ = self.fold_models_[0]
+        self.error_ = "mae"
         self.offset_ = float(np.percentile(-self._errors(xs), 100.0 * self.contamination))
         return self
 
@@ -317,7 +319,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _Autoencoder):
         padded, errors = _in_blocks(xs), []
         for model, (low, high) in zip(self.fold_models_, self.code_ranges_, strict=True):
             codes = np.clip(encode(model, padded, SCORE_BLOCK), low, high)
-            errors.append(per_sample_mae(padded, decode(model, codes, SCORE_BLOCK))[: len(xs)])
+            errors.append(ERRORS[self.error_](padded, decode(model, codes, SCORE_BLOCK))[: len(xs)])
         return np.max(errors, axis=0)
 
     def save(self, path) -> None:
@@ -340,11 +342,13 @@ class AutoencoderOutlierDetector(OutlierMixin, _Autoencoder):
     def _extra_state(self) -> dict:
         ranges = [[low.tolist(), high.tolist()] for low, high in self.code_ranges_]
         return {**super()._extra_state(), "offset": self.offset_, "fold_models": len(self.fold_models_),
-                "code_ranges": ranges}  # fmt: skip
+                "code_ranges": ranges, "error": self.error_}  # fmt: skip
 
     def _restore_extra_state(self, state: dict, run) -> None:
         if "offset" in state:
             self.offset_ = state["offset"]
+        # A detector saved before the absolute error has its threshold on the MSE, and keeps scoring it
+        self.error_ = state.get("error", "mse" if "offset" in state else "mae")
         self.fold_models_ = [self.model_]
         for k in range(1, state.get("fold_models", 1)):
             self.fold_models_.append(load_weights(run, run.path / f"fold-{k}.safetensors"))

@@ -1,5 +1,7 @@
 """scikit-learn is the judge of the estimators' conformance: its own checks, then the uses people make of them."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -60,6 +62,24 @@ def test_the_outlier_detector_flags_its_contamination_and_finds_planted_outliers
     assert len(again.fold_models_) == 2 and (tmp_path / "det" / "fold-1.safetensors").exists()
     with pytest.raises(AelabError, match="contamination"):
         AutoencoderOutlierDetector(contamination=0.7).fit(X)
+
+
+def test_a_detector_saved_before_the_absolute_error_keeps_scoring_the_mse(tmp_path):
+    X = np.random.default_rng(4).normal(size=(60, 5))
+    det = AutoencoderOutlierDetector(latent_dim=2, max_steps=20).fit(X)
+    det.save(tmp_path / "det")
+    config = json.loads((tmp_path / "det" / "config.json").read_text())
+    assert config["estimator_state"]["error"] == "mae"
+    del config["estimator_state"]["error"]  # as the previous version wrote it, its offset_ on the MSE
+    (tmp_path / "det" / "config.json").write_text(json.dumps(config))
+    old = AutoencoderOutlierDetector.load(tmp_path / "det")
+    xs = torch.from_numpy(det._scale(X.astype(np.float32)))
+    squared = []
+    for m, (low, high) in zip(det.fold_models_, det.code_ranges_, strict=True):
+        codes = m.encode(xs).clamp(torch.from_numpy(low), torch.from_numpy(high))
+        squared.append(((m.decode(codes) - xs) ** 2).mean(dim=1).detach().numpy())
+    assert old.error_ == "mse"
+    np.testing.assert_allclose(old.score_samples(X), -np.maximum(*squared), rtol=1e-4, atol=1e-6)
 
 
 def test_a_training_outlier_is_scored_by_the_model_that_never_saw_it():
