@@ -325,7 +325,8 @@ def _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, s
         train, val, test = (_in_colour(s) for s in (train, val, test))
     shapes = {train.x.shape[1:], val.x.shape[1:], test.x.shape[1:]}
     if len(shapes) > 1:
-        raise AelabError(f"{spec.data}: train and test images differ in size {sorted(shapes)}")
+        origin = f"--test-data {spec.test_data}" if spec.test_data else spec.data  # where the test images came from
+        raise AelabError(f"{origin}: train and test images differ in size {sorted(shapes)}")
     return Dataset(IMAGE, train, val, test, train_pool.class_names, spec)
 
 
