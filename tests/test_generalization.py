@@ -196,6 +196,14 @@ def test_a_csv_separated_by_semicolons_or_tabs_reads_as_with_commas(tmp_path, de
     assert other.feature_names == ["a", "b", "c"] and list(other.labels) == list(comma.labels)
 
 
+def test_a_boolean_npy_table_reads_as_zeros_and_ones(tmp_path):
+    from aelab.data.tables import read_table
+
+    flags = np.random.default_rng(0).random((12, 4)) < 0.5
+    np.save(tmp_path / "flags.npy", flags)
+    np.testing.assert_array_equal(read_table(tmp_path / "flags.npy").x, flags.astype(np.float32))
+
+
 def test_a_decimal_comma_is_named_in_the_error(capsys, tmp_path):
     data = write_table(
         tmp_path / "dec.csv", [r.replace(",", ";").replace(".", ",") for r in table_rows(10)], "a;b;c;label"

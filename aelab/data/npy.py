@@ -84,9 +84,10 @@ def load_npy(path: Path, mmap: bool = False) -> np.ndarray:
 
 
 def numeric_float32(x: np.ndarray, origin, noun: str) -> tuple[np.ndarray, tuple[int, ...] | None]:
-    """`x` as float32, refusing a non-numeric or empty array (naming it a `noun`), and the index of its first NaN
-    or inf (None when all are finite), for the caller to name in its own terms (sequence, step, row)."""
-    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
+    """`x` as float32 (booleans as 0 and 1), refusing a non-numeric or empty array (naming it a `noun`), and the
+    index of its first NaN or inf (None when all are finite), for the caller to name in its own terms (sequence,
+    step, row)."""
+    if not any(np.issubdtype(x.dtype, kind) for kind in (np.floating, np.integer, np.bool_)):
         raise AelabError(f"{origin}: a {noun} must hold numbers, got {x.dtype}")
     if min(x.shape) == 0:
         raise AelabError(f"{origin}: empty {noun} {x.shape}")
