@@ -20,7 +20,7 @@ from torch.nn import functional as F
 from . import plots
 from .anomaly import anomaly_metrics, step_scores
 from .data import DataSpec, load_dataset
-from .data.images import read_image, validate_image_values
+from .data.images import is_image_file, read_image, validate_image_values
 from .data.npy import ArrayRows, NpyChunks
 from .data.sequences import sequences_from_csv
 from .data.streams import Stream, check_length, mean_over_windows, read_stream, window_starts
@@ -53,10 +53,10 @@ def _image_files(root: Path) -> list[Path]:
     files = sorted(
         p
         for p in root.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        if is_image_file(p) and not any(part.startswith(".") for part in p.relative_to(root).parts)
     )
     if not files:
-        raise AelabError(f"{root}: empty folder, no images to read")
+        raise AelabError(f"{root}: no image files to read")
     return files
 
 

@@ -159,13 +159,16 @@ def test_image_folder_without_test_gets_seeded_split(tmp_path):
 def test_a_folder_of_class_folders_or_of_images_alone_trains_and_another_folder_is_the_test_set(tmp_path):
     root = write_image_folder(tmp_path / "photos", per_class=10, test_per_class=4)
     shutil.copytree(root / "train", tmp_path / "classes")
+    (tmp_path / "classes" / "a" / "notes.txt").write_text("not an image: skipped")
     classes = load_dataset(str(tmp_path / "classes"))  # <class>/ folders without train/ above them
     assert classes.class_names == ["a", "b", "c"] and classes.has_labels and len(classes.test.x) == 6
+    assert len(classes.train.x) + len(classes.val.x) + len(classes.test.x) == 30
     flat = tmp_path / "flat"
     flat.mkdir()
     for c in ("a", "b"):
         for f in (root / "train" / c).iterdir():
             (flat / f"{c}{f.name}").write_bytes(f.read_bytes())
+    (flat / "labels.csv").write_text("file,label\n")  # a file beside the images is not a sub-folder nor an image
     unlabelled = load_dataset(str(flat))
     assert unlabelled.class_names is None and unlabelled.train.y is None and unlabelled.train.x.shape[1:] == (3, 8, 8)
     held = load_dataset(str(tmp_path / "classes"), test_data=str(root / "test"))  # all 12, labelled alike

@@ -78,6 +78,7 @@ def test_encode_image_folder_with_mixed_modes(capsys, image_run, tmp_path):
     for i, img in enumerate(images(3)):
         img.save(folder / f"{i}.png")
     images(1, mode="RGBA")[0].convert("LA").save(folder / "sub" / "alpha.png")  # gray + alpha: alpha dropped
+    (folder / "README.md").write_text("not an image: skipped")
     code, out, err = run_cli(capsys, "encode", image_run, folder, "-o", tmp_path / "codes.npy")
     assert code == 0, err
     codes = np.load(tmp_path / "codes.npy")
@@ -145,13 +146,12 @@ def _bad_inputs(tmp_path):
     cases["truncated"] = (tmp_path / "trunc.png", "trunc.png")
     (tmp_path / "zero.png").write_bytes(b"")
     cases["zero-byte"] = (tmp_path / "zero.png", "empty file")
-    folder = tmp_path / "withtext"
+    folder = tmp_path / "textonly"
     folder.mkdir()
-    images(1)[0].save(folder / "ok.png")
     (folder / "notes.txt").write_text("hello")
-    cases["non-image in folder"] = (folder, "notes.txt")
+    cases["no image files in folder"] = (folder, "no image files")
     (tmp_path / "empty").mkdir()
-    cases["empty folder"] = (tmp_path / "empty", "empty folder")
+    cases["empty folder"] = (tmp_path / "empty", "no image files")
     np.save(tmp_path / "big.npy", np.zeros((2, 12, 12, 1), np.uint8))
     cases["wrong size"] = (tmp_path / "big.npy", "--resize")
     np.save(tmp_path / "ch.npy", np.zeros((2, 8, 8, 2), np.uint8))

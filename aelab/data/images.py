@@ -27,6 +27,16 @@ def _visible(entries):
     return sorted(p for p in entries if not p.name.startswith("."))
 
 
+IMAGE_SUFFIXES = frozenset(Image.registered_extensions())  # every suffix Pillow reads: .jpg, .png, .bmp, .tif, ...
+
+
+def is_image_file(path: Path) -> bool:
+    """A file Pillow would try to read by its suffix. Other files beside the images (a README, a labels.csv, a
+    .txt of notes) are not data and are skipped, as torchvision's ImageFolder does; an image file that fails to
+    decode is still an error."""
+    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
+
+
 def to_channels(img: Image.Image, channels: int | None, origin) -> np.ndarray:
     """Convert a PIL image to (H, W, C) uint8: alpha dropped, gray replicated when 3 channels are wanted."""
     if img.mode in ("RGBA", "LA", "P", "CMYK", "YCbCr", "I;16", "I", "F", "1"):
@@ -112,7 +122,7 @@ class FolderPool:
         """Class sub-folders of `root` (`scan`), or, where it holds only files, those files without labels."""
         root = Path(root)
         entries = _visible(root.iterdir())
-        class_dirs, files = [p for p in entries if p.is_dir()], [p for p in entries if p.is_file()]
+        class_dirs, files = [p for p in entries if p.is_dir()], [p for p in entries if is_image_file(p)]
         if class_dirs and files:
             raise AelabError(
                 f"{root}: holds both files and sub-folders; put every image in a class sub-folder, or all of them "
@@ -121,7 +131,7 @@ class FolderPool:
         if class_dirs:
             return cls.scan(root, class_names, size)
         if not files:
-            raise AelabError(f"{root}: empty folder, no images to read")
+            raise AelabError(f"{root}: no image files to read")
         return cls(files, None, None, str(root), size)
 
     @classmethod
@@ -135,11 +145,11 @@ class FolderPool:
         for d in class_dirs:
             if d.name not in names:
                 raise AelabError(f"{d}: class '{d.name}' is not among the training classes {names}")
-            members = [p for p in _visible(d.iterdir()) if p.is_file()]
+            members = [p for p in _visible(d.iterdir()) if is_image_file(p)]
             files += members
             labels += [names.index(d.name)] * len(members)
         if not files:
-            raise AelabError(f"{root}: the class folders hold no files")
+            raise AelabError(f"{root}: the class folders hold no image files")
         return cls(files, np.asarray(labels, dtype=np.int64), names, str(root), size)
 
     def __len__(self):
