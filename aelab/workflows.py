@@ -81,6 +81,10 @@ def run_sweep(
     prepare_out_dir(out, force=force, resume=False)
     if dataset is None:
         dataset = load_data_for(model, spec or data_spec_for(model))
+    values = math.prod(dataset.train.x.shape[1:])
+    too_large = [d for d in latent_dims if d > values]
+    if too_large:  # before any training, not after the sizes that fit
+        raise AelabError(f"--latent-dims: {', '.join(map(str, too_large))} exceed the {values} values per sample")
     seed = dataset.spec.seed
     rows = []
     for d in latent_dims:

@@ -332,3 +332,11 @@ def test_sweep_takes_the_training_options_of_train(capsys, tmp_path):
         capsys, "sweep", "lstm", "--latent-dims", "2", *args, "--augment", "flip", "--out", tmp_path / "f"
     )
     assert code == 2 and "augment: 'flip' does not apply to sequences" in err
+
+
+def test_a_sweep_with_a_latent_size_too_large_for_the_data_trains_nothing(capsys, tmp_path):
+    data = tmp_path / "t.npy"
+    np.save(data, np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32))
+    code, _, err = run_cli(capsys, "sweep", "dense", "--data", data, "--latent-dims", "1,5,9", "--out", tmp_path / "s")
+    assert_one_line_error(code, err, "--latent-dims: 5, 9 exceed the 3 values per sample")
+    assert not list((tmp_path / "s").glob("latent-*"))
