@@ -115,6 +115,22 @@ def test_cnn_trains_on_images_of_other_sizes(size):
     assert est.inverse_transform(est.transform(x)).shape == x.shape
 
 
+@pytest.mark.parametrize("size, stages, grid", [((8, 8), 2, (2, 2)), ((28, 30), 2, (7, 8)), ((32, 32), 3, (4, 4)),
+                                                 ((30, 17), 2, (8, 5)), ((64, 64), 4, (4, 4))])  # fmt: skip
+def test_the_best_presets_cnn_goes_down_to_a_map_of_4_to_7_pixels_a_side(size, stages, grid):
+    from aelab.models.cnn import ConvAutoencoder
+    from aelab.presets import model_settings
+
+    shape = dict(channels=3, height=size[0], width=size[1])
+    settings = ConvAutoencoder.adapt(model_settings("cnn", "best"), shape)
+    assert settings["stages"] == stages and ConvAutoencoder.adapt(model_settings("cnn", "lab"), shape) == {}
+    model = create_model("cnn", latent_dim=4, **shape, **settings)
+    assert model.grid == grid and model.bottleneck_channels <= 4 * model.config.width_mult
+    x = torch.rand(2, 3, *size)
+    with torch.no_grad():
+        assert model.eval()(x).shape == x.shape
+
+
 @pytest.mark.parametrize("columns", [1, 4, 64])
 def test_dense_trains_on_tables_of_any_width(columns):
     from aelab import AutoencoderTransformer

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import AelabError
+from ..errors import AelabError, ConfigError
 from ..kinds import IMAGE
 from .base import Autoencoder, check_latent
 from .registry import register
@@ -98,9 +98,15 @@ def keras_init(model: nn.Module) -> None:
 
 @dataclass(frozen=True)
 class ConvAEConfig(ConvConfig):
-    width_mult: int = 64  # channels after the first stride-2 stage; the bottleneck stage has twice as many
-    res_blocks: int = 0  # residual blocks at the (H/4, W/4) bottleneck, in the encoder and the decoder alike
+    width_mult: int = 64  # channels after the first stride-2 stage; each further stage doubles them, to 4x at most
+    res_blocks: int = 0  # residual blocks at the bottleneck, in the encoder and the decoder alike
+    stages: int = 2  # stride-2 stages: the bottleneck map is (H/2^stages, W/2^stages), sides rounded up
     init: str = "random"  # "pca": start as the training split's PCA; the output then has no sigmoid (see decode)
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.stages < 1:
+            raise ConfigError("stages", f"must be at least 1, got {self.stages}")
 
 
 def _stage(c_in, c_out, kernel=4, stride=2, transpose=False):
@@ -130,7 +136,8 @@ class _Residual(nn.Module):
 
 @register("cnn")
 class ConvAutoencoder(Autoencoder):
-    """Strided convolutions with batch norm down to (H/4, W/4), optional residual blocks there, a linear bottleneck.
+    """Strided convolutions with batch norm down to (H/S, W/S), S = 2^stages (4 by default; the best preset goes
+    down to a 4x4-7x7 map), optional residual blocks there, a linear bottleneck.
 
     Stride-2 convolutions instead of max-pooling and a flattened (not globally pooled) feature map keep the
     spatial layout the decoder needs; batch norm lets it train at a high learning rate. The default preset
@@ -148,35 +155,46 @@ class ConvAutoencoder(Autoencoder):
     def __init__(self, config: ConvAEConfig):
         super().__init__(config)
         c, w = config, config.width_mult
-        # Sides that are not multiples of 4 are padded up to one (edge pixels repeated) and cropped back
-        self.grid = (-(-c.height // 4), -(-c.width // 4))
-        self.pad = (4 * self.grid[1] - c.width, 4 * self.grid[0] - c.height)  # (right, bottom)
-        hidden = 2 * w * self.grid[0] * self.grid[1]
+        scale = 2**c.stages  # S in the shapes below
+        # Sides that are not multiples of S are padded up to one (edge pixels repeated) and cropped back
+        self.grid = (-(-c.height // scale), -(-c.width // scale))
+        self.pad = (scale * self.grid[1] - c.width, scale * self.grid[0] - c.height)  # (right, bottom)
+        widths = [min(w // 2 * 2**i, 4 * w) for i in range(c.stages + 1)]  # w/2, w, 2w, 4w, 4w, ...
+        self.bottleneck_channels = widths[-1]  # D
+        hidden = self.bottleneck_channels * self.grid[0] * self.grid[1]
         self.encoder = nn.Sequential(
             _stage(c.channels, w // 2, kernel=3, stride=1),  # (B, C, H, W) -> (B, w/2, H, W)
-            _stage(w // 2, w),  # -> (B, w, H/2, W/2)
-            _stage(w, 2 * w),  # -> (B, 2w, H/4, W/4)
-            *[_Residual(2 * w) for _ in range(c.res_blocks)],
+            *[_stage(widths[i], widths[i + 1]) for i in range(c.stages)],  # -> (B, w, H/2, W/2) ... (B, D, H/S, W/S)
+            *[_Residual(widths[-1]) for _ in range(c.res_blocks)],
             nn.Flatten(),
             nn.Linear(hidden, c.latent_dim),
         )
         self.expand = nn.Sequential(nn.Linear(c.latent_dim, hidden), nn.ReLU(inplace=True))
         self.decoder = nn.Sequential(
-            *[_Residual(2 * w) for _ in range(c.res_blocks)],
-            _stage(2 * w, w, transpose=True),  # (B, 2w, H/4, W/4) -> (B, w, H/2, W/2)
-            _stage(w, w // 2, transpose=True),  # -> (B, w/2, H, W)
+            *[_Residual(widths[-1]) for _ in range(c.res_blocks)],
+            # (B, D, H/S, W/S) -> ... -> (B, w, H/2, W/2) -> (B, w/2, H, W)
+            *[_stage(widths[i + 1], widths[i], transpose=True) for i in reversed(range(c.stages))],
             nn.Conv2d(w // 2, c.channels, 3, padding=1),
             # A PCA-anchored model adds the branch to PCA's reconstruction, so the branch must be able to output 0:
             # no sigmoid there (eval mode still clamps to [0, 1] through `output_range`)
             *([nn.Sigmoid()] if c.init != "pca" else []),
         )
 
+    @classmethod
+    def adapt(cls, settings: dict, shape: dict) -> dict:
+        """`stages="auto"` (the best preset's): stride-2 stages until the map's smaller side is 4-7 pixels, at
+        least 2 (32x32 -> 4x4, 64x64 -> 4x4, 8x8 -> 2x2 as by default)."""
+        if settings.get("stages") != "auto":
+            return settings
+        side = min(shape["height"], shape["width"])
+        return {**settings, "stages": max(2, (side // 4).bit_length() - 1)}
+
     def encode(self, x):  # (B, C, H, W) -> (B, latent_dim)
-        padded = F.pad(x, (0, self.pad[0], 0, self.pad[1]), mode="replicate") if any(self.pad) else x  # (4h, 4w)
+        padded = F.pad(x, (0, self.pad[0], 0, self.pad[1]), mode="replicate") if any(self.pad) else x  # (S*h, S*w)
         return self.with_pca_code(x, self.encoder(padded))
 
     def decode(self, z):  # (B, latent_dim) -> (B, C, H, W)
-        x_hat = self.decoder(self.expand(z).view(-1, 2 * self.config.width_mult, *self.grid))  # (B, C, 4h, 4w)
+        x_hat = self.decoder(self.expand(z).view(-1, self.bottleneck_channels, *self.grid))  # (B, C, S*h, S*w)
         x_hat = x_hat[:, :, : self.config.height, : self.config.width] if any(self.pad) else x_hat
         return self.with_pca_reconstruction(z, x_hat)
 
