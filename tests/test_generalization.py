@@ -188,7 +188,7 @@ def test_a_table_parquet_and_npy_train(capsys, tmp_path):
 @pytest.mark.parametrize(
     "rows, header, fragments",
     [
-        (["1,2,,0"], "a,b,c,label", ["column 'c' has a missing value"]),
+        (["1,2,,0", "3,4,,1"], "a,b,c,label", ["column 'c' has a missing value in data row 11 (2 of its 12 rows)"]),
         (["1,x,3,0"], "a,b,c,label", ["column 'b' is not numeric", "'x'"]),
         (["1,2,nan,0"], "a,b,c,label", ["column 'c' has a missing value"]),
         (None, "label", ["no feature columns"]),

@@ -106,10 +106,17 @@ def _table_from_columns(path: Path, columns: dict[str, list]) -> Table:
 
 
 def _column_values(path: Path, name: str, cells: list) -> np.ndarray:
+    def missing(cell) -> bool:
+        return cell is None or (isinstance(cell, str) and cell.strip() in MISSING_CELLS)
+
     values = np.empty(len(cells), dtype=np.float64)
     for i, cell in enumerate(cells):
-        if cell is None or (isinstance(cell, str) and cell.strip() in MISSING_CELLS):
-            raise AelabError(f"{path}: column {name!r} has a missing value in data row {i + 1}")
+        if missing(cell):
+            count = sum(map(missing, cells))
+            raise AelabError(
+                f"{path}: column {name!r} has a missing value in data row {i + 1} ({count} of its {len(cells)} "
+                "rows); fill or drop them"
+            )
         try:
             values[i] = float(cell)
         except (TypeError, ValueError):
