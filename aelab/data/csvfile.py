@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -22,14 +23,22 @@ def csv_reader(f: TextIO):
     return csv.reader(itertools.chain([header_line], f), delimiter=delimiter)
 
 
-def decimal_comma_hint(cell) -> str:
-    """What to add to a "not numeric" error when `cell` is a number written with a decimal comma ('1,5')."""
+def not_numeric_hint(cell, dates: bool = True) -> str:
+    """What to add to a "not numeric" error when `cell` is a number written with a decimal comma ('1,5'), or (with
+    `dates`: in a column that could be renamed) a date or time ('2024-01-31 12:00') in one not named `timestamp`."""
     text = str(cell).strip()
     try:
         float(text.replace(",", "."))
+        return "; aelab reads '.' as the decimal mark" if "," in text else ""
+    except ValueError:
+        pass
+    if not dates:
+        return ""
+    try:
+        datetime.fromisoformat(text)
     except ValueError:
         return ""
-    return "; aelab reads '.' as the decimal mark" if "," in text else ""
+    return "; a date or time column is the time index (never a feature) when it is named 'timestamp'"
 
 
 def read_csv_rows(path: Path) -> tuple[list[str], list[list[str]]]:

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import AelabError
 from ..padding import pad_sequences
-from .csvfile import decimal_comma_hint, read_csv_rows
+from .csvfile import not_numeric_hint, read_csv_rows
 from .npy import load_npy, numeric_float32
 
 SYNTHETIC_SHAPE = (5000, 50, 10)
@@ -75,7 +75,7 @@ def sequences_from_csv(path: Path, length: int | None = None):
             values = [float(row[c]) for c in feature_cols]
         except ValueError:
             bad = next(c for c in [1, *feature_cols] if not _is_number(row[c]))
-            hint = decimal_comma_hint(row[bad])
+            hint = not_numeric_hint(row[bad], dates=bad != 1)  # the step column `t` must hold numbers
             raise AelabError(f"{path}:{line}: non-numeric value {row[bad]!r} in column {header[bad]}{hint}") from None
         if not all(math.isfinite(v) for v in values) or not math.isfinite(t):
             raise AelabError(f"{path}:{line}: NaN or inf value")

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AelabError, ConfigError
-from .csvfile import csv_reader, decimal_comma_hint
+from .csvfile import csv_reader, not_numeric_hint
 from .npy import load_npy, numeric_float32
 from .tables import MISSING_CELLS, NOT_FEATURES, in_training_column_order
 
@@ -146,7 +146,7 @@ def _number(path, cell: str, column: str, row: int) -> float:
     try:
         value = float(text)
     except ValueError:
-        hint = decimal_comma_hint(cell)
+        hint = not_numeric_hint(cell)
         raise AelabError(f"{path}: column {column!r} is not numeric ({cell!r} in data row {row}){hint}") from None
     if not math.isfinite(value):
         raise AelabError(f"{path}: column {column!r} has a NaN or infinite value in data row {row}")

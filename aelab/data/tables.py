@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AelabError
-from .csvfile import csv_reader, decimal_comma_hint, read_csv_rows
+from .csvfile import csv_reader, not_numeric_hint, read_csv_rows
 from .npy import load_npy, numeric_float32
 
 NOT_FEATURES = ("label", "is_anomaly", "timestamp")
@@ -120,7 +120,7 @@ def _column_values(path: Path, name: str, cells: list) -> np.ndarray:
         try:
             values[i] = float(cell)
         except (TypeError, ValueError):
-            hint = decimal_comma_hint(cell)
+            hint = not_numeric_hint(cell)
             raise AelabError(f"{path}: column {name!r} is not numeric ({cell!r} in data row {i + 1}){hint}") from None
         if not math.isfinite(values[i]):
             raise AelabError(f"{path}: column {name!r} has a missing or infinite value in data row {i + 1}")
