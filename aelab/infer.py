@@ -22,14 +22,14 @@ from .anomaly import anomaly_metrics, step_scores
 from .data import DataSpec, load_dataset
 from .data.images import is_image_file, read_image, validate_image_values
 from .data.npy import ArrayRows, NpyChunks
-from .data.sequences import sequences_from_csv
+from .data.sequences import check_padding, sequences_from_csv
 from .data.streams import Stream, check_length, mean_over_windows, read_stream, window_starts
 from .data.tables import in_training_column_order, read_table
 from .errors import AelabError
 from .evaluate import PCABaseline, encode, per_sample_mse, reconstruct
 from .io import atomic_path
 from .kinds import IMAGE, TABLE
-from .padding import filled, fit_length
+from .padding import filled, fit_length, masked_like
 from .run import Run, load_run
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
@@ -137,10 +137,8 @@ def _sequence_source(run: Run, path: Path, batch_size: int) -> Source:
     def batches():
         for i in range(0, len(arr), batch_size):
             chunk = arr.read(i, i + batch_size).astype(np.float32)
-            if not ragged and not np.isfinite(chunk).all():
-                raise AelabError(
-                    f"{path}: sequence {i + int(np.argwhere(~np.isfinite(chunk))[0][0])} contains NaN or inf"
-                )
+            if not ragged:  # an .npy may hold sequences padded with NaN at their end (as the UCR archive does)
+                check_padding(chunk, path, first=i)
             yield scaler.apply(chunk)
 
     return Source(len(arr), batches, ragged=ragged)
@@ -326,7 +324,7 @@ def reconstruct_file(run_dir, input_path, output, resize=False, batch_size=256) 
     with Writer(output, source.n, ["sequence_id", "t", *features], (t, f), np.float32) as out:
         start = 0
         for x, x_hat in _run_batches(run, source, run.model):
-            seqs = scaler.invert(x_hat)
+            seqs = masked_like(scaler.invert(x_hat), x)  # padded steps stay NaN in an .npy
             real = ~np.isnan(x).any(axis=2).ravel()  # each sequence at its own length
             ids = np.repeat(np.arange(start, start + len(seqs)), t)[real]
             steps = np.tile(np.arange(t), len(seqs))[real]

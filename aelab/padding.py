@@ -42,6 +42,20 @@ def pad_sequences(sequences: list[np.ndarray], length: int | None = None) -> np.
     return out
 
 
+def misplaced_value(x: np.ndarray) -> tuple[int, int] | None:
+    """(sequence, step) of the first sequence in (N, T, F) `x` whose NaN or inf values are not padding, and the step
+    where they start; None when all are. Padding is NaN in every feature from some step to the last, after at least
+    one real step: how aelab pads ragged sequences, and how the UCR archive stores its sequences of unequal length."""
+    finite = np.isfinite(x)
+    if finite.all():
+        return None
+    real = finite.all(axis=2)  # (N, T)
+    length = np.where(real.all(axis=1), x.shape[1], real.argmin(axis=1))  # (N,) real steps before the first gap
+    after = np.arange(x.shape[1])[None, :] >= length[:, None]
+    broken = np.flatnonzero((after & ~np.isnan(x).all(axis=2)).any(axis=1) | (length == 0))
+    return (int(broken[0]), int(length[broken[0]])) if len(broken) else None
+
+
 def lengths(x: np.ndarray) -> np.ndarray:
     """Real steps of each padded sequence (N,)."""
     return (~np.isnan(x).any(axis=2)).sum(axis=1)

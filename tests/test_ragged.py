@@ -104,3 +104,38 @@ def test_length_cuts_longer_sequences(tmp_path):
     assert ds.sample_shape == (20, 2)
     all_x = np.concatenate([ds.train.x, ds.val.x, ds.test.x])
     assert sorted(set(lengths(all_x).tolist())) == [5, 20]
+
+
+def test_only_nan_at_the_end_of_a_sequence_in_every_feature_is_padding():
+    from aelab.padding import misplaced_value
+
+    x = padded()  # lengths 4, 10, 7
+    assert misplaced_value(x) is None
+    # (sequence, step, features, value) -> the step its gap starts at: a real value after padding (sequence 0),
+    # a gap inside (1 at step 3), NaN or inf in some features only (2 at step 2, 1 at step 9)
+    for change, start in [((1, 3, slice(None), np.nan), 3), ((0, 5, 0, 1.0), 4), ((2, 8, 1, 0.0), 7),
+                          ((1, 9, 2, np.inf), 9), ((2, 2, 0, np.nan), 2)]:  # fmt: skip
+        broken = x.copy()
+        broken[change[:3]] = change[3]
+        assert misplaced_value(broken) == (change[0], start), change
+    empty = x.copy()
+    empty[2] = np.nan  # a sequence with no real step
+    assert misplaced_value(empty) == (2, 0)
+
+
+def test_an_npy_of_sequences_padded_with_nan_at_their_end_trains_and_comes_back_padded(capsys, tmp_path):
+    x = pad_sequences([np.sin(0.3 * np.arange(n) + s)[:, None].repeat(2, 1).astype(np.float32)
+                       for s, n in enumerate([12, 20, 16, 9, 20, 14] * 5)])  # fmt: skip
+    np.save(tmp_path / "ragged.npy", x)
+    run = tmp_path / "r"
+    code, _, err = run_cli(capsys, "train", "lstm", "--data", tmp_path / "ragged.npy", "--epochs", "1", "--out", run)
+    assert code == 0, err
+    assert run_cli(capsys, "reconstruct", run, tmp_path / "ragged.npy", "-o", tmp_path / "rec.npy")[0] == 0
+    rec = np.load(tmp_path / "rec.npy")
+    np.testing.assert_array_equal(np.isnan(rec), np.isnan(x))
+    x[3, 2, 0] = np.nan  # a gap inside a sequence is not padding
+    np.save(tmp_path / "gap.npy", x)
+    code, _, err = run_cli(capsys, "encode", run, tmp_path / "gap.npy", "-o", tmp_path / "z.npy")
+    assert_one_line_error(code, err, "gap.npy", "sequence 3 has NaN or inf at step 2")
+    code, _, err = run_cli(capsys, "train", "lstm", "--data", tmp_path / "gap.npy", "--out", tmp_path / "r2")
+    assert_one_line_error(code, err, "gap.npy", "sequence 3 has NaN or inf at step 2")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AelabError
-from ..padding import pad_sequences
+from ..padding import misplaced_value, pad_sequences
 from .csvfile import not_numeric_hint, read_csv_rows
 from .npy import load_npy, numeric_float32
 
@@ -33,12 +33,23 @@ def synthetic(n: int = 5000, steps: int = 50, features: int = 10, seed: int = 42
 
 
 def validate_sequences(x: np.ndarray, origin) -> np.ndarray:
+    """(N, T, F) float32 `x`, where NaN may only pad a sequence at its end (see `padding.misplaced_value`)."""
     if x.ndim != 3:
         raise AelabError(f"{origin}: expected sequences (N, T, F), got shape {x.shape}")
     x, bad = numeric_float32(x, origin, "sequence array")
     if bad is not None:
-        raise AelabError(f"{origin}: sequence {bad[0]} contains NaN or inf")
+        check_padding(x, origin)
     return x
+
+
+def check_padding(x: np.ndarray, origin, first: int = 0) -> None:
+    """Refuse NaN or inf in (N, T, F) `x` (sequences `first`, `first + 1`, ... of `origin`) other than padding."""
+    bad = misplaced_value(x)
+    if bad is not None:
+        raise AelabError(
+            f"{origin}: sequence {first + bad[0]} has NaN or inf at step {bad[1]}; only NaN in every feature from a "
+            "step to the end (padding after at least one real step) marks a shorter sequence"
+        )
 
 
 def sequences_from_npy(path: Path) -> np.ndarray:
