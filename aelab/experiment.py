@@ -59,6 +59,8 @@ def load_data_for(model_name: str, spec: DataSpec) -> Dataset:
             hint = " (pass --window W or --window auto to read it as one stream cut into windows)"
         elif dataset.stream is not None:
             hint = " (--window cuts a stream into sequence windows, for lstm or conv1d)"
+        elif dataset.kind == SEQUENCE and kind == IMAGE and str(spec.data).lower().endswith(".npy"):
+            hint = " (grayscale images (N, H, W)? an .npy of images is (N, H, W, C): save x[..., None])"
         raise AelabError(f"--data {spec.data}: holds {dataset.kind}s, but model {model_name!r} takes {kind}s{hint}")
     return dataset
 

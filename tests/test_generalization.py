@@ -444,3 +444,9 @@ def test_the_summary_says_when_a_gain_is_that_of_an_augmented_pca_start():
     assert "beats PCA by 50%" in line and "(kept its start, PCA fitted to the training data with time-shift;" in line
     assert "kept its start" not in summary_line("lstm", {**m, "best_epoch": 4}, 3.0, "pca", "time-shift")
     assert "kept its start" not in summary_line("lstm", m, 3.0, "pca", "none")  # plain PCA: the verdict says it
+
+
+def test_an_image_model_on_a_stack_of_grayscale_images_says_how_to_save_them(capsys, tmp_path):
+    np.save(tmp_path / "gray.npy", np.random.default_rng(0).integers(0, 256, (12, 8, 8), dtype=np.uint8))
+    code, _, err = run_cli(capsys, "train", "cnn", "--data", tmp_path / "gray.npy", "--out", tmp_path / "r")
+    assert_one_line_error(code, err, "gray.npy: holds sequences, but model 'cnn' takes images", "x[..., None]")
