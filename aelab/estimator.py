@@ -122,7 +122,7 @@ class _Autoencoder(BaseEstimator):
             raise ConfigError("latent_dim", f"{self.latent_dim} exceeds the data's {latent_limit} feature(s)")
         self.kind_, self.model_name_ = kind, name
         scaled = kind in (SEQUENCE, TABLE)  # per feature, like the CLI; images stay in [0, 1]
-        self.standardizer_ = Standardizer.fit(x, "X", constant_ok=kind == TABLE) if scaled else None
+        self.standardizer_ = Standardizer.fit(x) if scaled else None
         return self._scale(x)
 
     def _train_model(self, xs: np.ndarray, trim: float = 0.0):

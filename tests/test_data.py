@@ -221,12 +221,13 @@ def test_bad_csv(tmp_path, mutate, message):
     assert str(path) in str(info.value) and "\n" not in str(info.value)
 
 
-def test_zero_variance_feature(tmp_path):
+def test_a_feature_constant_on_the_training_split_is_only_centred(tmp_path):
     x = np.random.default_rng(0).normal(size=(40, 10, 3)).astype(np.float32)
     x[:, :, 1] = 3.0
     np.save(tmp_path / "flat.npy", x)
-    with pytest.raises(AelabError, match="feature 1 has zero variance"):
-        load_dataset(str(tmp_path / "flat.npy"))
+    d = load_dataset(str(tmp_path / "flat.npy"))
+    assert d.normalization.std[1] == 1.0 and d.normalization.mean[1] == 3.0
+    assert (d.train.x[:, :, 1] == 0).all() and abs(d.train.x[:, :, 0].std() - 1) < 0.05
 
 
 def test_pickled_npy_refused(tmp_path):

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import AelabError
 
-MIN_STD = 1e-8  # below this a feature is constant on the training split and cannot be scaled
+MIN_STD = 1e-8  # below this a feature is constant on the training split and is not scaled
 
 
 @dataclass(frozen=True, eq=False)
@@ -19,10 +19,10 @@ class Standardizer:
     std: np.ndarray
 
     @classmethod
-    def fit(cls, x_train: np.ndarray, origin, feature_names=None, constant_ok: bool = False) -> Standardizer:
-        """Mean and std of each feature over every other axis. A constant feature is an error naming it, or with
-        `constant_ok` (tables, where a constant column is common, e.g. the border pixels of digits) only centred,
-        as scikit-learn's StandardScaler does."""
+    def fit(cls, x_train: np.ndarray) -> Standardizer:
+        """Mean and std of each feature over every other axis. A feature constant on the training split is only
+        centred, as scikit-learn's StandardScaler does: constant columns are common in tables (the border pixels of
+        digits) and in recordings (a channel at rest), and it is the training data, not an error."""
         axes = tuple(range(x_train.ndim - 1))
         if np.isnan(x_train).any():  # padded ragged sequences: statistics of the real steps
             mean = np.nanmean(x_train, axis=axes, dtype=np.float64)
@@ -30,12 +30,7 @@ class Standardizer:
         else:
             mean = x_train.mean(axis=axes, dtype=np.float64)
             std = x_train.std(axis=axes, dtype=np.float64)
-        flat = np.flatnonzero(std < MIN_STD)
-        if len(flat) and constant_ok:
-            std[flat] = 1.0
-        elif len(flat):
-            name = feature_names[flat[0]] if feature_names else f"feature {flat[0]}"
-            raise AelabError(f"{origin}: {name} has zero variance in the training split; drop it")
+        std[std < MIN_STD] = 1.0
         return cls(mean.astype(np.float32), std.astype(np.float32))
 
     @classmethod
