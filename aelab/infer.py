@@ -32,7 +32,6 @@ from .kinds import IMAGE, TABLE
 from .padding import filled, fit_length, masked_like
 from .run import Run, load_run
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 OUTPUT_SUFFIXES = (".npy", ".csv", ".parquet")
 
 

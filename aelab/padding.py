@@ -3,7 +3,7 @@
 The model never sees the marker: padded steps enter it as 0, which after z-scoring is the feature's training mean,
 and every loss and metric counts real values only. NaN as the marker, rather than a mask beside the data, keeps
 one array per split through loading, batching, DDP and streaming alike, and real data cannot contain it (loaders
-refuse NaN in a file).
+refuse NaN in a file, except an `.npy` of sequences padded that way itself: see `misplaced_value`).
 """
 
 from __future__ import annotations
