@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from aelab import create_model
+from aelab.errors import ConfigError
 from aelab.evaluate import PCABaseline, anchor_to_pca
 from aelab.models import model_class
 from aelab.presets import MIN_STEPS, train_config, training_budget
@@ -129,6 +130,8 @@ def test_the_best_presets_cnn_goes_down_to_a_map_of_4_to_7_pixels_a_side(size, s
     x = torch.rand(2, 3, *size)
     with torch.no_grad():
         assert model.eval()(x).shape == x.shape
+    with pytest.raises(ConfigError, match="stages: must be a whole number of at least 1, got 'auto'"):
+        create_model("cnn", latent_dim=4, **shape, stages="auto")  # resolved by adapt, not by the config
 
 
 @pytest.mark.parametrize("columns", [1, 4, 64])

@@ -105,8 +105,8 @@ class ConvAEConfig(ConvConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.stages < 1:
-            raise ConfigError("stages", f"must be at least 1, got {self.stages}")
+        if not isinstance(self.stages, int) or self.stages < 1:  # "auto" is resolved by ConvAutoencoder.adapt
+            raise ConfigError("stages", f"must be a whole number of at least 1, got {self.stages!r}")
 
 
 def _stage(c_in, c_out, kernel=4, stride=2, transpose=False):
