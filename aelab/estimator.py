@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .data.augment import check_applies
 from .data.images import validate_image_values
 from .data.normalization import Standardizer
+from .data.sequences import check_padding
 from .errors import AelabError, ConfigError
 from .evaluate import decode, encode, per_sample_mae, per_sample_mse, reconstruct
 from .experiment import new_model
@@ -79,8 +80,12 @@ class _Autoencoder(BaseEstimator):
     def _validated(self, X, reset: bool) -> np.ndarray:
         """X checked as scikit-learn expects (ValueError/TypeError for empty, sparse, NaN, object, complex data;
         the feature count against the fit), then against the model kind; float32 for the model."""
+        # sequences (3-D) may end in NaN padding, as ragged ones do in aelab and in the UCR archive (checked below)
+        finite = "allow-nan" if getattr(X, "ndim", None) == 3 else True  # (np.ndim would convert a list)
         try:
-            X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], allow_nd=True)
+            X = validate_data(
+                self, X, reset=reset, dtype=[np.float64, np.float32], allow_nd=True, ensure_all_finite=finite
+            )
         except (ValueError, TypeError) as exc:  # scikit-learn's type and words, on one line: the problem, and the fix
             lines = str(exc).strip().splitlines() or [type(exc).__name__]
             message = " ".join([lines[0], *(line for line in lines[1:] if line.startswith("Reshape your data"))])
@@ -101,6 +106,8 @@ class _Autoencoder(BaseEstimator):
         x = X.astype(np.float32)
         if kind == IMAGE:
             validate_image_values(x, "X")
+        elif x.ndim == 3:
+            check_padding(x, "X")
         return x
 
     def _scale(self, x: np.ndarray) -> np.ndarray:

@@ -139,3 +139,17 @@ def test_an_npy_of_sequences_padded_with_nan_at_their_end_trains_and_comes_back_
     assert_one_line_error(code, err, "gap.npy", "sequence 3 has NaN or inf at step 2")
     code, _, err = run_cli(capsys, "train", "lstm", "--data", tmp_path / "gap.npy", "--out", tmp_path / "r2")
     assert_one_line_error(code, err, "gap.npy", "sequence 3 has NaN or inf at step 2")
+
+
+def test_the_estimator_takes_sequences_padded_with_nan_and_refuses_gaps():
+    from aelab import AutoencoderOutlierDetector, AutoencoderTransformer
+    from aelab.errors import AelabError
+
+    x = pad_sequences([np.sin(0.3 * np.arange(n) + s)[:, None].repeat(2, 1).astype(np.float32)
+                       for s, n in enumerate([12, 20, 16, 9, 20, 14] * 6)])  # fmt: skip
+    est = AutoencoderTransformer(latent_dim=3, epochs=2).fit(x)
+    assert np.isfinite(est.transform(x)).all() and np.isfinite(est.score(x))
+    assert np.isfinite(AutoencoderOutlierDetector(latent_dim=3, epochs=2).fit(x).score_samples(x)).all()
+    x[2, 3, 0] = np.nan
+    with pytest.raises(AelabError, match="X: sequence 2 has NaN or inf at step 3"):
+        est.transform(x)
