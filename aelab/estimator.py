@@ -106,7 +106,7 @@ class _Autoencoder(BaseEstimator):
         x = X.astype(np.float32)
         if kind == IMAGE:
             validate_image_values(x, "X")
-        elif x.ndim == 3:
+        elif kind == SEQUENCE:
             check_padding(x, "X")
         return x
 

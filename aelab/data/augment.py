@@ -14,7 +14,7 @@ from sklearn.decomposition import PCA
 from ..errors import AelabError, ConfigError
 from ..kinds import IMAGE, SEQUENCE
 from ..padding import filled
-from ..stats import critical_t, paired_t
+from ..stats import clearly_better, critical_t, paired_t
 
 
 def random_flip(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -218,14 +218,14 @@ def choose_augmentation(data_kind: str, x_train, latent_dim: int, seed: int) -> 
     for name in candidates:
         augmented = heldout(name)
         ratio, t = augmented.mean() / plain.mean(), paired_t(augmented, plain)
-        if ratio <= 1 - MIN_GAIN and t > critical_t(len(x)):
+        if ratio <= 1 - MIN_GAIN and clearly_better(augmented, plain):
             reason = f"with it, PCA-{k}'s error on held-out training samples is {ratio:.3f}x, t = {t:.1f}"
             return AugmentationChoice(name, reason, confirmed=True)
         tried.append(f"{name} {ratio:.3f}x (t = {t:.1f})")
     return AugmentationChoice(
         "none",
         f"held-out PCA-{k} error with {', '.join(tried)} of without; used at {1 - MIN_GAIN:.2f}x or less "
-        f"and t above {critical_t(len(x)):.2f}",
+        f"and t above {critical_t(len(plain)):.2f}",
     )
 
 
