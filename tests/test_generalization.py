@@ -215,6 +215,33 @@ def test_a_csv_separated_by_semicolons_or_tabs_reads_as_with_commas(tmp_path, de
     assert other.feature_names == ["a", "b", "c"] and list(other.labels) == list(comma.labels)
 
 
+def test_a_byte_order_mark_before_the_header_is_not_part_of_the_first_name(tmp_path):
+    """Excel's "CSV UTF-8" starts with one; read as text it made the first column '\ufeffsequence_id' (a sequence
+    file read as a table) or a feature name no other file of the same columns matched."""
+    from aelab.data.sequences import sequences_from_csv
+    from aelab.data.streams import read_stream
+    from aelab.data.tables import read_table
+
+    def with_bom(path, lines):
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
+        return path
+
+    rows = table_rows(10)
+    assert read_table(with_bom(tmp_path / "t.csv", ["a,b,c,label", *rows])).feature_names == ["a", "b", "c"]
+    steps = [f"{i},{t},{i + t}" for i in range(3) for t in range(4)]
+    x = sequences_from_csv(with_bom(tmp_path / "s.csv", ["sequence_id,t,v", *steps]))[0]
+    assert x.shape == (3, 4, 1)
+    stream = read_stream(with_bom(tmp_path / "st.csv", ["timestamp,v", *[f"{t},{t % 3}" for t in range(20)]]))
+    assert stream.feature_names == ["v"] and stream.timestamps[0] == "0"
+
+
+def test_a_csv_that_is_not_utf8_is_one_line_error(capsys, tmp_path):
+    data = tmp_path / "latin.csv"
+    data.write_text("temp\u00e9rature,b\n" + "\n".join(f"{i},{2 * i}" for i in range(20)) + "\n", encoding="latin-1")
+    code, _, err = run_cli(capsys, "train", "dense", "--data", data, "--out", tmp_path / "r")
+    assert_one_line_error(code, err, "latin.csv", "not UTF-8 text (byte 0xe9)", "save it as UTF-8")
+
+
 def test_a_boolean_npy_table_reads_as_zeros_and_ones(tmp_path):
     from aelab.data.tables import read_table
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
@@ -13,6 +15,20 @@ from ..errors import AelabError
 # Separators besides the comma that a .csv may use: spreadsheets in locales with a decimal comma write ';', and
 # tab-separated files are often saved as .csv
 OTHER_DELIMITERS = (";", "\t")
+
+
+@contextmanager
+def open_csv(path: Path) -> Iterator[TextIO]:
+    """`path` open as UTF-8 text for `csv_reader`, without the byte-order mark that Excel's "CSV UTF-8" puts before
+    the first column's name (which would otherwise read as '\ufeffsequence_id'). A file that cannot be opened or
+    decoded, while open or read, is one error naming it."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            yield f
+    except UnicodeDecodeError as exc:
+        raise AelabError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); save it as UTF-8") from None
+    except OSError as exc:
+        raise AelabError(f"{path}: cannot read CSV ({exc.strerror or exc})") from None
 
 
 def csv_reader(f: TextIO):
@@ -43,11 +59,8 @@ def not_numeric_hint(cell, dates: bool = True) -> str:
 
 def read_csv_rows(path: Path) -> tuple[list[str], list[list[str]]]:
     """(header with surrounding spaces stripped, the rows after it)."""
-    try:
-        with open(path, newline="") as f:
-            rows = list(csv_reader(f))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AelabError(f"{path}: cannot read CSV ({getattr(exc, 'strerror', None) or exc})") from None
+    with open_csv(path) as f:
+        rows = list(csv_reader(f))
     if not rows:
         raise AelabError(f"{path}: empty CSV")
     return [h.strip() for h in rows[0]], rows[1:]

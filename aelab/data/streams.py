@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AelabError, ConfigError
-from .csvfile import csv_reader, not_numeric_hint
+from .csvfile import csv_reader, not_numeric_hint, open_csv
 from .npy import load_npy, numeric_float32
 from .tables import MISSING_CELLS, NOT_FEATURES, in_training_column_order
 
@@ -95,41 +95,36 @@ def _stream_from_npy(path: Path) -> Stream:
 
 def _stream_from_csv(path: Path) -> Stream:
     """Read row by row into compact arrays, so that a long stream costs its numbers, not Python lists of text."""
-    try:
-        with open(path, newline="") as f:
-            reader = csv_reader(f)
-            header = [h.strip() for h in next(reader, [])]
-            if not header:
-                raise AelabError(f"{path}: empty CSV")
-            if header[:2] == ["sequence_id", "t"]:
-                raise AelabError(f"{path}: holds sequences (sequence_id, t), not one stream; drop --window")
-            if len(set(header)) != len(header):
-                raise AelabError(f"{path}: repeated column names in the header")
-            features = [h for h in header if h not in NOT_FEATURES]
-            if not features:
-                raise AelabError(f"{path}: no feature columns (only {', '.join(header)})")
-            feature_cols = [header.index(h) for h in features]
-            time_col = header.index("timestamp") if "timestamp" in header else None
-            label_name = next((c for c in ("is_anomaly", "label") if c in header), None)
-            label_col = None if label_name is None else header.index(label_name)
-            values = array("f")
-            labels = array("b")
-            stamps: list[str] = []
-            for row_number, row in enumerate(reader, start=1):
-                if not row:
-                    continue
-                if len(row) != len(header):
-                    raise AelabError(
-                        f"{path}: data row {row_number} has {len(row)} cells, the header has {len(header)}"
-                    )
-                for c in feature_cols:
-                    values.append(_number(path, row[c], header[c], row_number))
-                if time_col is not None:
-                    stamps.append(row[time_col].strip())
-                if label_col is not None:
-                    labels.append(_flag(path, row[label_col], label_name, row_number))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AelabError(f"{path}: cannot read CSV ({getattr(exc, 'strerror', None) or exc})") from None
+    with open_csv(path) as f:
+        reader = csv_reader(f)
+        header = [h.strip() for h in next(reader, [])]
+        if not header:
+            raise AelabError(f"{path}: empty CSV")
+        if header[:2] == ["sequence_id", "t"]:
+            raise AelabError(f"{path}: holds sequences (sequence_id, t), not one stream; drop --window")
+        if len(set(header)) != len(header):
+            raise AelabError(f"{path}: repeated column names in the header")
+        features = [h for h in header if h not in NOT_FEATURES]
+        if not features:
+            raise AelabError(f"{path}: no feature columns (only {', '.join(header)})")
+        feature_cols = [header.index(h) for h in features]
+        time_col = header.index("timestamp") if "timestamp" in header else None
+        label_name = next((c for c in ("is_anomaly", "label") if c in header), None)
+        label_col = None if label_name is None else header.index(label_name)
+        values = array("f")
+        labels = array("b")
+        stamps: list[str] = []
+        for row_number, row in enumerate(reader, start=1):
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise AelabError(f"{path}: data row {row_number} has {len(row)} cells, the header has {len(header)}")
+            for c in feature_cols:
+                values.append(_number(path, row[c], header[c], row_number))
+            if time_col is not None:
+                stamps.append(row[time_col].strip())
+            if label_col is not None:
+                labels.append(_flag(path, row[label_col], label_name, row_number))
     if not values:
         raise AelabError(f"{path}: no data rows")
     x = np.frombuffer(values, dtype=np.float32).reshape(-1, len(features)).copy()

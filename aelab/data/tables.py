@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AelabError
-from .csvfile import csv_reader, not_numeric_hint, read_csv_rows
+from .csvfile import csv_reader, not_numeric_hint, open_csv, read_csv_rows
 from .npy import load_npy, numeric_float32
 
 NOT_FEATURES = ("label", "is_anomaly", "timestamp")
@@ -27,11 +27,8 @@ class Table:
 
 
 def csv_header(path: Path) -> list[str]:
-    try:
-        with open(path, newline="") as f:
-            return [h.strip() for h in next(csv_reader(f), [])]
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AelabError(f"{path}: cannot read CSV ({getattr(exc, 'strerror', None) or exc})") from None
+    with open_csv(path) as f:
+        return [h.strip() for h in next(csv_reader(f), [])]
 
 
 def in_training_column_order(x: np.ndarray, names, trained, origin) -> np.ndarray:
