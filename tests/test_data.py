@@ -317,3 +317,18 @@ def test_a_folder_mixing_grayscale_and_colour_is_read_in_colour(tmp_path):
         streamed = load_dataset(str(root), stream=True)
         for s in (streamed.train, streamed.val):
             s.x[:]
+
+
+def test_16_bit_and_float_images_are_scaled_to_8_bits_not_clipped(tmp_path):
+    """Pillow's convert("L") clips: a 16-bit microscopy PNG read as all but white, a float TIFF in [0, 1] as black."""
+    from aelab.data.images import read_image
+
+    wide = np.array([[0, 257, 32896], [65535, 1000, 60000]], dtype=np.uint16)
+    Image.fromarray(wide).save(tmp_path / "wide.png")
+    np.testing.assert_array_equal(read_image(tmp_path / "wide.png")[..., 0], np.rint(wide / 257).astype(np.uint8))
+    unit = np.array([[0.0, 0.25], [0.5, 1.0]], dtype=np.float32)
+    Image.fromarray(unit).save(tmp_path / "unit.tif")
+    np.testing.assert_array_equal(read_image(tmp_path / "unit.tif")[..., 0], [[0, 64], [128, 255]])
+    Image.fromarray(unit * 4).save(tmp_path / "beyond.tif")
+    with pytest.raises(AelabError, match=r"beyond.tif: float image values must lie in \[0, 1\], found \[0, 4\]"):
+        read_image(tmp_path / "beyond.tif")

@@ -39,7 +39,7 @@ def is_image_file(path: Path) -> bool:
 
 def to_channels(img: Image.Image, channels: int | None, origin) -> np.ndarray:
     """Convert a PIL image to (H, W, C) uint8: alpha dropped, gray replicated when 3 channels are wanted."""
-    if img.mode in ("RGBA", "LA", "P", "CMYK", "YCbCr", "I;16", "I", "F", "1"):
+    if img.mode in ("RGBA", "LA", "P", "CMYK", "YCbCr", "1"):
         img = img.convert("RGB" if img.mode in ("RGBA", "P", "CMYK", "YCbCr") else "L")
     if img.mode not in ("RGB", "L"):
         raise AelabError(f"{origin}: unsupported image mode {img.mode}")
@@ -51,6 +51,22 @@ def to_channels(img: Image.Image, channels: int | None, origin) -> np.ndarray:
     return arr[:, :, None] if arr.ndim == 2 else arr
 
 
+def to_eight_bit(img: Image.Image, origin) -> Image.Image:
+    """A 16-bit or 32-bit gray image (microscopy, depth maps, scientific TIFFs) as 8-bit gray over its type's range:
+    integers 0-65535 divided by 257, floats in [0, 1] times 255. Pillow's convert("L") clips instead, so a 16-bit
+    image read as all but white and a float one as black, silently. Values beyond those ranges are an error, as
+    for an .npy of images."""
+    if not (img.mode.startswith("I") or img.mode == "F"):
+        return img
+    arr = np.asarray(img)
+    kind, low, high, scale = ("float", 0, 1, 255.0) if img.mode == "F" else ("integer", 0, 65535, 1 / 257)
+    if arr.size and not (np.isfinite(arr).all() and arr.min() >= low and arr.max() <= high):
+        raise AelabError(
+            f"{origin}: {kind} image values must lie in [{low}, {high}], found [{arr.min():g}, {arr.max():g}]"
+        )
+    return Image.fromarray(np.rint(arr.astype(np.float64) * scale).astype(np.uint8), mode="L")
+
+
 def read_image(
     path: Path, channels: int | None = None, size: tuple[int, int] | None = None, crop: bool = False
 ) -> np.ndarray:
@@ -59,11 +75,14 @@ def read_image(
     try:
         with Image.open(path) as img:
             img.load()
+            img = to_eight_bit(img, path)
             if size is not None and img.size != (size[1], size[0]):
                 img = _cover_and_crop(img, size) if crop else img.resize((size[1], size[0]), Image.BILINEAR)
             return to_channels(img, channels, path)
     except UnidentifiedImageError:
         raise AelabError(f"{path}: not an image file") from None
+    except AelabError:
+        raise
     except (OSError, SyntaxError, ValueError) as exc:
         raise AelabError(f"{path}: corrupt or truncated image ({exc})") from None
 
@@ -196,8 +215,13 @@ def to_colour(images: np.ndarray, axis: int) -> np.ndarray:
     return images if images.shape[axis] == 3 else np.repeat(images, 3, axis=axis)
 
 
+# Part of every decode cache key: raise it when decoding changes what a file reads as, so that no cache made before
+# serves the old pixels (2: 16-bit and float images scaled to 8 bits, no longer clipped)
+DECODER_VERSION = 2
+
+
 def _decode_cache_path(files: list[Path], size=None) -> Path | None:
-    digest = hashlib.sha256(f"size={size}\n".encode() if size else b"")
+    digest = hashlib.sha256(f"decoder={DECODER_VERSION}\n".encode() + (f"size={size}\n".encode() if size else b""))
     for f in files:
         try:
             st = f.stat()
