@@ -56,7 +56,11 @@ def load_data_for(model_name: str, spec: DataSpec) -> Dataset:
     if dataset.kind != kind:
         hint = ""
         if dataset.kind == TABLE and kind == SEQUENCE:
-            hint = " (pass --window W or --window auto to read it as one stream cut into windows)"
+            stream = "one stream? pass --window W or --window auto to cut it into windows"
+            if str(spec.data).lower().endswith(".npy"):
+                hint = f" (sequences of one feature? save them as (N, T, 1): x[..., None]; {stream})"
+            else:
+                hint = f" (sequences? a CSV of them starts with the columns sequence_id,t; {stream})"
         elif dataset.stream is not None:
             hint = " (--window cuts a stream into sequence windows, for lstm or conv1d)"
         elif dataset.kind == SEQUENCE and kind == IMAGE and str(spec.data).lower().endswith(".npy"):

@@ -242,6 +242,30 @@ def test_a_csv_that_is_not_utf8_is_one_line_error(capsys, tmp_path):
     assert_one_line_error(code, err, "latin.csv", "not UTF-8 text (byte 0xe9)", "save it as UTF-8")
 
 
+def test_continuous_labels_are_refused_where_whole_numbers_and_names_are_classes(capsys, tmp_path):
+    """Each value of a continuous target would be a class of its own, and every probe would score 0%."""
+    x = np.random.default_rng(0).normal(size=(30, 6, 2)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", np.arange(30) / 7)
+    code, _, err = run_cli(capsys, "train", "lstm", "--data", tmp_path / "x.npy", "--labels", tmp_path / "y.npy",
+                           "--out", tmp_path / "r")  # fmt: skip
+    assert_one_line_error(code, err, "y.npy", "0.142857 is not a whole number", "bin it into classes")
+    rows = [r.rsplit(",", 1)[0] + f",{i / 3:.3f}" for i, r in enumerate(table_rows(12))]
+    code, _, err = run_cli(capsys, "train", "dense", "--data", write_table(tmp_path / "t.csv", rows), "--out",
+                           tmp_path / "r")  # fmt: skip
+    assert_one_line_error(code, err, "t.csv: column 'label'", "0.333 is not a whole number")
+    from aelab.data import load_dataset
+
+    np.save(tmp_path / "y.npy", np.arange(30) % 3 * 1.0)  # whole numbers stored as floats are classes
+    assert load_dataset(str(tmp_path / "x.npy"), labels=str(tmp_path / "y.npy")).class_names == ["0.0", "1.0", "2.0"]
+
+
+def test_a_2d_npy_for_a_sequence_model_says_how_to_save_sequences_of_one_feature(capsys, tmp_path):
+    np.save(tmp_path / "uni.npy", np.random.default_rng(0).normal(size=(30, 12)).astype(np.float32))
+    code, _, err = run_cli(capsys, "train", "lstm", "--data", tmp_path / "uni.npy", "--out", tmp_path / "r")
+    assert_one_line_error(code, err, "uni.npy", "holds tables", "save them as (N, T, 1): x[..., None]", "--window")
+
+
 def test_a_boolean_npy_table_reads_as_zeros_and_ones(tmp_path):
     from aelab.data.tables import read_table
 

@@ -209,6 +209,8 @@ def _read_arrays(path: Path, labels, length: int | None = None):
         raise AelabError(f"{path}: not an image folder, .npy, .csv or .parquet")
     if labels:
         raw = _raw_labels_from_file(labels, len(x))
+    elif raw is not None:
+        _check_class_labels(raw, f"{path}: column 'label'")
     return kind, x, raw, features
 
 
@@ -295,7 +297,23 @@ def _raw_labels_from_file(path, n: int) -> np.ndarray:
     y = load_npy(Path(path))
     if y.ndim != 1 or len(y) != n:
         raise AelabError(f"{path}: labels must be a 1-D array of {n} entries, got shape {y.shape}")
+    _check_class_labels(y, path)
     return y
+
+
+def _check_class_labels(raw, origin) -> None:
+    """Labels name classes (for the probes and the latent plot's colours): names or whole numbers. A continuous
+    target would make each value a class of its own and every probe score 0%."""
+    try:
+        values = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError):
+        return  # class names
+    fractional = ~(np.isfinite(values) & (values == np.round(values)))
+    if fractional.any():
+        raise AelabError(
+            f"{origin}: labels name classes, but {values[fractional][0]:g} is not a whole number (a continuous "
+            "target? bin it into classes first)"
+        )
 
 
 def _labels_from_file(path, n: int):
