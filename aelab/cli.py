@@ -121,6 +121,12 @@ def training_options(f):
     f = click.option("--batch-size", type=int, default=None, help="Override the preset's batch size.")(f)
     f = click.option("--lr", type=float, default=None, help="Override the preset's learning rate.")(f)
     f = click.option(
+        "--weight-decay",
+        type=float,
+        default=None,
+        help="Override the preset's decoupled weight decay (AdamW; on convolution and linear weights).",
+    )(f)
+    f = click.option(
         "--preset",
         default="lab",
         show_default=True,
@@ -195,6 +201,7 @@ def train(
     epochs,
     batch_size,
     lr,
+    weight_decay,
     preset,
     precision,
     contrastive,
@@ -224,6 +231,7 @@ def train(
             epochs=epochs,
             batch_size=batch_size,
             lr=lr,
+            weight_decay=weight_decay,
             precision=precision,
             contrastive=contrastive,
             init=init,
@@ -292,7 +300,9 @@ def lab(out, preset, with_seed_models, with_sweep, cifar10, force, train_size, t
 @data_options
 @training_options
 @click.option("--force", is_flag=True)
-def sweep(model, latent_dims, out, epochs, batch_size, lr, preset, init, precision, augment, force, **data_args):
+def sweep(
+    model, latent_dims, out, epochs, batch_size, lr, weight_decay, preset, init, precision, augment, force, **data_args
+):
     """Train MODEL once per latent size: test MSE against latent size, beside PCA."""
     from .experiment import data_spec_for
     from .workflows import parse_latent_dims, run_sweep
@@ -308,6 +318,7 @@ def sweep(model, latent_dims, out, epochs, batch_size, lr, preset, init, precisi
         epochs=epochs,
         batch_size=batch_size,
         lr=lr,
+        weight_decay=weight_decay,
         preset=preset,
         init=init,
         precision=precision,

@@ -60,7 +60,7 @@ class TrainConfig:
                 raise ConfigError(name, f"must be a positive integer, got {value!r}")
         if not self.lr > 0 or not math.isfinite(self.lr):
             raise ConfigError("lr", f"must be positive, got {self.lr}")
-        if not self.weight_decay >= 0:
+        if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
             raise ConfigError("weight_decay", f"must be 0 or more, got {self.weight_decay}")
         if not self.contrastive >= 0:
             raise ConfigError("contrastive", f"must be 0 or more, got {self.contrastive}")
@@ -256,6 +256,23 @@ def per_sample_errors(model: nn.Module, x, batch_size: int = 512) -> torch.Tenso
     return torch.cat(errors)
 
 
+def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """Adam; with `weight_decay`, AdamW's decoupled decay on the weights of convolutions and linear layers only.
+
+    Decay pulls weights toward zero at a rate of its own, not scaled by Adam's per-weight step sizes as an L2 term in
+    the loss would be (Loshchilov & Hutter); batch norm's scales and the biases are left free, as is usual, and so is
+    a PCA-anchored model's linear path, whose unit-length axes decay would shrink away from the PCA it starts as.
+    Without decay the optimizer is exactly the plain Adam of earlier runs, so their checkpoints resume.
+    """
+    if not cfg.weight_decay:
+        return torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    decayed, free = [], []
+    for name, p in model.named_parameters():
+        (decayed if p.ndim > 1 and not name.startswith("pca_path.") else free).append(p)
+    groups = [dict(params=decayed, weight_decay=cfg.weight_decay), dict(params=free, weight_decay=0.0)]
+    return torch.optim.AdamW(groups, lr=cfg.lr)
+
+
 class Trainer:
     """Fit `model` to reconstruct `x_train`, watching `x_val`. History is a dict of per-epoch lists.
 
@@ -315,7 +332,7 @@ class Trainer:
         self._net = nn.parallel.DistributedDataParallel(objective) if rank_and_world()[1] > 1 else objective
         x_train, x_val = (x.to(self.device) if isinstance(x, torch.Tensor) else x for x in (x_train, x_val))
         steps_per_epoch = math.ceil(len(x_train) / cfg.batch_size)
-        self._optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self._optimizer = make_optimizer(model, cfg)
         self._scheduler = self._make_scheduler(steps_per_epoch)
         self._generator = torch.Generator().manual_seed(cfg.seed)
         keys = ("loss", "mae", "val_loss", "val_mae", "seconds") + (("contrastive",) if cfg.contrastive else ())

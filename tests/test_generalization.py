@@ -266,6 +266,15 @@ def test_a_2d_npy_for_a_sequence_model_says_how_to_save_sequences_of_one_feature
     assert_one_line_error(code, err, "uni.npy", "holds tables", "save them as (N, T, 1): x[..., None]", "--window")
 
 
+def test_weight_decay_is_an_option_saved_with_the_run(capsys, tmp_path):
+    data = write_table(tmp_path / "t.csv", table_rows())
+    args = ("train", "dense", "--data", data, "--epochs", "1", "--out", tmp_path / "r", "--weight-decay")
+    assert run_cli(capsys, *args, "0.01")[0] == 0
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["train"]["weight_decay"] == 0.01
+    code, _, err = run_cli(capsys, *args, "-1", "--force")
+    assert_one_line_error(code, err, "weight", "must be 0 or more")
+
+
 def test_a_boolean_npy_table_reads_as_zeros_and_ones(tmp_path):
     from aelab.data.tables import read_table
 

@@ -306,3 +306,34 @@ def test_time_shift_moves_each_sequence_by_at_most_a_twentieth_with_edges_repeat
     assert torch.equal(shifted.isnan(), ragged.isnan())
     for s, o in zip(shifted, ragged, strict=True):
         assert any(torch.equal(s[:40], o[(torch.arange(40) - m).clamp(0, 39)]) for m in range(-2, 3))
+
+
+def test_weight_decay_is_decoupled_and_spares_biases_norms_and_the_pca_path():
+    from aelab.train import make_optimizer
+
+    model = create_model("cnn", channels=1, height=8, width=8, latent_dim=4, init="pca")
+    assert type(make_optimizer(model, TrainConfig())) is torch.optim.Adam  # no decay: the plain Adam of old runs
+    optimizer = make_optimizer(model, TrainConfig(weight_decay=0.1))
+    assert isinstance(optimizer, torch.optim.AdamW)
+    decayed, free = ({id(p) for p in g["params"]} for g in optimizer.param_groups)
+    assert [g["weight_decay"] for g in optimizer.param_groups] == [0.1, 0.0]
+    names = {id(p): name for name, p in model.named_parameters()}
+    assert {names[i] for i in decayed} == {
+        n for n, p in model.named_parameters() if p.ndim > 1 and not n.startswith("pca_path.")
+    }
+    assert any(names[i].startswith("pca_path.") for i in free)
+    assert "encoder.0.1.weight" in {names[i] for i in free}  # a batch norm scale
+    # with the gradient zero, one step shrinks a decayed weight by lr * decay and leaves the others alone
+    weights = {n: p.detach().clone() for n, p in model.named_parameters()}
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)
+    optimizer.step()
+    for n, p in model.named_parameters():
+        expected = weights[n] * (1 - 1e-3 * 0.1) if id(p) in decayed else weights[n]
+        torch.testing.assert_close(p.detach(), expected)
+
+
+@pytest.mark.parametrize("value", [-0.1, math.inf, math.nan])
+def test_weight_decay_must_be_finite_and_not_negative(value):
+    with pytest.raises(AelabError, match="weight_decay"):
+        TrainConfig(weight_decay=value)
