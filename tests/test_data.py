@@ -332,3 +332,19 @@ def test_16_bit_and_float_images_are_scaled_to_8_bits_not_clipped(tmp_path):
     Image.fromarray(unit * 4).save(tmp_path / "beyond.tif")
     with pytest.raises(AelabError, match=r"beyond.tif: float image values must lie in \[0, 1\], found \[0, 4\]"):
         read_image(tmp_path / "beyond.tif")
+
+
+def test_a_photo_is_read_upright_as_its_exif_orientation_says(tmp_path):
+    from aelab.data.images import read_image
+
+    stored = np.zeros((4, 6, 3), np.uint8)
+    stored[0, :, 0] = 255  # a red top row, 4 high and 6 wide as stored
+    img = Image.fromarray(stored)
+    exif = img.getexif()
+    exif[0x0112] = 6  # EXIF orientation: turn 90 degrees clockwise to display
+    img.save(tmp_path / "portrait.png", exif=exif)
+    upright = read_image(tmp_path / "portrait.png")
+    assert upright.shape == (6, 4, 3)
+    np.testing.assert_array_equal(upright[:, -1, 0], 255)  # the top row is now the right-hand column
+    img.save(tmp_path / "plain.png")  # no tag: the pixels as stored
+    np.testing.assert_array_equal(read_image(tmp_path / "plain.png"), stored)

@@ -7,11 +7,12 @@ returns uint8 images (n, H, W, C). Decoded folder samples are cached under $AELA
 from __future__ import annotations
 
 import hashlib
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import AelabError
 from ..io import atomic_path, cache_dir
@@ -67,6 +68,16 @@ def to_eight_bit(img: Image.Image, origin) -> Image.Image:
     return Image.fromarray(np.rint(arr.astype(np.float64) * scale).astype(np.uint8), mode="L")
 
 
+def _upright(img: Image.Image) -> Image.Image:
+    """`img` turned as its EXIF orientation tag says: a phone stores a portrait's pixels sideways with a tag that
+    every viewer obeys; read as stored, portraits would train as landscapes and crop to other centres. A malformed
+    EXIF block leaves the pixels as stored rather than making a readable image an error."""
+    try:
+        return ImageOps.exif_transpose(img)
+    except (KeyError, TypeError, ValueError, SyntaxError, struct.error):
+        return img
+
+
 def read_image(
     path: Path, channels: int | None = None, size: tuple[int, int] | None = None, crop: bool = False
 ) -> np.ndarray:
@@ -75,7 +86,7 @@ def read_image(
     try:
         with Image.open(path) as img:
             img.load()
-            img = to_eight_bit(img, path)
+            img = to_eight_bit(_upright(img), path)
             if size is not None and img.size != (size[1], size[0]):
                 img = _cover_and_crop(img, size) if crop else img.resize((size[1], size[0]), Image.BILINEAR)
             return to_channels(img, channels, path)
@@ -216,8 +227,8 @@ def to_colour(images: np.ndarray, axis: int) -> np.ndarray:
 
 
 # Part of every decode cache key: raise it when decoding changes what a file reads as, so that no cache made before
-# serves the old pixels (2: 16-bit and float images scaled to 8 bits, no longer clipped)
-DECODER_VERSION = 2
+# serves the old pixels (2: 16-bit and float images scaled to 8 bits, no longer clipped; 3: EXIF orientation applied)
+DECODER_VERSION = 3
 
 
 def _decode_cache_path(files: list[Path], size=None) -> Path | None:
