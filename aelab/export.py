@@ -38,7 +38,10 @@ def export_onnx(run_dir, out) -> list[Path]:
         raise AelabError("export needs the onnx extras: pip install 'aelab[onnx]'") from None
     model = load_run(run_dir).model.eval()
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AelabError(f"--out {out}: not writable ({exc.strerror or exc})") from None
     jobs = (
         (_Encoder(model), torch.zeros(2, *model.input_shape), "x", "z", out / "encoder.onnx"),
         (_Decoder(model), torch.zeros(2, model.latent_dim), "z", "x_hat", out / "decoder.onnx"),

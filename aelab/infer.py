@@ -27,7 +27,7 @@ from .data.streams import Stream, check_length, mean_over_windows, read_stream, 
 from .data.tables import in_training_column_order, read_table
 from .errors import AelabError
 from .evaluate import PCABaseline, encode, per_sample_mse, reconstruct
-from .io import atomic_path
+from .io import atomic_path, check_writable
 from .kinds import IMAGE, TABLE
 from .padding import filled, fit_length, masked_like
 from .run import Run, load_run
@@ -365,6 +365,8 @@ def _score_stream(run: Run, input_path, output, resize, batch_size, threshold: f
     stream = _open_stream(run, input_path, resize, batch_size)
     if plot is not None and Path(plot).suffix.lower() != ".png":
         raise AelabError(f"--plot {plot}: must be a .png file")
+    if plot is not None:
+        check_writable(plot, "--plot")  # before the scores are written
     window, stride = run.window
     scores = step_scores(lambda b: reconstruct(run.model, b, batch_size), stream.values, window, stride, batch_size)
     flagged = scores > threshold

@@ -8,6 +8,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from .errors import AelabError
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
@@ -18,8 +20,11 @@ def atomic_path(path: str | os.PathLike):
     rename, so a power cut leaves the old file or the new one, never an empty "finished" file.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:  # a read-only or missing place: the user's path, not aelab's fault
+        raise AelabError(f"{path}: cannot write ({exc.strerror or exc})") from None
     os.close(fd)
     try:
         yield Path(tmp)
@@ -30,6 +35,18 @@ def atomic_path(path: str | os.PathLike):
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def check_writable(path: str | os.PathLike, option: str) -> None:
+    """Fail before any work if no file can be created at `path` (a missing or read-only folder), for an output that
+    is written after another: a --plot drawn after the scores must not fail once the scores are on disk."""
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise AelabError(f"{option} {path}: cannot write there ({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(tmp)
 
 
 def _umask() -> int:

@@ -156,6 +156,14 @@ def test_train_score_plot_and_anomaly_metrics_on_a_stream(capsys, tmp_path):
     scores = np.array([float(r.split(",")[1]) for r in rows[1:]])
     assert 495 <= scores.argmax() < 535
     assert (tmp_path / "scores.png").stat().st_size > 10_000
+    # an output nobody can create (here under a file, as under a read-only folder): one line, and no scores written
+    # before the plot fails
+    blocked = tmp_path / "scores.csv"
+    code, _, err = run_cli(capsys, "score", run, test, "-o", tmp_path / "s2.csv", "--plot", blocked / "p.png")
+    assert_one_line_error(code, err, "--plot", "p.png: cannot write there")
+    assert not (tmp_path / "s2.csv").exists()
+    code, _, err = run_cli(capsys, "encode", run, test, "-o", blocked / "codes.npy")
+    assert_one_line_error(code, err, "codes.npy: cannot write")
 
     assert run_cli(capsys, "reconstruct", run, test, "-o", tmp_path / "rec.npy")[0] == 0
     assert np.load(tmp_path / "rec.npy").shape == (800, 1)
