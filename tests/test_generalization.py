@@ -260,6 +260,19 @@ def test_continuous_labels_are_refused_where_whole_numbers_and_names_are_classes
     assert load_dataset(str(tmp_path / "x.npy"), labels=str(tmp_path / "y.npy")).class_names == ["0.0", "1.0", "2.0"]
 
 
+def test_label_files_that_are_not_one_npy_array_and_test_labels_alone_are_one_line_errors(capsys, tmp_path):
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(30, 6, 2)).astype(np.float32))
+    (tmp_path / "y.csv").write_text("label\n" + "\n".join(str(i % 2) for i in range(30)) + "\n")
+    np.savez(tmp_path / "y.npz", y=np.arange(30) % 2)
+    np.save(tmp_path / "y.npy", np.arange(30) % 2)
+    train = ("train", "lstm", "--data", tmp_path / "x.npy", "--out", tmp_path / "r")
+    for labels, fragment in (("y.csv", "not an .npy file"), ("y.npz", "an .npz archive, not an .npy")):
+        code, _, err = run_cli(capsys, *train, "--labels", tmp_path / labels)
+        assert_one_line_error(code, err, labels, fragment)  # np.load read the CSV as a refused pickle before
+    code, _, err = run_cli(capsys, *train, "--test-data", tmp_path / "x.npy", "--test-labels", tmp_path / "y.npy")
+    assert_one_line_error(code, err, "--test-labels", "the training data has no labels")
+
+
 def test_a_2d_npy_for_a_sequence_model_says_how_to_save_sequences_of_one_feature(capsys, tmp_path):
     np.save(tmp_path / "uni.npy", np.random.default_rng(0).normal(size=(30, 12)).astype(np.float32))
     code, _, err = run_cli(capsys, "train", "lstm", "--data", tmp_path / "uni.npy", "--out", tmp_path / "r")

@@ -137,6 +137,11 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
                 f"the training data has {kind} samples of shape {x.shape[1:]}"
             )
         x_test = in_training_column_order(x_test, test_features, features, f"--test-data {test_path}")
+        if raw_y is None and spec.test_labels:
+            raise AelabError(
+                f"--test-labels {spec.test_labels}: the training data has no labels (--labels FILE.npy or a 'label' "
+                "column); probes need both"
+            )
         if (raw_y is None) != (raw_y_test is None):
             raw_y = raw_y_test = None  # probes need labels on both sides
         test = (x_test, raw_y_test)

@@ -74,13 +74,27 @@ class ArrayRows:
 def load_npy(path: Path, mmap: bool = False) -> np.ndarray:
     """np.load with pickles refused and every failure turned into one line naming the file."""
     try:
-        return np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
+        loaded = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
     except ValueError as exc:
+        if not _starts_as_npy(path):  # np.load takes any other file for a pickle
+            raise AelabError(f"{path}: not an .npy file (save the array with np.save)") from None
         if "pickle" in str(exc) or "Python objects" in str(exc):
             raise AelabError(f"{path}: holds pickled objects, which aelab refuses to load") from None
         raise AelabError(f"{path}: not a valid .npy file ({exc})") from None
     except (OSError, EOFError) as exc:
         raise AelabError(f"{path}: cannot read .npy ({getattr(exc, 'strerror', None) or exc})") from None
+    if not isinstance(loaded, np.ndarray):
+        loaded.close()
+        raise AelabError(f"{path}: an .npz archive, not an .npy; save the one array with np.save")
+    return loaded
+
+
+def _starts_as_npy(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(np.lib.format.MAGIC_PREFIX)) == np.lib.format.MAGIC_PREFIX
+    except OSError:
+        return False
 
 
 def numeric_float32(x: np.ndarray, origin, noun: str) -> tuple[np.ndarray, tuple[int, ...] | None]:
