@@ -82,6 +82,10 @@ class _Autoencoder(BaseEstimator):
         the feature count against the fit), then against the model kind; float32 for the model."""
         # sequences (3-D) may end in NaN padding, as ragged ones do in aelab and in the UCR archive (checked below)
         finite = "allow-nan" if getattr(X, "ndim", None) == 3 else True  # (np.ndim would convert a list)
+        shape = getattr(X, "shape", None)
+        if not reset and self.kind_ != TABLE and shape is not None and tuple(shape[1:]) != self.model_.input_shape:
+            # before scikit-learn's check, which counts an image's channels or a sequence's steps as its "features"
+            self._refuse_sample_shape(tuple(shape[1:]))
         try:
             X = validate_data(
                 self, X, reset=reset, dtype=[np.float64, np.float32], allow_nd=True, ensure_all_finite=finite
@@ -102,13 +106,16 @@ class _Autoencoder(BaseEstimator):
                 "e.g. X.transpose(0, 3, 1, 2)"
             )
         if not reset and sample != tuple(self.model_.input_shape):
-            raise AelabError(f"X: samples of shape {sample}, but the model was fitted on {self.model_.input_shape}")
+            self._refuse_sample_shape(sample)
         x = X.astype(np.float32)
         if kind == IMAGE:
             validate_image_values(x, "X")
         elif kind == SEQUENCE:
             check_padding(x, "X")
         return x
+
+    def _refuse_sample_shape(self, sample: tuple) -> None:
+        raise AelabError(f"X: samples of shape {sample}, but the model was fitted on {tuple(self.model_.input_shape)}")
 
     def _scale(self, x: np.ndarray) -> np.ndarray:
         return x if self.standardizer_ is None else self.standardizer_.apply(x)

@@ -137,6 +137,18 @@ def test_the_detector_takes_sequences_and_images(shape):
     assert set(det.predict(X)) <= {-1, 1} and det.score_samples(X).shape == (shape[0],)
 
 
+def test_images_or_sequences_of_another_shape_are_named_by_shape_not_by_a_feature_count():
+    """scikit-learn's own check counts an image's channels (or a sequence's steps) as its features: "X has 1
+    features, but ... is expecting 3" for a grayscale image given to a colour model, or 192 for a flattened one."""
+    X = np.random.default_rng(0).random((12, 3, 8, 8)).astype(np.float32)
+    fitted = AutoencoderTransformer(latent_dim=2, max_steps=2, batch_size=8).fit(X)
+    for other, shape in ((X[:, :1], r"\(1, 8, 8\)"), (X.reshape(12, -1), r"\(192,\)")):
+        with pytest.raises(
+            AelabError, match=rf"^X: samples of shape {shape}, but the model was fitted on \(3, 8, 8\)$"
+        ):
+            fitted.transform(other)
+
+
 def test_augment_is_the_presets_unless_set_and_one_for_another_kind_is_refused():
     rng, t = np.random.default_rng(0), np.arange(64)[None, :, None]
     bumps = np.exp(-0.5 * ((t - rng.uniform(20, 44, (60, 1, 1))) / 3) ** 2) + 0.02 * rng.normal(size=(60, 64, 1))
