@@ -22,10 +22,9 @@ def atomic_path(path: str | os.PathLike):
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        tmp = _temp_file_beside(path)
     except OSError as exc:  # a read-only or missing place: the user's path, not aelab's fault
         raise AelabError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    os.close(fd)
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())
@@ -42,11 +41,16 @@ def check_writable(path: str | os.PathLike, option: str) -> None:
     is written after another: a --plot drawn after the scores must not fail once the scores are on disk."""
     path = Path(path)
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.unlink(_temp_file_beside(path))
     except OSError as exc:
         raise AelabError(f"{option} {path}: cannot write there ({exc.strerror or exc})") from None
+
+
+def _temp_file_beside(path: Path) -> str:
+    """A new empty hidden file in `path`'s folder (OSError where none can be made there)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
-    os.unlink(tmp)
+    return tmp
 
 
 def _umask() -> int:
