@@ -253,6 +253,8 @@ def train_on(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     echo(summary_line(model_name, metrics, train_seconds, getattr(model.config, "init", None), cfg.augment))
+    if note := dataset.probe_note():
+        echo(note)
     return metrics
 
 
@@ -279,7 +281,8 @@ def _draw(staging: Path, name: str, dataset: Dataset, history: dict, ev, seed: i
 def summary_line(name: str, m: dict, seconds: float, init: str | None = None, augment: str = "none") -> str:
     line = (
         f"{name}: test MSE {m['test_mse']:.5g} vs PCA-{m['latent_dim']} {m['pca_test_mse']:.5g}: "
-        f"{pca_verdict(m['test_mse'], m['pca_test_mse'])}; trained {m['epochs']} epochs in {seconds:.0f}s"
+        f"{pca_verdict(m['test_mse'], m['pca_test_mse'])}; "
+        f"trained {m['epochs']} epoch{'s' * (m['epochs'] != 1)} in {seconds:.0f}s"
     )
     if init == "pca" and augment != "none" and m.get("best_epoch") == 0 and abs(m["mse_vs_pca"] - 1) > MATCH_BAND:
         # the gain, or loss, is that of the start: a PCA of augmented data, which training did not clearly beat

@@ -375,6 +375,21 @@ def test_test_data_is_the_whole_test_split_and_pca_stays_on_the_training_rows(ca
     assert_one_line_error(code, err, "train_y.npy", "2-D")
 
 
+def test_labelled_training_data_with_an_unlabelled_test_file_says_why_there_are_no_probes(capsys, tmp_path):
+    np.save(tmp_path / "train.npy", wavy(30, 16, 2, seed=0))
+    np.save(tmp_path / "test.npy", wavy(17, 16, 2, seed=1))
+    np.save(tmp_path / "train_y.npy", np.arange(30) % 2)
+    args = ["--data", tmp_path / "train.npy", "--epochs", "1", "--test-data", tmp_path / "test.npy"]
+    code, out, err = run_cli(
+        capsys, "train", "conv1d", *args, "--labels", tmp_path / "train_y.npy", "--out", tmp_path / "r"
+    )
+    assert code == 0, err
+    assert f"no probes: --test-data {tmp_path / 'test.npy'} has no labels" in out
+    assert "probe_logreg" not in json.loads((tmp_path / "r" / "metrics.json").read_text())
+    code, out, err = run_cli(capsys, "train", "conv1d", *args, "--out", tmp_path / "plain")  # nothing labelled
+    assert code == 0 and "no probes" not in out, err
+
+
 def test_timestamp_and_is_anomaly_are_not_features_and_one_dimensional_codes_plot(capsys, tmp_path):
     rows = [f"{t},{np.sin(t):.4f},{np.cos(t):.4f},{int(t % 7 == 0)}" for t in range(40)]
     data = write_table(tmp_path / "t.csv", rows, "timestamp,a,b,is_anomaly")

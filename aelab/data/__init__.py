@@ -70,6 +70,16 @@ class Dataset:
     normalization: Standardizer | None = None  # sequences: per-feature statistics of the training split
     feature_names: list[str] | None = field(default=None)
     stream: StreamParts | None = None  # a stream cut into windows (`--window`)
+    unlabelled_test: str | None = None  # a --test-data without labels for labelled training data: no probes
+
+    def probe_note(self) -> str | None:
+        """Why a run whose training data has labels reports no probes, if it does not."""
+        if self.unlabelled_test is None:
+            return None
+        return (
+            f"no probes: --test-data {self.unlabelled_test} has no labels (give --test-labels FILE.npy, a 'label' "
+            "column or class sub-folders)"
+        )
 
     @property
     def sample_shape(self) -> tuple[int, ...]:
@@ -109,11 +119,15 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
             train_pool, test_pool = digits_pool(), None
         else:
             train_pool, test_pool = _image_path_pools(Path(data), labels, size)
+        unlabelled_test = None
         if spec.test_data:  # a test set of its own, in place of the data's
             labelled = train_pool.labels is not None
             test_pool = _image_test_pool(spec.test_data, spec.test_labels, size, train_pool.class_names, labelled)
             test_n = spec.test_n
-        return _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, spec, spec.stream)
+            if labelled and test_pool.labels is None:
+                unlabelled_test = spec.test_data
+        dataset = _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, spec, spec.stream)
+        return replace(dataset, unlabelled_test=str(unlabelled_test)) if unlabelled_test else dataset
     if data == "synthetic":
         x, y, names = synthetic(seed=seed)
         return _array_dataset(
@@ -123,7 +137,7 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
     if not path.exists():
         raise AelabError(f"--data: {data!r} is neither cifar10, digits, synthetic nor an existing path")
     kind, x, raw_y, features = _read_arrays(path, labels, spec.length)
-    test = None
+    test, unlabelled_test = None, None
     if spec.test_data:  # a test set of its own: the whole file, read like the training file
         test_path = Path(spec.test_data)
         if not test_path.exists():
@@ -142,14 +156,17 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
                 f"--test-labels {spec.test_labels}: the training data has no labels (--labels FILE.npy or a 'label' "
                 "column); probes need both"
             )
+        if raw_y is not None and raw_y_test is None:
+            unlabelled_test = str(test_path)
         if (raw_y is None) != (raw_y_test is None):
             raw_y = raw_y_test = None  # probes need labels on both sides
         test = (x_test, raw_y_test)
     y, y_test, names = _encode_labels(raw_y, None if test is None else test[1])
     test = None if test is None else (test[0], y_test)
-    return _array_dataset(
+    dataset = _array_dataset(
         kind, x, y, names, features, train_n, test_n, val_fraction, seed, spec, path, normalization, test
     )
+    return replace(dataset, unlabelled_test=unlabelled_test)
 
 
 def with_test_file(dataset: Dataset, test_data, test_labels=None) -> Dataset:
