@@ -118,13 +118,14 @@ def test_cnn_trains_on_images_of_other_sizes(size):
 
 @pytest.mark.parametrize("size, stages, grid", [((8, 8), 2, (2, 2)), ((28, 30), 2, (7, 8)), ((32, 32), 3, (4, 4)),
                                                  ((30, 17), 2, (8, 5)), ((64, 64), 4, (4, 4))])  # fmt: skip
-def test_the_best_presets_cnn_goes_down_to_a_map_of_4_to_7_pixels_a_side(size, stages, grid):
+@pytest.mark.parametrize("preset", ["lab", "best"])
+def test_the_cnn_presets_go_down_to_a_map_of_4_to_7_pixels_a_side(size, stages, grid, preset):
     from aelab.models.cnn import ConvAutoencoder
     from aelab.presets import model_settings
 
     shape = dict(channels=3, height=size[0], width=size[1])
-    settings = ConvAutoencoder.adapt(model_settings("cnn", "best"), shape)
-    assert settings["stages"] == stages and ConvAutoencoder.adapt(model_settings("cnn", "lab"), shape) == {}
+    settings = ConvAutoencoder.adapt(model_settings("cnn", preset), shape)
+    assert settings["stages"] == stages
     model = create_model("cnn", latent_dim=4, **shape, **settings)
     assert model.grid == grid and model.bottleneck_channels <= 4 * model.config.width_mult
     x = torch.rand(2, 3, *size)

@@ -136,8 +136,8 @@ class _Residual(nn.Module):
 
 @register("cnn")
 class ConvAutoencoder(Autoencoder):
-    """Strided convolutions with batch norm down to (H/S, W/S), S = 2^stages (4 by default; the best preset goes
-    down to a 4x4-7x7 map), optional residual blocks there, a linear bottleneck.
+    """Strided convolutions with batch norm down to (H/S, W/S), S = 2^stages (4 by default; both presets go down
+    to a 4x4-7x7 map), optional residual blocks there, a linear bottleneck.
 
     Stride-2 convolutions instead of max-pooling and a flattened (not globally pooled) feature map keep the
     spatial layout the decoder needs; batch norm lets it train at a high learning rate. The default preset
