@@ -6,6 +6,7 @@ with --debug), 130 when interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -214,33 +215,35 @@ def train(
     from . import distributed
     from .experiment import data_spec_for
     from .experiment import train as run_training
-    from .run import prepare_out_dir
+    from .run import prepare_out_dir, removed_if_left_empty
 
     distributed.init_from_env()
     main_process = distributed.is_main()
+    cleanup = removed_if_left_empty(out) if main_process else contextlib.nullcontext()
     try:
-        if main_process:
-            prepare_out_dir(out, force=force, resume=resume)
-        spec = data_spec_for(model, **data_args)  # the data options (and --stream) are DataSpec's fields
-        run_training(
-            model,
-            out,
-            spec,
-            latent_dim=latent_dim,
-            preset=preset,
-            epochs=epochs,
-            batch_size=batch_size,
-            lr=lr,
-            weight_decay=weight_decay,
-            precision=precision,
-            contrastive=contrastive,
-            init=init,
-            augment=augment,
-            resume=resume,
-            force=force,
-            workers=workers,
-            echo=_echo,
-        )
+        with cleanup:
+            if main_process:
+                prepare_out_dir(out, force=force, resume=resume)
+            spec = data_spec_for(model, **data_args)  # the data options (and --stream) are DataSpec's fields
+            run_training(
+                model,
+                out,
+                spec,
+                latent_dim=latent_dim,
+                preset=preset,
+                epochs=epochs,
+                batch_size=batch_size,
+                lr=lr,
+                weight_decay=weight_decay,
+                precision=precision,
+                contrastive=contrastive,
+                init=init,
+                augment=augment,
+                resume=resume,
+                force=force,
+                workers=workers,
+                echo=_echo,
+            )
     finally:
         distributed.shutdown()
     if main_process:
@@ -305,25 +308,27 @@ def sweep(
 ):
     """Train MODEL once per latent size: test MSE against latent size, beside PCA."""
     from .experiment import data_spec_for
+    from .run import removed_if_left_empty
     from .workflows import parse_latent_dims, run_sweep
 
-    spec = data_spec_for(model, **data_args)
-    run_sweep(
-        model,
-        parse_latent_dims(latent_dims),
-        out,
-        spec,
-        force=force,
-        echo=_echo,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        weight_decay=weight_decay,
-        preset=preset,
-        init=init,
-        precision=precision,
-        augment=augment,
-    )
+    with removed_if_left_empty(out):
+        spec = data_spec_for(model, **data_args)
+        run_sweep(
+            model,
+            parse_latent_dims(latent_dims),
+            out,
+            spec,
+            force=force,
+            echo=_echo,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            weight_decay=weight_decay,
+            preset=preset,
+            init=init,
+            precision=precision,
+            augment=augment,
+        )
 
 
 @cli.command()

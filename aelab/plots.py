@@ -32,7 +32,9 @@ def history(hist: dict, path, title: str) -> None:
         ax.plot(epochs, hist[key], label="train")
         if f"val_{key}" in hist:
             ax.plot(epochs, hist[f"val_{key}"], label="validation")
-            ax.set_yscale("log")
+            # a loss of exactly 0 (data that PCA reconstructs exactly) has no place on a log scale
+            if min([*hist[key], *hist[f"val_{key}"]], default=0) > 0:
+                ax.set_yscale("log")
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)

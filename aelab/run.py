@@ -6,6 +6,7 @@ The model is rebuilt from `config.json` (name and frozen config) and its weights
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 import shutil
@@ -176,6 +177,20 @@ def _load_weights_into(model, weights: Path) -> None:
         first = str(exc).strip().splitlines()[-1].strip() if str(exc).strip() else "mismatch"
         raise AelabError(f"{weights}: weights do not match config.json ({first})") from None
     model.eval()
+
+
+@contextlib.contextmanager
+def removed_if_left_empty(out: Path):
+    """Remove the run directory that the command inside creates if the command fails before writing into it (bad
+    data found after `prepare_out_dir` checked --out), so that a failed start leaves no empty run behind."""
+    created = not out.exists()
+    try:
+        yield
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                out.rmdir()  # only an empty one: an interrupted run's checkpoints stay
+        raise
 
 
 def prepare_out_dir(out: Path, force: bool, resume: bool) -> None:

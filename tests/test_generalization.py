@@ -391,6 +391,19 @@ def test_labelled_training_data_with_an_unlabelled_test_file_says_why_there_are_
     assert code == 0 and "no probes" not in out, err
 
 
+def test_a_table_of_one_column_points_to_windows(capsys, tmp_path):
+    data = write_table(tmp_path / "one.csv", [f"{np.sin(t):.4f}" for t in range(60)], "value")
+    code, _, err = run_cli(capsys, "train", "dense", "--data", data, "--out", tmp_path / "r")
+    assert_one_line_error(code, err, "one.csv", "one feature column", "--window")
+    assert not (tmp_path / "r").exists()  # the run directory it had made for the run is gone again
+    code, _, err = run_cli(capsys, "sweep", "dense", "--data", data, "--latent-dims", "1", "--out", tmp_path / "s")
+    assert_one_line_error(code, err, "one feature column")
+    assert not (tmp_path / "s").exists()
+    (tmp_path / "mine").mkdir()  # an empty folder the user made stays
+    code, _, err = run_cli(capsys, "train", "dense", "--data", data, "--out", tmp_path / "mine")
+    assert code == 2 and (tmp_path / "mine").is_dir()
+
+
 def test_timestamp_and_is_anomaly_are_not_features_and_one_dimensional_codes_plot(capsys, tmp_path):
     rows = [f"{t},{np.sin(t):.4f},{np.cos(t):.4f},{int(t % 7 == 0)}" for t in range(40)]
     data = write_table(tmp_path / "t.csv", rows, "timestamp,a,b,is_anomaly")

@@ -9,3 +9,13 @@ def test_history_adds_a_panel_for_the_contrastive_term(tmp_path):
     plots.history({**hist, "contrastive": [4.0, 3.5]}, tmp_path / "contrastive.png", "cnn")
     plain, contrastive = (Image.open(tmp_path / name).size for name in ("plain.png", "contrastive.png"))
     assert contrastive[0] > 1.3 * plain[0]
+
+
+def test_a_history_of_exact_zeros_plots_without_a_warning(tmp_path):
+    import warnings
+
+    hist = {"loss": [0.0, 0.0], "mae": [0.0, 0.0], "val_loss": [0.0, 0.0], "val_mae": [0.0, 0.0]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns when a log scale has no positive values
+        plots.history(hist, tmp_path / "zeros.png", "dense")
+    assert (tmp_path / "zeros.png").stat().st_size > 0

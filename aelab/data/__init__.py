@@ -227,6 +227,11 @@ def _read_arrays(path: Path, labels, length: int | None = None):
     elif suffix in (".csv", ".parquet", ".npy"):
         table = read_table(path)
         x, raw, features, kind = table.x, table.labels, table.feature_names, TABLE
+        if x.shape[1] < 2:  # a code of one value would copy it: every error 0, nothing learnt
+            raise AelabError(
+                f"{path}: a table of one feature column has nothing to compress; one long series? read it as a "
+                "stream of windows with --window W (or auto)"
+            )
     else:
         raise AelabError(f"{path}: not an image folder, .npy, .csv or .parquet")
     if labels:
