@@ -404,6 +404,12 @@ def test_a_table_of_one_column_points_to_windows(capsys, tmp_path):
     assert code == 2 and (tmp_path / "mine").is_dir()
 
 
+def test_a_single_sequence_is_too_few_in_words(capsys, tmp_path):
+    data = write_table(tmp_path / "one.csv", [f"0,{t},{np.sin(t):.4f}" for t in range(20)], "sequence_id,t,v")
+    code, _, err = run_cli(capsys, "train", "lstm", "--data", data, "--out", tmp_path / "r")
+    assert_one_line_error(code, err, "one.csv: 1 sequence is too few to split")
+
+
 def test_timestamp_and_is_anomaly_are_not_features_and_one_dimensional_codes_plot(capsys, tmp_path):
     rows = [f"{t},{np.sin(t):.4f},{np.cos(t):.4f},{int(t % 7 == 0)}" for t in range(40)]
     data = write_table(tmp_path / "t.csv", rows, "timestamp,a,b,is_anomaly")

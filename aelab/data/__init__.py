@@ -392,7 +392,8 @@ def _array_dataset(
     `test`: (x, y) of a test set of its own; then all of `x` is the pool for train and validation."""
     what = "sequences" if kind == SEQUENCE else "rows"
     if len(x) < (2 if test is not None else 3):
-        raise AelabError(f"{origin}: {len(x)} {what} are too few to split into train/val/test")
+        count = f"1 {what[:-1]} is" if len(x) == 1 else f"{len(x)} {what} are"
+        raise AelabError(f"{origin}: {count} too few to split into train/val/test")
     rest = np.arange(len(x))
     if test is None:
         rest, test_idx = split_off(rest, y, HELD_OUT_TEST_FRACTION, seed, "test split")

@@ -23,7 +23,10 @@ class ConvConfig:
 
     def __post_init__(self):
         if self.height < 4 or self.width < 4:
-            raise AelabError(f"image size {self.height}x{self.width} is not supported: at least 4x4")
+            raise AelabError(
+                f"images of {self.height}x{self.width} are too small: at least 4x4 (--image-size HxW scales image "
+                "files up)"
+            )
         if self.channels not in (1, 3):
             raise AelabError(f"images must have 1 or 3 channels, got {self.channels}")
         check_latent(self, self.channels * self.height * self.width)
