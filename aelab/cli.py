@@ -261,7 +261,7 @@ def evaluate(run_dir, data, cifar10, labels, test_data, test_labels):
     from .workflows import evaluate_run
 
     metrics = evaluate_run(
-        run_dir, data=data, cifar10=cifar10, labels=labels, test_data=test_data, test_labels=test_labels
+        run_dir, data=data, cifar10=cifar10, labels=labels, test_data=test_data, test_labels=test_labels, echo=_echo
     )
     _echo(" ".join(f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()))
 

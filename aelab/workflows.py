@@ -34,7 +34,15 @@ def parse_latent_dims(text: str) -> list[int]:
     return sorted(set(dims))
 
 
-def evaluate_run(run_dir, data: str | None = None, cifar10=None, labels=None, test_data=None, test_labels=None) -> dict:
+def evaluate_run(
+    run_dir,
+    data: str | None = None,
+    cifar10=None,
+    labels=None,
+    test_data=None,
+    test_labels=None,
+    echo: Callable[[str], None] = print,
+) -> dict:
     """Recompute a run's metrics on its own test split (rebuilt from config.json), on `data` (a whole new data
     set), or on `test_data` (the whole file is the test set; training split, PCA and probes stay the run's)."""
     run = load_run(run_dir)
@@ -46,6 +54,8 @@ def evaluate_run(run_dir, data: str | None = None, cifar10=None, labels=None, te
     dataset = load_dataset(spec, normalization=run.normalization)
     if test_data is not None:
         dataset = with_test_file(dataset, test_data, test_labels)
+    if note := dataset.probe_note():
+        echo(note)
     if dataset.kind != run.input_kind or dataset.sample_shape != run.model.input_shape:
         raise AelabError(
             f"--data {spec.data}: samples {dataset.sample_shape} do not fit the model's input {run.model.input_shape}"

@@ -389,6 +389,19 @@ def test_labelled_training_data_with_an_unlabelled_test_file_says_why_there_are_
     assert "probe_logreg" not in json.loads((tmp_path / "r" / "metrics.json").read_text())
     code, out, err = run_cli(capsys, "train", "conv1d", *args, "--out", tmp_path / "plain")  # nothing labelled
     assert code == 0 and "no probes" not in out, err
+    code, out, err = run_cli(capsys, "evaluate", tmp_path / "r")
+    assert code == 0 and "no probes: --test-data" in out, err
+    # a run with a carved test split, evaluated on a test file without labels or with classes it never saw
+    train_args = ["--data", tmp_path / "train.npy", "--labels", tmp_path / "train_y.npy", "--epochs", "1"]
+    code, out, err = run_cli(capsys, "train", "conv1d", *train_args, "--out", tmp_path / "carved")
+    assert code == 0 and "no probes" not in out, err
+    code, out, err = run_cli(capsys, "evaluate", tmp_path / "carved", "--test-data", tmp_path / "test.npy")
+    assert code == 0 and "no probes: --test-data" in out and "has no labels" in out, err
+    np.save(tmp_path / "test_y.npy", np.arange(17) % 3)
+    test_args = ["--test-data", tmp_path / "test.npy", "--test-labels", tmp_path / "test_y.npy"]
+    code, out, err = run_cli(capsys, "evaluate", tmp_path / "carved", *test_args)
+    assert code == 0 and "has labels the training data does not: 2" in out, err
+    assert "probe_logreg" not in json.loads((tmp_path / "carved" / "metrics.json").read_text())
 
 
 def test_a_table_of_one_column_points_to_windows(capsys, tmp_path):

@@ -70,16 +70,11 @@ class Dataset:
     normalization: Standardizer | None = None  # sequences: per-feature statistics of the training split
     feature_names: list[str] | None = field(default=None)
     stream: StreamParts | None = None  # a stream cut into windows (`--window`)
-    unlabelled_test: str | None = None  # a --test-data without labels for labelled training data: no probes
+    no_probes: str | None = None  # why there are no probes although the training data has labels
 
     def probe_note(self) -> str | None:
-        """Why a run whose training data has labels reports no probes, if it does not."""
-        if self.unlabelled_test is None:
-            return None
-        return (
-            f"no probes: --test-data {self.unlabelled_test} has no labels (give --test-labels FILE.npy, a 'label' "
-            "column or class sub-folders)"
-        )
+        """A line for the user where the training data has labels and the probes are off anyway."""
+        return None if self.no_probes is None else f"no probes: {self.no_probes}"
 
     @property
     def sample_shape(self) -> tuple[int, ...]:
@@ -127,7 +122,7 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
             if labelled and test_pool.labels is None:
                 unlabelled_test = spec.test_data
         dataset = _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, spec, spec.stream)
-        return replace(dataset, unlabelled_test=str(unlabelled_test)) if unlabelled_test else dataset
+        return replace(dataset, no_probes=_unlabelled(unlabelled_test)) if unlabelled_test else dataset
     if data == "synthetic":
         x, y, names = synthetic(seed=seed)
         return _array_dataset(
@@ -166,7 +161,11 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
     dataset = _array_dataset(
         kind, x, y, names, features, train_n, test_n, val_fraction, seed, spec, path, normalization, test
     )
-    return replace(dataset, unlabelled_test=unlabelled_test)
+    return replace(dataset, no_probes=_unlabelled(unlabelled_test)) if unlabelled_test else dataset
+
+
+def _unlabelled(test_data) -> str:
+    return f"--test-data {test_data} has no labels (give --test-labels FILE.npy, a 'label' column or class sub-folders)"
 
 
 def with_test_file(dataset: Dataset, test_data, test_labels=None) -> Dataset:
@@ -183,7 +182,8 @@ def with_test_file(dataset: Dataset, test_data, test_labels=None) -> Dataset:
             raise AelabError(
                 f"--test-data {test_data}: images of shape {test.x.shape[1:]}, the run takes {dataset.sample_shape}"
             )
-        return replace(dataset, test=test)
+        unlabelled = dataset.train.y is not None and test.y is None
+        return replace(dataset, test=test, no_probes=_unlabelled(test_data) if unlabelled else None)
     if dataset.stream is not None:
         parts = dataset.stream
         test = read_stream(test_data, test_labels).scaled(dataset.normalization, dataset.feature_names)
@@ -206,10 +206,16 @@ def with_test_file(dataset: Dataset, test_data, test_labels=None) -> Dataset:
         )
     x = in_training_column_order(x, features, dataset.feature_names, f"--test-data {test_path}")
     known = {name: i for i, name in enumerate(dataset.class_names or [])}
-    y = None
-    if raw_y is not None and dataset.train.y is not None and all(str(v) in known for v in raw_y):
-        y = np.array([known[str(v)] for v in raw_y], dtype=np.int64)
-    return replace(dataset, test=Split(dataset.normalization.apply(x), y))
+    y, no_probes = None, None
+    if dataset.train.y is not None and raw_y is None:
+        no_probes = _unlabelled(test_path)
+    elif dataset.train.y is not None:
+        unknown = sorted({str(v) for v in raw_y} - set(known))
+        if unknown:
+            no_probes = f"--test-data {test_path} has labels the training data does not: {', '.join(unknown[:5])}"
+        else:
+            y = np.array([known[str(v)] for v in raw_y], dtype=np.int64)
+    return replace(dataset, test=Split(dataset.normalization.apply(x), y), no_probes=no_probes)
 
 
 def _read_arrays(path: Path, labels, length: int | None = None):
