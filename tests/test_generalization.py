@@ -412,6 +412,9 @@ def test_a_table_of_one_column_points_to_windows(capsys, tmp_path):
     code, _, err = run_cli(capsys, "sweep", "dense", "--data", data, "--latent-dims", "1", "--out", tmp_path / "s")
     assert_one_line_error(code, err, "one feature column")
     assert not (tmp_path / "s").exists()
+    two = write_table(tmp_path / "two.csv", [f"{np.sin(t):.4f},{np.cos(t):.4f}" for t in range(60)], "value,other")
+    code, _, err = run_cli(capsys, "train", "dense", "--data", two, "--test-data", data, "--out", tmp_path / "t")
+    assert_one_line_error(code, err, "--test-data", "shape (1,), the training data has table samples of shape (2,)")
     (tmp_path / "mine").mkdir()  # an empty folder the user made stays
     code, _, err = run_cli(capsys, "train", "dense", "--data", data, "--out", tmp_path / "mine")
     assert code == 2 and (tmp_path / "mine").is_dir()

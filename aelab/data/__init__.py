@@ -132,6 +132,11 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
     if not path.exists():
         raise AelabError(f"--data: {data!r} is neither cifar10, digits, synthetic nor an existing path")
     kind, x, raw_y, features = _read_arrays(path, labels, spec.length)
+    if kind == TABLE and x.shape[1] < 2:  # a code of one value would copy it: every error 0, nothing learnt
+        raise AelabError(
+            f"{path}: a table of one feature column has nothing to compress; one long series? read it as a stream "
+            "of windows with --window W (or auto)"
+        )
     test, unlabelled_test = None, None
     if spec.test_data:  # a test set of its own: the whole file, read like the training file
         test_path = Path(spec.test_data)
@@ -233,11 +238,6 @@ def _read_arrays(path: Path, labels, length: int | None = None):
     elif suffix in (".csv", ".parquet", ".npy"):
         table = read_table(path)
         x, raw, features, kind = table.x, table.labels, table.feature_names, TABLE
-        if x.shape[1] < 2:  # a code of one value would copy it: every error 0, nothing learnt
-            raise AelabError(
-                f"{path}: a table of one feature column has nothing to compress; one long series? read it as a "
-                "stream of windows with --window W (or auto)"
-            )
     else:
         raise AelabError(f"{path}: not an image folder, .npy, .csv or .parquet")
     if labels:
