@@ -114,15 +114,15 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
             train_pool, test_pool = digits_pool(), None
         else:
             train_pool, test_pool = _image_path_pools(Path(data), labels, size)
-        unlabelled_test = None
+        no_probes = None
         if spec.test_data:  # a test set of its own, in place of the data's
             labelled = train_pool.labels is not None
             test_pool = _image_test_pool(spec.test_data, spec.test_labels, size, train_pool.class_names, labelled)
             test_n = spec.test_n
             if labelled and test_pool.labels is None:
-                unlabelled_test = spec.test_data
+                no_probes = _unlabelled(spec.test_data)
         dataset = _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, spec, spec.stream)
-        return replace(dataset, no_probes=_unlabelled(unlabelled_test)) if unlabelled_test else dataset
+        return replace(dataset, no_probes=no_probes)
     if data == "synthetic":
         x, y, names = synthetic(seed=seed)
         return _array_dataset(
@@ -137,7 +137,7 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
             f"{path}: a table of one feature column has nothing to compress; one long series? read it as a stream "
             "of windows with --window W (or auto)"
         )
-    test, unlabelled_test = None, None
+    test, no_probes = None, None
     if spec.test_data:  # a test set of its own: the whole file, read like the training file
         test_path = Path(spec.test_data)
         if not test_path.exists():
@@ -157,7 +157,7 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
                 "column); probes need both"
             )
         if raw_y is not None and raw_y_test is None:
-            unlabelled_test = str(test_path)
+            no_probes = _unlabelled(test_path)
         if (raw_y is None) != (raw_y_test is None):
             raw_y = raw_y_test = None  # probes need labels on both sides
         test = (x_test, raw_y_test)
@@ -166,7 +166,7 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
     dataset = _array_dataset(
         kind, x, y, names, features, train_n, test_n, val_fraction, seed, spec, path, normalization, test
     )
-    return replace(dataset, no_probes=_unlabelled(unlabelled_test)) if unlabelled_test else dataset
+    return replace(dataset, no_probes=no_probes)
 
 
 def _unlabelled(test_data) -> str:
