@@ -23,7 +23,7 @@ from .data.normalization import Standardizer
 from .data.sequences import check_padding
 from .errors import AelabError, ConfigError
 from .evaluate import decode, encode, per_sample_mae, per_sample_mse, reconstruct
-from .experiment import new_model
+from .experiment import new_model, pca_unless_beaten
 from .kinds import IMAGE, SEQUENCE, TABLE
 from .models import default_model, model_class
 from .presets import default_init, train_config, training_budget
@@ -169,7 +169,9 @@ class _Autoencoder(BaseEstimator):
         cfg = replace(cfg, augment=built.augmentation.name)
         self.train_config_ = cfg.to_dict()
         self.history_ = Trainer(built.model, cfg, progress=self.progress).fit(train, val, **built.fit_options())
-        return built.model.cpu().eval()
+        model = built.model.cpu().eval()
+        fallback = pca_unless_beaten(name, model, train.numpy(), val, self.preset, self.seed)  # as `aelab train`
+        return model if fallback is None else fallback.model
 
     def _errors(self, xs: np.ndarray) -> np.ndarray:
         """Per-sample reconstruction MSE of scaled inputs."""

@@ -577,3 +577,51 @@ def test_an_image_model_on_a_stack_of_grayscale_images_says_how_to_save_them(cap
     np.save(tmp_path / "gray.npy", np.random.default_rng(0).integers(0, 256, (12, 8, 8), dtype=np.uint8))
     code, _, err = run_cli(capsys, "train", "cnn", "--data", tmp_path / "gray.npy", "--out", tmp_path / "r")
     assert_one_line_error(code, err, "gray.npy: holds sequences, but model 'cnn' takes images", "x[..., None]")
+
+
+def test_a_model_from_random_weights_is_kept_only_where_it_clearly_beats_pca():
+    from aelab.experiment import pca_unless_beaten
+    from aelab.train import TrainConfig, Trainer
+
+    # a parabola: PCA-1 keeps t and loses t^2, a trained autoencoder with one code bends to it
+    t = np.random.default_rng(0).uniform(-1, 1, 600).astype(np.float32)
+    x = np.stack([t, t**2 - 1 / 3], 1)
+    train, val = torch.from_numpy(x[:500]), torch.from_numpy(x[500:])
+    torch.manual_seed(0)
+    untrained = create_model("dense", n_features=2, latent_dim=1, init="random").eval()
+    fallback = pca_unless_beaten("dense", untrained, x[:500], val, "lab", seed=42)
+    assert fallback is not None and fallback.val_mse > fallback.pca_val_mse
+    assert fallback.model.config.init == "pca"
+    baseline = PCABaseline(1, seed=42).fit(x[:500])
+    with torch.no_grad():
+        x_hat = fallback.model(val).numpy()
+    np.testing.assert_allclose(x_hat, baseline.inverse_transform(baseline.transform(x[500:]), (2,)), atol=1e-5)
+
+    trained = create_model("dense", n_features=2, latent_dim=1, init="random")
+    Trainer(trained, TrainConfig(epochs=80, batch_size=50, lr=3e-3, schedule="onecycle"), progress=False).fit(
+        train, val
+    )
+    assert pca_unless_beaten("dense", trained.eval(), x[:500], val, "lab", seed=42) is None
+    anchored = create_model("dense", n_features=2, latent_dim=1, init="pca")  # judged by its own training
+    assert pca_unless_beaten("dense", anchored, x[:500], val, "lab", seed=42) is None
+
+
+def test_a_default_run_that_does_not_beat_pca_from_random_weights_ends_as_pca(capsys, tmp_path, monkeypatch):
+    import aelab.experiment
+
+    monkeypatch.setattr(aelab.experiment, "default_init", lambda *a: None)  # as for thousands of samples
+    np.save(tmp_path / "x.npy", wavy(60, 24, 2))
+    args = ["train", "conv1d", "--data", tmp_path / "x.npy", "--epochs", "1", "--latent-dim", "4"]
+    code, out, err = run_cli(capsys, *args, "--out", tmp_path / "a")
+    assert code == 0, err
+    assert "not clearly better, so the run keeps PCA's solution" in out
+    metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert metrics["pca_fallback"] and metrics["trained_val_mse"] > metrics["pca_val_mse"]
+    assert metrics["mse_vs_pca"] == pytest.approx(1, abs=1e-4) and metrics["best_epoch"] == 0
+    assert json.loads((tmp_path / "a" / "config.json").read_text())["model_config"]["init"] == "pca"
+    code, _, err = run_cli(capsys, "encode", tmp_path / "a", tmp_path / "x.npy", "-o", tmp_path / "codes.npy")
+    assert code == 0, err
+    assert np.load(tmp_path / "codes.npy").shape == (60, 4)
+    code, out, err = run_cli(capsys, *args, "--init", "random", "--out", tmp_path / "b")  # asked for: kept
+    metrics = json.loads((tmp_path / "b" / "metrics.json").read_text())
+    assert code == 0 and "pca_fallback" not in metrics and metrics["mse_vs_pca"] > 1.1
