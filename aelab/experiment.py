@@ -148,6 +148,10 @@ def new_model(
     return NewModel(model, augmentation, pca_weights)
 
 
+# metrics.json keys about how the run trained, which `aelab evaluate` carries over rather than recomputes
+TRAINING_METRICS = ("epochs", "best_epoch", "pca_fallback", "trained_val_mse", "pca_val_mse")
+
+
 class PCAFallback(NamedTuple):
     model: Autoencoder  # the trained model's architecture anchored to the training split's PCA: it *is* that PCA
     val_mse: float  # the trained model's validation MSE

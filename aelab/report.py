@@ -187,6 +187,11 @@ def _fmt(v, digits=4):
 
 def _verdict(m) -> str:
     ratio = m["test_mse"] / m["pca_test_mse"]
+    if m.get("pca_fallback"):
+        return (
+            f"matches PCA-{m['latent_dim']} ({ratio:.3f}x its MSE) because it ended as PCA: trained from random "
+            f"weights it reached {_fmt(m['trained_val_mse'])} validation MSE, PCA {_fmt(m['pca_val_mse'])}"
+        )
     if abs(ratio - 1) <= MATCH_BAND:
         return f"matches PCA-{m['latent_dim']} ({ratio:.3f}x its MSE)"
     if ratio < 1:

@@ -12,7 +12,7 @@ import numpy as np
 from .data import DataSpec, load_dataset, with_test_file
 from .errors import AelabError
 from .evaluate import ErrorSums, PCABaseline, evaluate_model, row_batches
-from .experiment import data_spec_for, load_data_for, train_on
+from .experiment import TRAINING_METRICS, data_spec_for, load_data_for, train_on
 from .io import read_json, write_json
 from .kinds import IMAGE
 from .run import load_run, prepare_out_dir
@@ -63,7 +63,7 @@ def evaluate_run(
     started = time.perf_counter()
     evaluation = evaluate_model(run.model, dataset, seed=spec.seed)
     previous = run.metrics()
-    metrics = {**evaluation.metrics, **{k: previous[k] for k in ("epochs", "best_epoch") if k in previous}}
+    metrics = {**evaluation.metrics, **{k: previous[k] for k in TRAINING_METRICS if k in previous}}
     if data is not None or test_data is not None:
         metrics["evaluated_on"] = str(test_data or data)
     write_json(run.path / "metrics.json", metrics)

@@ -438,11 +438,15 @@ def test_timestamp_and_is_anomaly_are_not_features_and_one_dimensional_codes_plo
 
 def test_verdicts_in_words():
     from aelab.evaluate import pca_verdict
+    from aelab.report import _verdict
 
     assert pca_verdict(0.9, 1.0).startswith("beats PCA by 10%")
     assert pca_verdict(1.002, 1.0).startswith("matches PCA")
     assert pca_verdict(8.17, 1.0) == "LOSES TO PCA: 8.17x its MSE"
     assert pca_verdict(1e-16, 5e-15).startswith("matches PCA (both reconstruct the data exactly")
+    fell_back = dict(test_mse=1.0, pca_test_mse=1.0, latent_dim=4, pca_fallback=True)
+    fell_back.update(trained_val_mse=8.0, pca_val_mse=1.0)
+    assert "ended as PCA: trained from random weights it reached 8 validation MSE, PCA 1" in _verdict(fell_back)
 
 
 def test_photos_of_different_sizes_train_with_image_size_and_encode_alike(capsys, tmp_path):
@@ -622,6 +626,9 @@ def test_a_default_run_that_does_not_beat_pca_from_random_weights_ends_as_pca(ca
     code, _, err = run_cli(capsys, "encode", tmp_path / "a", tmp_path / "x.npy", "-o", tmp_path / "codes.npy")
     assert code == 0, err
     assert np.load(tmp_path / "codes.npy").shape == (60, 4)
+    code, _, err = run_cli(capsys, "evaluate", tmp_path / "a")
+    assert code == 0, err
+    assert json.loads((tmp_path / "a" / "metrics.json").read_text())["trained_val_mse"] == metrics["trained_val_mse"]
     code, out, err = run_cli(capsys, *args, "--init", "random", "--out", tmp_path / "b")  # asked for: kept
     metrics = json.loads((tmp_path / "b" / "metrics.json").read_text())
     assert code == 0 and "pca_fallback" not in metrics and metrics["mse_vs_pca"] > 1.1
