@@ -135,6 +135,23 @@ def test_the_cnn_presets_go_down_to_a_map_of_4_to_7_pixels_a_side(size, stages, 
         create_model("cnn", latent_dim=4, **shape, stages="auto")  # resolved by adapt, not by the config
 
 
+@pytest.mark.parametrize("steps, patch", [(50, 1), (500, 1), (501, 2), (1460, 3), (2709, 6)])
+def test_conv1d_reads_long_sequences_in_patches_and_starts_as_pca_with_them(steps, patch):
+    from aelab.experiment import new_model
+
+    x = wavy(8, steps, 2)
+    model = new_model("conv1d", x, latent_dim=3, preset="lab", seed=0, init="pca").model.eval()
+    assert model.config.patch == patch and model.lengths[0] <= 500
+    baseline = PCABaseline(3, seed=0).fit(x)
+    with torch.no_grad():
+        x_hat = model(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(x_hat, baseline.inverse_transform(baseline.transform(x), x.shape[1:]), atol=1e-5)
+    model.train()
+    with torch.no_grad():  # the branch alone, with its last layer no longer zero, draws curves of the input's shape
+        model.up2[-1].weight.normal_()
+        assert model(torch.from_numpy(x)).shape == x.shape
+
+
 @pytest.mark.parametrize("columns", [1, 4, 64])
 def test_dense_trains_on_tables_of_any_width(columns):
     from aelab import AutoencoderTransformer
