@@ -135,21 +135,46 @@ def test_the_cnn_presets_go_down_to_a_map_of_4_to_7_pixels_a_side(size, stages, 
         create_model("cnn", latent_dim=4, **shape, stages="auto")  # resolved by adapt, not by the config
 
 
-@pytest.mark.parametrize("steps, patch", [(50, 1), (500, 1), (501, 2), (1460, 3), (2709, 6)])
-def test_conv1d_reads_long_sequences_in_patches_and_starts_as_pca_with_them(steps, patch):
+@pytest.mark.parametrize(
+    "name, steps, features, patch, mixed",
+    [
+        ("conv1d", 50, 10, 1, 0),  # the lab's shape: read step by step, feature by feature
+        ("conv1d", 500, 1, 1, 0),
+        ("conv1d", 501, 1, 2, 0),
+        ("conv1d", 1460, 1, 3, 0),
+        ("conv1d", 2709, 1, 6, 0),
+        ("conv1d", 400, 2, 2, 0),
+        ("conv1d", 405, 61, 14, 16),
+        ("lstm", 50, 10, 5, 0),
+        ("lstm", 1460, 1, 30, 0),
+        ("lstm", 405, 61, 68, 16),
+    ],
+)
+def test_long_or_many_feature_sequences_are_read_in_patches_and_mixed_and_start_as_pca(
+    name, steps, features, patch, mixed
+):
     from aelab.experiment import new_model
 
-    x = wavy(8, steps, 2)
-    model = new_model("conv1d", x, latent_dim=3, preset="lab", seed=0, init="pca").model.eval()
-    assert model.config.patch == patch and model.lengths[0] <= 500
+    x = wavy(8, steps, features)
+    model = new_model(name, x, latent_dim=3, preset="lab", seed=0, init="pca").model.eval()
+    assert (model.config.patch, model.config.mixed) == (patch, mixed)
+    read = mixed or features
+    if name == "conv1d":
+        assert model.lengths[0] * read <= 500  # positions per sample, over the features read
+    else:
+        assert model.n_patches * read <= 100 or model.n_patches <= 2
     baseline = PCABaseline(3, seed=0).fit(x)
     with torch.no_grad():
         x_hat = model(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(x_hat, baseline.inverse_transform(baseline.transform(x), x.shape[1:]), atol=1e-5)
-    model.train()
-    with torch.no_grad():  # the branch alone, with its last layer no longer zero, draws curves of the input's shape
-        model.up2[-1].weight.normal_()
+    with torch.no_grad():  # the branch, its last layer no longer zero, draws curves of the input's shape
+        model.branch_outputs()[-1].weight.normal_()
         assert model(torch.from_numpy(x)).shape == x.shape
+
+
+def test_a_mixed_feature_count_out_of_range_is_refused():
+    with pytest.raises(ConfigError, match="mixed"):
+        create_model("lstm", seq_len=10, n_features=3, latent_dim=2, mixed=4)
 
 
 @pytest.mark.parametrize("columns", [1, 4, 64])

@@ -11,7 +11,7 @@ from torch.nn import functional as F
 
 from ..errors import AelabError, ConfigError
 from ..kinds import SEQUENCE
-from .base import Autoencoder, check_latent
+from .base import MAX_READ_FEATURES, Autoencoder, check_latent, check_mixed, mixing_layers
 from .registry import register
 
 
@@ -24,6 +24,7 @@ class Conv1dConfig:
     hidden: int = 64  # size of each feature's summary before the features are mixed into the latent
     init: str = "random"  # "pca": start as the training split's PCA (see Autoencoder)
     patch: int = 1  # consecutive steps read as the channels of one position (long sequences: see `adapt`)
+    mixed: int = 0  # features first mixed linearly into this many (many-feature data: see `adapt`); 0: read each
 
     def __post_init__(self):
         if self.seq_len < 4:
@@ -32,6 +33,7 @@ class Conv1dConfig:
             raise ConfigError("patch", f"must be a whole number of at least 1, got {self.patch!r}")
         if -(-self.seq_len // self.patch) < 4:
             raise ConfigError("patch", f"{self.patch} leaves fewer than 4 positions of {self.seq_len} steps")
+        check_mixed(self)
         check_latent(self, self.seq_len * self.n_features)
 
 
@@ -44,40 +46,46 @@ class Conv1dAutoencoder(Autoencoder):
     Sharing weights across features (B sequences become B*F univariate ones) is what lets a convolutional model
     beat PCA here: a multichannel conv1d over all features at once, with the same latent, plateaued at PCA's error
     (1.04x PCA-20 on the lab's sequences) even with an MLP decoder. Lengths that are not multiples of 4 are handled
-    by upsampling to the exact encoder lengths. Sequences longer than MAX_POSITIONS steps are read in patches of
-    consecutive steps, one patch per position (as channels), and drawn back the same way.
+    by upsampling to the exact encoder lengths. Long sequences are read in patches of consecutive steps, one patch
+    per position (as channels), and drawn back the same way; data of more than MAX_READ_FEATURES features is mixed
+    into that many first (`mixed`) and unmixed at the end.
     """
 
     Config = Conv1dConfig
     input_kind = SEQUENCE
     description = "Conv1d AE, shared convolutions per feature"
-    MAX_POSITIONS = 500  # longer sequences are read in patches of several steps
+    MAX_POSITIONS = 500  # per sample, over the features read: the lab's 10 features x 50 steps
 
     @classmethod
     def adapt(cls, settings: dict, shape: dict) -> dict:
-        """Patches wide enough that the convolutions run over at most MAX_POSITIONS positions: their time grows
-        with the length, and read step by step 370 sequences of 2,709 steps took 124-159 s for the budget's 1,000
-        steps on 2 cores (0.15 s per batch of 64, half of it in the convolutions at full length)."""
-        widest = math.ceil(shape["seq_len"] / cls.MAX_POSITIONS)
-        return {**settings, "patch": max(settings.get("patch", 1), widest)}
+        """At most MAX_READ_FEATURES features read (`mixed`) and patches wide enough that they span at most
+        MAX_POSITIONS positions together: the time of a step grows with both, since every feature's sequence is a
+        sequence of the batch. Read step by step, 370 sequences of 2,709 steps took 124-159 s for the budget's
+        1,000 steps on 2 cores (0.15 s per batch of 64) and 204 of 405 steps x 61 features 1.7 s per batch."""
+        read = min(shape["n_features"], MAX_READ_FEATURES)
+        most = max(8, cls.MAX_POSITIONS // read)  # 8: patches never leave fewer than the 4 positions needed
+        widest = math.ceil(shape["seq_len"] / most) if shape["seq_len"] > most else 1
+        mixed = read if shape["n_features"] > MAX_READ_FEATURES else 0
+        return {**settings, "patch": max(settings.get("patch", 1), widest), "mixed": settings.get("mixed", mixed)}
 
     def __init__(self, config: Conv1dConfig):
         super().__init__(config)
         c, w = config, config.channels
+        self.read = c.mixed or c.n_features  # F' in the shapes below: the features the convolutions read
         n = -(-c.seq_len // c.patch)  # positions, P in the shapes below (T when patch is 1)
         self.lengths = [n, math.ceil(n / 2), math.ceil(n / 4)]
         self.encoder = nn.Sequential(
             nn.Conv1d(c.patch, w, 5, stride=2, padding=2),
-            nn.GELU(),  # (B*F, patch, P) -> (B*F, w, P/2)
+            nn.GELU(),  # (B*F', patch, P) -> (B*F', w, P/2)
             nn.Conv1d(w, 2 * w, 5, stride=2, padding=2),
-            nn.GELU(),  # -> (B*F, 2w, P/4)
+            nn.GELU(),  # -> (B*F', 2w, P/4)
             nn.Flatten(),
             nn.Linear(2 * w * self.lengths[2], c.hidden),
-            nn.GELU(),  # -> (B*F, hidden)
+            nn.GELU(),  # -> (B*F', hidden)
         )
-        self.to_latent = nn.Linear(c.n_features * c.hidden, c.latent_dim)
-        self.from_latent = nn.Linear(c.latent_dim, c.n_features * c.hidden)
-        self.expand = nn.Sequential(  # (B*F, hidden) -> (B*F, 2w * P/4)
+        self.to_latent = nn.Linear(self.read * c.hidden, c.latent_dim)
+        self.from_latent = nn.Linear(c.latent_dim, self.read * c.hidden)
+        self.expand = nn.Sequential(  # (B*F', hidden) -> (B*F', 2w * P/4)
             nn.GELU(),
             nn.Linear(c.hidden, 256),
             nn.GELU(),
@@ -86,29 +94,32 @@ class Conv1dAutoencoder(Autoencoder):
         )
         self.up1 = nn.Sequential(nn.Conv1d(2 * w, w, 5, padding=2), nn.GELU())
         self.up2 = nn.Sequential(nn.Conv1d(w, w, 5, padding=2), nn.GELU(), nn.Conv1d(w, c.patch, 5, padding=2))
+        self.mix_in, self.mix_out = mixing_layers(c)  # (B, T, F) <-> (B, T, F'), or None
 
     def encode(self, x):  # (B, T, F) -> (B, latent_dim)
         c = self.config
-        per_feature = x.transpose(1, 2).reshape(-1, c.seq_len)  # (B*F, T)
+        read = x if self.mix_in is None else self.mix_in(x)  # (B, T, F')
+        per_feature = read.transpose(1, 2).reshape(-1, c.seq_len)  # (B*F', T)
         pad = self.lengths[0] * c.patch - c.seq_len
         if pad:  # repeat the last value so the final patch carries no artificial jump
             per_feature = torch.cat([per_feature, per_feature[:, -1:].expand(-1, pad)], dim=1)
-        summaries = self.encoder(_to_patches(per_feature, c.patch))  # (B*F, hidden)
-        return self.with_pca_code(x, self.to_latent(summaries.reshape(-1, c.n_features * c.hidden)))
+        summaries = self.encoder(_to_patches(per_feature, c.patch))  # (B*F', hidden)
+        return self.with_pca_code(x, self.to_latent(summaries.reshape(-1, self.read * c.hidden)))
 
     def decode(self, z):  # (B, latent_dim) -> (B, T, F)
         c = self.config
-        codes = self.from_latent(z).reshape(-1, c.hidden)  # (B*F, hidden)
+        codes = self.from_latent(z).reshape(-1, c.hidden)  # (B*F', hidden)
         h = self.expand(codes).reshape(-1, 2 * c.channels, self.lengths[2])
         h = self.up1(F.interpolate(h, size=self.lengths[1], mode="linear", align_corners=False))
-        h = self.up2(F.interpolate(h, size=self.lengths[0], mode="linear", align_corners=False))  # (B*F, patch, P)
-        curves = _from_patches(h)  # (B*F, P*patch)
+        h = self.up2(F.interpolate(h, size=self.lengths[0], mode="linear", align_corners=False))  # (B*F', patch, P)
+        curves = _from_patches(h)  # (B*F', P*patch)
         if curves.shape[1] > c.seq_len:  # the last patch's padding
             curves = curves[:, : c.seq_len]
-        return self.with_pca_reconstruction(z, curves.reshape(-1, c.n_features, c.seq_len).transpose(1, 2))
+        curves = curves.reshape(-1, self.read, c.seq_len).transpose(1, 2)  # (B, T, F')
+        return self.with_pca_reconstruction(z, curves if self.mix_out is None else self.mix_out(curves))
 
     def branch_outputs(self):
-        return [self.to_latent, self.up2[-1]]
+        return [self.to_latent, self.up2[-1] if self.mix_out is None else self.mix_out]
 
 
 def _to_patches(x: torch.Tensor, patch: int) -> torch.Tensor:

@@ -10,7 +10,7 @@ from torch import nn
 
 from ..errors import AelabError, ConfigError
 from ..kinds import SEQUENCE
-from .base import Autoencoder, check_latent
+from .base import MAX_READ_FEATURES, Autoencoder, check_latent, check_mixed, mixing_layers
 from .registry import register
 
 
@@ -22,12 +22,14 @@ class LSTMConfig:
     hidden: int = 64
     patch: int = 1  # steps read per LSTM step (the default `lstm` reads 5: 5x fewer sequential steps)
     init: str = "random"  # "pca": start as the training split's PCA (`lstm` only; see Autoencoder)
+    mixed: int = 0  # features first mixed linearly into this many (`lstm` on many-feature data); 0: read each
 
     def __post_init__(self):
         if self.patch < 1:
             raise ConfigError("patch", f"must be at least 1, got {self.patch}")
         if self.seq_len < 2:
             raise AelabError(f"sequences need at least 2 steps, got {self.seq_len}")
+        check_mixed(self)
         check_latent(self, self.seq_len * self.n_features)
 
 
@@ -95,7 +97,8 @@ class FeatureLSTMAutoencoder(Autoencoder):
     lets correlated features share codes. The LSTMs read and write `patch` steps at a time, which cuts
     the sequential work (the bottleneck on CPUs) by that factor. The decoder mirrors the encoder: the
     latent is unmixed into one code per feature, and a shared LSTM, told each patch's position,
-    unrolls that feature's curve.
+    unrolls that feature's curve. Data of more than MAX_READ_FEATURES features is mixed into that many first
+    (`mixed`) and unmixed at the end.
     """
 
     Config = LSTMConfig
@@ -103,41 +106,50 @@ class FeatureLSTMAutoencoder(Autoencoder):
     description = "LSTM AE, one shared LSTM per feature"
     default = True
     MAX_RECURRENT_STEPS = 50  # the lab's 50-step sequences take 10 patches of 5; longer ones take wider patches
+    MAX_CELL_STEPS = 100  # recurrent steps per sample over the features read: the lab's 10 features x 10 patches
 
     @classmethod
     def adapt(cls, settings: dict, shape: dict) -> dict:
-        """Patches wide enough that the LSTMs run at most MAX_RECURRENT_STEPS sequential steps: time per batch
-        grows with the number of steps, and a 1,460-step series in patches of 5 took 0.7 s per batch on 2 cores."""
-        widest = math.ceil(shape["seq_len"] / cls.MAX_RECURRENT_STEPS)
-        return {**settings, "patch": max(settings.get("patch", 1), widest)}
+        """At most MAX_READ_FEATURES features read (`mixed`) and patches wide enough that the LSTMs run at most
+        MAX_RECURRENT_STEPS sequential steps, and MAX_CELL_STEPS over the features read: time per batch grows with
+        both (a 1,460-step series in patches of 5 took 0.7 s per batch on 2 cores; 61 features of 405 steps in
+        patches of 9, 0.66 s)."""
+        read = min(shape["n_features"], MAX_READ_FEATURES)
+        most = max(2, min(cls.MAX_RECURRENT_STEPS, cls.MAX_CELL_STEPS // read))
+        widest = math.ceil(shape["seq_len"] / most)
+        mixed = read if shape["n_features"] > MAX_READ_FEATURES else 0
+        return {**settings, "patch": max(settings.get("patch", 1), widest), "mixed": settings.get("mixed", mixed)}
 
     def __init__(self, config: LSTMConfig):
         super().__init__(config)
         c = config
         self.n_patches = -(-c.seq_len // c.patch)
         self.encoder = nn.LSTM(c.patch, c.hidden, batch_first=True)
-        self.to_latent = nn.Linear(c.n_features * c.hidden, c.latent_dim)
-        self.from_latent = nn.Linear(c.latent_dim, c.n_features * c.hidden)
+        self.read = c.mixed or c.n_features  # the features the LSTMs read
+        self.to_latent = nn.Linear(self.read * c.hidden, c.latent_dim)
+        self.from_latent = nn.Linear(c.latent_dim, self.read * c.hidden)
         self.decoder = nn.LSTM(c.hidden + 1, c.hidden, batch_first=True)
         self.out = nn.Linear(c.hidden, c.patch)
         self.register_buffer("positions", torch.linspace(-1, 1, self.n_patches).view(1, -1, 1), persistent=False)
+        self.mix_in, self.mix_out = mixing_layers(c)  # (B, T, F) <-> (B, T, F'), or None
 
     def encode(self, x):  # (B, T, F) -> (B, latent_dim)
         c = self.config
-        per_feature = x.transpose(1, 2).reshape(-1, c.seq_len)  # (B*F, T)
+        read = x if self.mix_in is None else self.mix_in(x)  # (B, T, F'), F' = self.read
+        per_feature = read.transpose(1, 2).reshape(-1, c.seq_len)  # (B*F', T)
         pad = self.n_patches * c.patch - c.seq_len
         if pad:  # repeat the last value so the final patch carries no artificial jump
             per_feature = torch.cat([per_feature, per_feature[:, -1:].expand(-1, pad)], dim=1)
-        _, (last, _) = self.encoder(per_feature.view(-1, self.n_patches, c.patch))  # last: (1, B*F, hidden)
-        return self.with_pca_code(x, self.to_latent(last[-1].reshape(-1, c.n_features * c.hidden)))
+        _, (last, _) = self.encoder(per_feature.view(-1, self.n_patches, c.patch))  # last: (1, B*F', hidden)
+        return self.with_pca_code(x, self.to_latent(last[-1].reshape(-1, self.read * c.hidden)))
 
     def decode(self, z):  # (B, latent_dim) -> (B, T, F)
         c = self.config
-        codes = self.from_latent(z).reshape(-1, 1, c.hidden)  # (B*F, 1, hidden)
+        codes = self.from_latent(z).reshape(-1, 1, c.hidden)  # (B*F', 1, hidden)
         steps = torch.cat([codes.expand(-1, self.n_patches, -1), self.positions.expand(codes.shape[0], -1, -1)], dim=2)
-        h, _ = self.decoder(steps)  # (B*F, n_patches, hidden)
-        curves = self.out(h).reshape(-1, c.n_features, self.n_patches * c.patch)[:, :, : c.seq_len]
-        return self.with_pca_reconstruction(z, curves.transpose(1, 2))  # (B, T, F)
+        h, _ = self.decoder(steps)  # (B*F', n_patches, hidden)
+        curves = self.out(h).reshape(-1, self.read, self.n_patches * c.patch)[:, :, : c.seq_len].transpose(1, 2)
+        return self.with_pca_reconstruction(z, curves if self.mix_out is None else self.mix_out(curves))  # (B, T, F)
 
     def branch_outputs(self):
-        return [self.to_latent, self.out]
+        return [self.to_latent, self.out if self.mix_out is None else self.mix_out]
