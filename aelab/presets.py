@@ -127,7 +127,7 @@ class Budget:
     def describe(self) -> str:
         why = {
             "preset": f"the preset's epochs already give at least {MIN_STEPS:,} steps",
-            "min_steps": f"raised from the preset's epochs to reach the {MIN_STEPS:,}-step minimum for small data",
+            "min_steps": f"raised from the preset's epochs to reach the {MIN_STEPS:,}-step minimum",
             "explicit": "--epochs as given",
             "notebook": "the notebook's epochs (seed replica)",
         }[self.rule]
