@@ -43,7 +43,9 @@ class _Autoencoder(BaseEstimator):
     None for the model's default. `epochs`: None for the training budget (at least 1,000 optimizer steps);
     `max_steps`: a cap on the optimizer steps (for quick fits, e.g. in tests). `augment`: None for the preset's
     ("auto" for cnn, lstm and conv1d: chosen from the data, as `aelab train` does), "none", or a name in
-    `aelab.data.augment.AUGMENTATIONS` made for X's kind.
+    `aelab.data.augment.AUGMENTATIONS` made for X's kind. After `fit`, `pca_fallback_` says whether a model
+    trained from random weights did not clearly beat PCA on the held-out rows and was replaced by its PCA-anchored
+    twin, as `aelab train` does (`aelab.experiment.pca_unless_beaten`).
     """
 
     def __init__(
@@ -171,6 +173,7 @@ class _Autoencoder(BaseEstimator):
         self.history_ = Trainer(built.model, cfg, progress=self.progress).fit(train, val, **built.fit_options())
         model = built.model.cpu().eval()
         fallback = pca_unless_beaten(name, model, train.numpy(), val, self.preset, self.seed)  # as `aelab train`
+        self.pca_fallback_ = fallback is not None
         return model if fallback is None else fallback.model
 
     def _errors(self, xs: np.ndarray) -> np.ndarray:

@@ -652,6 +652,21 @@ def test_a_model_from_random_weights_is_kept_only_where_it_clearly_beats_pca():
     assert pca_unless_beaten("dense", anchored, x[:500], val, "lab", seed=42) is None
 
 
+def test_the_estimator_returns_to_pca_as_train_does_and_says_so(monkeypatch):
+    import aelab.estimator
+    from aelab import AutoencoderTransformer
+
+    x = wavy(60, 24, 2)
+    fitted = AutoencoderTransformer(model="conv1d", latent_dim=4, epochs=1).fit(x)
+    assert not fitted.pca_fallback_ and fitted.model_.config.init == "pca"  # small data: it started as PCA
+    monkeypatch.setattr(aelab.estimator, "default_init", lambda *a: None)  # as for thousands of samples
+    fitted = AutoencoderTransformer(model="conv1d", latent_dim=4, epochs=1).fit(x)
+    assert fitted.pca_fallback_ and fitted.model_.config.init == "pca"
+    scaled = fitted.standardizer_.apply(x)
+    baseline = PCABaseline(4, seed=42).fit(scaled[np.random.default_rng(42).permutation(60)[6:]])
+    np.testing.assert_allclose(fitted.transform(x), baseline.transform(scaled), atol=1e-4)
+
+
 def test_a_default_run_that_does_not_beat_pca_from_random_weights_ends_as_pca(capsys, tmp_path, monkeypatch):
     import aelab.experiment
 
