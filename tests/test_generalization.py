@@ -87,7 +87,7 @@ def test_train_prints_and_saves_the_budget_and_an_explicit_epochs_wins(capsys, t
     assert json.loads((tmp_path / "b" / "config.json").read_text())["train"]["epochs"] == 3
 
 
-@pytest.mark.parametrize("steps, features", [(1460, 1), (5, 1), (24, 3), (50, 10)])
+@pytest.mark.parametrize("steps, features", [(1460, 1), (5, 1), (24, 3), (50, 10), (30, 20)])
 @pytest.mark.parametrize("name", ["lstm", "conv1d"])
 def test_sequence_models_train_on_sequences_of_any_length(name, steps, features, tmp_path):
     from aelab import AutoencoderTransformer
@@ -96,6 +96,7 @@ def test_sequence_models_train_on_sequences_of_any_length(name, steps, features,
     est = AutoencoderTransformer(model=name, latent_dim=min(4, steps * features - 1), epochs=1).fit(x)
     assert est.transform(x).shape == (12, min(4, steps * features - 1))
     assert est.inverse_transform(est.transform(x)).shape == x.shape
+    assert est.model_.config.mixed == (16 if features > 16 else 0)  # many features are mixed into 16 first
 
 
 @pytest.mark.parametrize("name, shape, latent", [("lstm", (5, 1), 2), ("conv1d", (24, 3), 20), ("cnn", (1, 4, 4), 8)])
