@@ -21,6 +21,12 @@ INITS = ("random", "pca")
 MAX_READ_FEATURES = 16
 
 
+def mixed_features(settings: dict, n_features: int) -> int:
+    """The `mixed` a sequence model's `adapt` sets: as given in `settings`, else MAX_READ_FEATURES for data of more
+    features, else 0 (each feature read on its own)."""
+    return settings.get("mixed", MAX_READ_FEATURES if n_features > MAX_READ_FEATURES else 0)
+
+
 def check_mixed(config) -> None:
     """A sequence config's `mixed`: 0 (each feature read on its own) or 1..n_features features mixed into."""
     mixed = config.mixed

@@ -11,7 +11,7 @@ from torch.nn import functional as F
 
 from ..errors import AelabError, ConfigError
 from ..kinds import SEQUENCE
-from .base import MAX_READ_FEATURES, Autoencoder, check_latent, check_mixed, mixing_layers
+from .base import Autoencoder, check_latent, check_mixed, mixed_features, mixing_layers
 from .registry import register
 
 
@@ -62,11 +62,10 @@ class Conv1dAutoencoder(Autoencoder):
         MAX_POSITIONS positions together: the time of a step grows with both, since every feature's sequence is a
         sequence of the batch. Read step by step, 370 sequences of 2,709 steps took 124-159 s for the budget's
         1,000 steps on 2 cores (0.15 s per batch of 64) and 204 of 405 steps x 61 features 1.7 s per batch."""
-        read = min(shape["n_features"], MAX_READ_FEATURES)
-        most = max(8, cls.MAX_POSITIONS // read)  # 8: patches never leave fewer than the 4 positions needed
-        widest = math.ceil(shape["seq_len"] / most) if shape["seq_len"] > most else 1
-        mixed = read if shape["n_features"] > MAX_READ_FEATURES else 0
-        return {**settings, "patch": max(settings.get("patch", 1), widest), "mixed": settings.get("mixed", mixed)}
+        mixed = mixed_features(settings, shape["n_features"])
+        most = max(8, cls.MAX_POSITIONS // (mixed or shape["n_features"]))  # 8: never fewer than 4 positions
+        widest = math.ceil(shape["seq_len"] / most)
+        return {**settings, "patch": max(settings.get("patch", 1), widest), "mixed": mixed}
 
     def __init__(self, config: Conv1dConfig):
         super().__init__(config)

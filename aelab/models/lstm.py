@@ -10,7 +10,7 @@ from torch import nn
 
 from ..errors import AelabError, ConfigError
 from ..kinds import SEQUENCE
-from .base import MAX_READ_FEATURES, Autoencoder, check_latent, check_mixed, mixing_layers
+from .base import Autoencoder, check_latent, check_mixed, mixed_features, mixing_layers
 from .registry import register
 
 
@@ -114,11 +114,10 @@ class FeatureLSTMAutoencoder(Autoencoder):
         MAX_RECURRENT_STEPS sequential steps, and MAX_CELL_STEPS over the features read: time per batch grows with
         both (a 1,460-step series in patches of 5 took 0.7 s per batch on 2 cores; 61 features of 405 steps in
         patches of 9, 0.66 s)."""
-        read = min(shape["n_features"], MAX_READ_FEATURES)
-        most = max(2, min(cls.MAX_RECURRENT_STEPS, cls.MAX_CELL_STEPS // read))
+        mixed = mixed_features(settings, shape["n_features"])
+        most = max(2, min(cls.MAX_RECURRENT_STEPS, cls.MAX_CELL_STEPS // (mixed or shape["n_features"])))
         widest = math.ceil(shape["seq_len"] / most)
-        mixed = read if shape["n_features"] > MAX_READ_FEATURES else 0
-        return {**settings, "patch": max(settings.get("patch", 1), widest), "mixed": settings.get("mixed", mixed)}
+        return {**settings, "patch": max(settings.get("patch", 1), widest), "mixed": mixed}
 
     def __init__(self, config: LSTMConfig):
         super().__init__(config)
