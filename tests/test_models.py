@@ -50,6 +50,14 @@ def test_seed_models_match_the_notebook_sizes():
     assert sum(p.numel() for p in create_model("lstm-seed").parameters()) == 65_310
 
 
+@pytest.mark.parametrize("setting", [dict(hidden=96), dict(patch=5), dict(mixed=4)])
+def test_the_seed_lstm_refuses_settings_only_the_default_lstm_reads(setting):
+    (name, value), shape = next(iter(setting.items())), dict(seq_len=10, n_features=8, latent_dim=3)
+    with pytest.raises(AelabError, match=f"takes no {name}={value}"):
+        create_model("lstm-seed", **shape, **setting)
+    create_model("lstm", **shape, **setting)  # the default lstm reads each of them
+
+
 def test_only_the_seed_cnn_needs_sides_divisible_by_4():
     with pytest.raises(AelabError, match="multiples of 4"):
         create_model("cnn-seed", height=30, width=30)

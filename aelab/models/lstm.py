@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -33,6 +34,9 @@ class LSTMConfig:
         check_latent(self, self.seq_len * self.n_features)
 
 
+UNSEEDED_SETTINGS = ("hidden", "patch", "mixed")  # LSTMConfig fields only the default `lstm` reads
+
+
 @register("lstm-seed")
 class SeedLSTMAutoencoder(Autoencoder):
     """The notebook's Keras model: LSTM 64 -> LSTM 32 (last step) -> Dense latent -> repeat T ->
@@ -55,6 +59,11 @@ class SeedLSTMAutoencoder(Autoencoder):
     def __init__(self, config: LSTMConfig):
         super().__init__(config)
         c = config
+        # The notebook's layers are fixed: the default lstm's settings in the shared config would go unused here
+        defaults = {f.name: f.default for f in dataclasses.fields(LSTMConfig)}
+        unused = [f"{name}={getattr(c, name)!r}" for name in UNSEEDED_SETTINGS if getattr(c, name) != defaults[name]]
+        if unused:
+            raise AelabError(f"lstm-seed keeps the notebook's layers and takes no {', '.join(unused)} (lstm does)")
         self.enc1 = nn.LSTM(c.n_features, 64, batch_first=True)
         self.enc2 = nn.LSTM(64, 32, batch_first=True)
         self.to_latent = nn.Linear(32, c.latent_dim)
