@@ -18,9 +18,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from common import RESULTS, machine
-
-from aelab.cli import main
+from common import RESULTS, cli_train, machine
 
 UCR = Path(__file__).resolve().parents[2] / "shared" / "data" / "ucr-dev"
 SEEDS = (42, 43, 44)
@@ -43,15 +41,8 @@ def ucr_args(name: str) -> list[str]:
 
 
 def run_one(model: str, data_args: list[str], latent: int, seed: int, init: str, work: Path) -> dict:
-    out = work / f"{model}-{seed}-{init}"
-    argv = ["train", model, *data_args, "--latent-dim", str(latent), "--seed", str(seed), "--out", str(out)]
-    if init != "default":
-        argv += ["--init", init]
-    if main([*argv, "--force"]) != 0:
-        raise SystemExit(f"failed: aelab {' '.join(argv)}")
-    metrics = json.loads((out / "metrics.json").read_text())
-    config = json.loads((out / "config.json").read_text())
-    seconds = json.loads((out / "timings.json").read_text())["train_seconds"]
+    args = [*data_args, "--latent-dim", str(latent), "--seed", str(seed)]
+    metrics, config, timings = cli_train(model, args, work / f"{model}-{seed}-{init}", init)
     return {
         "seed": seed,
         "test_mse": metrics["test_mse"],
@@ -59,7 +50,7 @@ def run_one(model: str, data_args: list[str], latent: int, seed: int, init: str,
         "ratio": metrics["mse_vs_pca"],
         "probe_logreg": metrics.get("probe_logreg"),
         "pca_probe_logreg": metrics.get("pca_probe_logreg"),
-        "train_seconds": seconds,
+        "train_seconds": timings["train_seconds"],
         "epochs": config["train"]["epochs"],
         "best_epoch": metrics.get("best_epoch"),
         "init": config["model_config"].get("init", "random"),

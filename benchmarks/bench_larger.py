@@ -20,9 +20,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from common import RESULTS, machine
-
-from aelab.cli import main
+from common import RESULTS, cli_train, machine
 
 
 def sines(n: int, steps: int, features: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -63,12 +61,7 @@ def make_sets(root: Path) -> dict[str, list[str]]:
 
 
 def run_one(model: str, data_args: list[str], init: str, work: Path) -> dict:
-    out = work / f"{model}-{init}"
-    argv = ["train", model, *data_args, "--out", str(out), "--force"] + (["--init", init] if init != "default" else [])
-    if main(argv) != 0:
-        raise SystemExit(f"failed: aelab {' '.join(argv)}")
-    metrics = json.loads((out / "metrics.json").read_text())
-    config = json.loads((out / "config.json").read_text())
+    metrics, config, timings = cli_train(model, data_args, work / f"{model}-{init}", init)
     return {
         "init": init,
         "ratio": metrics["mse_vs_pca"],
@@ -82,7 +75,7 @@ def run_one(model: str, data_args: list[str], init: str, work: Path) -> dict:
         "latent_dim": metrics["latent_dim"],
         "steps": config["budget"]["steps"],
         "small_data": config["budget"]["small_data"],
-        "train_seconds": json.loads((out / "timings.json").read_text())["train_seconds"],
+        "train_seconds": timings["train_seconds"],
     }
 
 

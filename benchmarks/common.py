@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from aelab.cli import main
 from aelab.data.augment import get_contrastive_view
 from aelab.evaluate import evaluate_model
 from aelab.experiment import build_model
@@ -29,6 +30,18 @@ def machine() -> dict:
         "platform": platform.platform(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
+
+
+def cli_train(model: str, args: list[str], out: Path, init: str = "default") -> tuple[dict, dict, dict]:
+    """`aelab train MODEL ARGS [--init INIT] --out OUT --force` in this process ("default": the model's own start);
+    the run's metrics, config and timings."""
+    argv = ["train", model, *args, *(["--init", init] if init != "default" else []), "--out", str(out), "--force"]
+    if main(argv) != 0:
+        raise SystemExit(f"failed: aelab {' '.join(argv)}")
+    metrics, config, timings = (
+        json.loads((out / f"{name}.json").read_text()) for name in ("metrics", "config", "timings")
+    )
+    return metrics, config, timings
 
 
 def timed_training(name: str, dataset, preset: str = "lab", **overrides) -> dict:
