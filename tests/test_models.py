@@ -58,6 +58,16 @@ def test_the_seed_lstm_refuses_settings_only_the_default_lstm_reads(setting):
     create_model("lstm", **shape, **setting)  # the default lstm reads each of them
 
 
+def test_the_cnn_stem_sets_the_channels_of_the_full_resolution_layers_only():
+    plain, narrow = (create_model("cnn", height=8, width=8, latent_dim=4, width_mult=48, stem=s) for s in (0, 16))
+    first, last = (lambda m: m.encoder[0][0].out_channels), (lambda m: m.decoder[-2].in_channels)
+    assert (first(plain), last(plain), first(narrow), last(narrow)) == (24, 24, 16, 16)  # 0: width_mult / 2
+    assert narrow.encoder[1][0].out_channels == plain.encoder[1][0].out_channels == 48
+    assert narrow(torch.rand(2, 3, 8, 8)).shape == (2, 3, 8, 8)
+    with pytest.raises(AelabError, match="stem: must be a whole number of channels"):
+        create_model("cnn", height=8, width=8, latent_dim=4, stem=-1)
+
+
 def test_only_the_seed_cnn_needs_sides_divisible_by_4():
     with pytest.raises(AelabError, match="multiples of 4"):
         create_model("cnn-seed", height=30, width=30)

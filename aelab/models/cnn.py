@@ -104,12 +104,15 @@ class ConvAEConfig(ConvConfig):
     width_mult: int = 64  # channels after the first stride-2 stage; each further stage doubles them, to 4x at most
     res_blocks: int = 0  # residual blocks at the bottleneck, in the encoder and the decoder alike
     stages: int = 2  # stride-2 stages: the bottleneck map is (H/2^stages, W/2^stages), sides rounded up
+    stem: int = 0  # channels of the two full-resolution layers (the first convolution, the last stage); 0: w/2
     init: str = "random"  # "pca": start as the training split's PCA; the output then has no sigmoid (see decode)
 
     def __post_init__(self):
         super().__post_init__()
         if not isinstance(self.stages, int) or self.stages < 1:  # "auto" is resolved by ConvAutoencoder.adapt
             raise ConfigError("stages", f"must be a whole number of at least 1, got {self.stages!r}")
+        if not isinstance(self.stem, int) or self.stem < 0:
+            raise ConfigError("stem", f"must be a whole number of channels (0: width_mult/2), got {self.stem!r}")
 
 
 def _stage(c_in, c_out, kernel=4, stride=2, transpose=False):
@@ -162,11 +165,11 @@ class ConvAutoencoder(Autoencoder):
         # Sides that are not multiples of S are padded up to one (edge pixels repeated) and cropped back
         self.grid = (-(-c.height // scale), -(-c.width // scale))
         self.pad = (scale * self.grid[1] - c.width, scale * self.grid[0] - c.height)  # (right, bottom)
-        widths = [min(w // 2 * 2**i, 4 * w) for i in range(c.stages + 1)]  # w/2, w, 2w, 4w, 4w, ...
+        widths = [c.stem or w // 2] + [min(w // 2 * 2**i, 4 * w) for i in range(1, c.stages + 1)]  # s, w, 2w, 4w, ...
         self.bottleneck_channels = widths[-1]  # D
         hidden = self.bottleneck_channels * self.grid[0] * self.grid[1]
         self.encoder = nn.Sequential(
-            _stage(c.channels, w // 2, kernel=3, stride=1),  # (B, C, H, W) -> (B, w/2, H, W)
+            _stage(c.channels, widths[0], kernel=3, stride=1),  # (B, C, H, W) -> (B, s, H, W)
             *[_stage(widths[i], widths[i + 1]) for i in range(c.stages)],  # -> (B, w, H/2, W/2) ... (B, D, H/S, W/S)
             *[_Residual(widths[-1]) for _ in range(c.res_blocks)],
             nn.Flatten(),
@@ -175,9 +178,9 @@ class ConvAutoencoder(Autoencoder):
         self.expand = nn.Sequential(nn.Linear(c.latent_dim, hidden), nn.ReLU(inplace=True))
         self.decoder = nn.Sequential(
             *[_Residual(widths[-1]) for _ in range(c.res_blocks)],
-            # (B, D, H/S, W/S) -> ... -> (B, w, H/2, W/2) -> (B, w/2, H, W)
+            # (B, D, H/S, W/S) -> ... -> (B, w, H/2, W/2) -> (B, s, H, W)
             *[_stage(widths[i + 1], widths[i], transpose=True) for i in reversed(range(c.stages))],
-            nn.Conv2d(w // 2, c.channels, 3, padding=1),
+            nn.Conv2d(widths[0], c.channels, 3, padding=1),
             # A PCA-anchored model adds the branch to PCA's reconstruction, so the branch must be able to output 0:
             # no sigmoid there (eval mode still clamps to [0, 1] through `output_range`)
             *([nn.Sigmoid()] if c.init != "pca" else []),
