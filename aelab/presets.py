@@ -91,7 +91,7 @@ MODEL_SETTINGS: dict[str, dict[str, dict]] = {
     # PCA-32 (seeds 42/43/44) where the 8x8 map at full width gives 0.924x / 0.928x / 0.916x, at 1.06x its time per
     # epoch (results/cnn-lab-architecture.json). At full width the 4x4 map gave 0.917x (no decay) at 1.45x the time,
     # and 0.927x in the 20 epochs that fit the time; width 56 runs slower than 64 (channel counts not multiples of 16).
-    # A 16-channel stem (the two full-resolution layers; 24 at this width) takes a training step from 31 to 23 ms
+    # A 16-channel stem (the two full-resolution layers; 24 at this width) takes a training step from 33 to 24 ms
     # at batch 32, so 38 epochs fit the time 30 took: 0.912x / 0.916x / 0.905x (mean 0.911x), vs 0.917x for 30
     # epochs at stem 24; spending the time on width instead (the 4x4 map at full width) gave 0.917x at 1.45x the time.
     "cnn": {"lab": dict(width_mult=48, stages="auto", stem=16), "best": dict(res_blocks=1, stages="auto")},
