@@ -42,6 +42,18 @@ def mixing_layers(config) -> tuple[nn.Linear | None, nn.Linear | None]:
     return nn.Linear(config.n_features, config.mixed), nn.Linear(config.mixed, config.n_features)
 
 
+def series_per_feature(x: torch.Tensor, mix_in: nn.Linear | None, length: int) -> torch.Tensor:
+    """(B, T, F) -> (B*F', length): the series of each feature a model reads (mixed into F' by `mix_in` first where
+    it mixes), extended to `length` steps (whole patches) by repeating its last value, so that the final patch
+    carries no artificial jump."""
+    read = x if mix_in is None else mix_in(x)  # (B, T, F')
+    per_feature = read.transpose(1, 2).reshape(-1, x.shape[1])  # (B*F', T)
+    pad = length - x.shape[1]
+    if pad:
+        per_feature = torch.cat([per_feature, per_feature[:, -1:].expand(-1, pad)], dim=1)
+    return per_feature
+
+
 class PCAPath(nn.Module):
     """The linear path of a PCA-anchored autoencoder: `down(x) = P (x - mean)`, `up(z) = P^T z + mean` once
     `set_pca` has been called (P: the top principal axes of the training split). Both layers keep training."""

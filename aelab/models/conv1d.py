@@ -11,7 +11,7 @@ from torch.nn import functional as F
 
 from ..errors import AelabError, ConfigError
 from ..kinds import SEQUENCE
-from .base import Autoencoder, check_latent, check_mixed, mixed_features, mixing_layers
+from .base import Autoencoder, check_latent, check_mixed, mixed_features, mixing_layers, series_per_feature
 from .registry import register
 
 
@@ -97,11 +97,7 @@ class Conv1dAutoencoder(Autoencoder):
 
     def encode(self, x):  # (B, T, F) -> (B, latent_dim)
         c = self.config
-        read = x if self.mix_in is None else self.mix_in(x)  # (B, T, F')
-        per_feature = read.transpose(1, 2).reshape(-1, c.seq_len)  # (B*F', T)
-        pad = self.lengths[0] * c.patch - c.seq_len
-        if pad:  # repeat the last value so the final patch carries no artificial jump
-            per_feature = torch.cat([per_feature, per_feature[:, -1:].expand(-1, pad)], dim=1)
+        per_feature = series_per_feature(x, self.mix_in, self.lengths[0] * c.patch)  # (B*F', P*patch)
         summaries = self.encoder(_to_patches(per_feature, c.patch))  # (B*F', hidden)
         return self.with_pca_code(x, self.to_latent(summaries.reshape(-1, self.read * c.hidden)))
 

@@ -11,7 +11,7 @@ from torch import nn
 
 from ..errors import AelabError, ConfigError
 from ..kinds import SEQUENCE
-from .base import Autoencoder, check_latent, check_mixed, mixed_features, mixing_layers
+from .base import Autoencoder, check_latent, check_mixed, mixed_features, mixing_layers, series_per_feature
 from .registry import register
 
 
@@ -143,11 +143,7 @@ class FeatureLSTMAutoencoder(Autoencoder):
 
     def encode(self, x):  # (B, T, F) -> (B, latent_dim)
         c = self.config
-        read = x if self.mix_in is None else self.mix_in(x)  # (B, T, F'), F' = self.read
-        per_feature = read.transpose(1, 2).reshape(-1, c.seq_len)  # (B*F', T)
-        pad = self.n_patches * c.patch - c.seq_len
-        if pad:  # repeat the last value so the final patch carries no artificial jump
-            per_feature = torch.cat([per_feature, per_feature[:, -1:].expand(-1, pad)], dim=1)
+        per_feature = series_per_feature(x, self.mix_in, self.n_patches * c.patch)  # (B*F', n_patches*patch)
         _, (last, _) = self.encoder(per_feature.view(-1, self.n_patches, c.patch))  # last: (1, B*F', hidden)
         return self.with_pca_code(x, self.to_latent(last[-1].reshape(-1, self.read * c.hidden)))
 
