@@ -479,6 +479,27 @@ def test_timestamp_and_is_anomaly_are_not_features_and_one_dimensional_codes_plo
     assert config["class_names"] == ["0", "1"] and (tmp_path / "r" / "plots" / "latent.png").exists()
 
 
+@pytest.mark.parametrize("index", ["", "Unnamed: 0", "id", "Index"])
+def test_a_row_index_is_never_a_feature_of_a_table_a_stream_or_sequences(tmp_path, index):
+    """pandas writes its index first unless told index=False: read as a feature it would be a ramp."""
+    from aelab.data.sequences import sequences_from_csv
+    from aelab.data.streams import read_stream
+    from aelab.data.tables import read_table
+
+    plain = read_table(write_table(tmp_path / "plain.csv", table_rows(10)))
+    indexed = write_table(tmp_path / "indexed.csv", [f"{i},{row}" for i, row in enumerate(table_rows(10))],
+                          f"{index},a,b,c,label")  # fmt: skip
+    table = read_table(indexed)
+    assert table.feature_names == ["a", "b", "c"] and list(table.labels) == list(plain.labels)
+    np.testing.assert_array_equal(table.x, plain.x)
+    stream = read_stream(write_table(tmp_path / "s.csv", [f"{i},{np.sin(i):.4f}" for i in range(30)], f"{index},v"))
+    assert stream.feature_names == ["v"] and stream.values.shape == (30, 1)
+    rows = [f"{i},s{i // 5},{i % 5},{np.sin(i):.4f},{i % 5 == 0:d},{i // 5}" for i in range(20)]
+    header = f"{index},sequence_id,t,v,is_anomaly,label"
+    x, y, names, features = sequences_from_csv(write_table(tmp_path / "q.csv", rows, header))
+    assert x.shape == (4, 5, 1) and features == ["v"] and list(y) == [0, 1, 2, 3]
+
+
 def test_verdicts_in_words():
     from aelab.evaluate import pca_verdict
     from aelab.report import _verdict

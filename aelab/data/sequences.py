@@ -11,6 +11,7 @@ from ..errors import AelabError
 from ..padding import misplaced_value, pad_sequences
 from .csvfile import not_numeric_hint, read_csv_rows
 from .npy import load_npy, numeric_float32
+from .tables import feature_columns, is_sequence_header
 
 SYNTHETIC_SHAPE = (5000, 50, 10)
 NOISE_STD = 0.1
@@ -60,18 +61,19 @@ def sequences_from_csv(path: Path, length: int | None = None):
     """Read `sequence_id, t, <features...>[, label]` rows into (N, T, F), labels or None, feature names.
 
     Each sequence's steps t = t0, t0 + dt, ... have no gaps or duplicates. Sequences of unequal length come back
-    padded with NaN to the longest, or to `length` (longer ones cut).
+    padded with NaN to the longest, or to `length` (longer ones cut). Columns that are never features (`label`,
+    `is_anomaly`, `timestamp`, a row index such as the one pandas writes first) are left out.
     """
     path = Path(path)
     header, body = read_csv_rows(path)
-    if header[:2] != ["sequence_id", "t"]:
+    if not is_sequence_header(header):
         raise AelabError(f"{path}: header must start with 'sequence_id,t', got {','.join(header[:2])!r}")
-    has_label = "label" in header
-    features = [h for h in header[2:] if h != "label"]
+    features = feature_columns(header[header.index("t") + 1 :])
     if not features:
         raise AelabError(f"{path}: no feature columns after sequence_id,t")
+    id_col, t_col = header.index("sequence_id"), header.index("t")
     feature_cols = [header.index(h) for h in features]
-    label_col = header.index("label") if has_label else None
+    label_col = header.index("label") if "label" in header else None
 
     series: dict[str, dict[float, list[float]]] = {}
     labels: dict[str, str] = {}
@@ -80,19 +82,19 @@ def sequences_from_csv(path: Path, length: int | None = None):
             continue
         if len(row) != len(header):
             raise AelabError(f"{path}:{line}: {len(row)} cells, the header has {len(header)}")
-        sid = row[0]
+        sid = row[id_col]
         try:
-            t = float(row[1])
+            t = float(row[t_col])
             values = [float(row[c]) for c in feature_cols]
         except ValueError:
-            bad = next(c for c in [1, *feature_cols] if not _is_number(row[c]))
-            hint = not_numeric_hint(row[bad], dates=bad != 1)  # the step column `t` must hold numbers
+            bad = next(c for c in [t_col, *feature_cols] if not _is_number(row[c]))
+            hint = not_numeric_hint(row[bad], dates=bad != t_col)  # the step column `t` must hold numbers
             raise AelabError(f"{path}:{line}: non-numeric value {row[bad]!r} in column {header[bad]}{hint}") from None
         if not all(math.isfinite(v) for v in values) or not math.isfinite(t):
             raise AelabError(f"{path}:{line}: NaN or inf value")
         steps = series.setdefault(sid, {})
         if t in steps:
-            raise AelabError(f"{path}:{line}: duplicate row for sequence_id={sid}, t={row[1]}")
+            raise AelabError(f"{path}:{line}: duplicate row for sequence_id={sid}, t={row[t_col]}")
         steps[t] = values
         if label_col is not None:
             if labels.setdefault(sid, row[label_col]) != row[label_col]:
@@ -108,7 +110,7 @@ def sequences_from_csv(path: Path, length: int | None = None):
     # sequences of unequal length (ragged) are padded to the longest, or cut/padded to `length` (aelab.padding)
     x = pad_sequences([np.array([series[sid][t] for t in sorted(series[sid])], np.float32) for sid in ids], length)
     y, names = None, None
-    if has_label:
+    if label_col is not None:
         raw = [labels[sid] for sid in ids]
         names = sorted(set(raw), key=label_sort_key)
         y = np.array([names.index(v) for v in raw], dtype=np.int64)

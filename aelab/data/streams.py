@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import AelabError, ConfigError
 from .csvfile import csv_reader, not_numeric_hint, open_csv
 from .npy import load_npy, numeric_float32
-from .tables import MISSING_CELLS, NOT_FEATURES, in_training_column_order
+from .tables import MISSING_CELLS, feature_columns, in_training_column_order, is_sequence_header
 
 # Default stride, training and scoring alike: an eighth of the window. Every step then lies in about 8 windows,
 # enough to average out where in a window it falls, at an eighth of the cost of stride 1.
@@ -100,11 +100,11 @@ def _stream_from_csv(path: Path) -> Stream:
         header = [h.strip() for h in next(reader, [])]
         if not header:
             raise AelabError(f"{path}: empty CSV")
-        if header[:2] == ["sequence_id", "t"]:
+        if is_sequence_header(header):
             raise AelabError(f"{path}: holds sequences (sequence_id, t), not one stream; drop --window")
         if len(set(header)) != len(header):
             raise AelabError(f"{path}: repeated column names in the header")
-        features = [h for h in header if h not in NOT_FEATURES]
+        features = feature_columns(header)
         if not features:
             raise AelabError(f"{path}: no feature columns (only {', '.join(header)})")
         feature_cols = [header.index(h) for h in features]

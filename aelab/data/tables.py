@@ -1,10 +1,12 @@
 """Tables: one sample per row, numeric feature columns. From a CSV (without `sequence_id, t`), a `.parquet` file
 or a 2-D `.npy`. The columns `label`, `is_anomaly` and `timestamp` are never features: `label` (else
-`is_anomaly`) becomes the labels."""
+`is_anomaly`) becomes the labels. Nor are columns that number the rows (`is_row_index`), in any file with named
+columns."""
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +17,8 @@ from .csvfile import csv_reader, not_numeric_hint, open_csv, read_csv_rows
 from .npy import load_npy, numeric_float32
 
 NOT_FEATURES = ("label", "is_anomaly", "timestamp")
+ROW_INDEX_NAMES = ("id", "index")  # in any case
+PANDAS_INDEX = re.compile(r"Unnamed: \d+|__index_level_\d+__")
 LABEL_COLUMNS = ("label", "is_anomaly")  # the first present gives the labels
 MISSING_CELLS = ("", "nan", "NaN", "NA", "null")  # CSV cells that mean "no value here"
 
@@ -24,6 +28,25 @@ class Table:
     x: np.ndarray  # (N, F) float32
     labels: np.ndarray | None  # (N,) raw values of the label column
     feature_names: list[str] | None  # None for a .npy, whose columns have no names
+
+
+def is_row_index(name: str) -> bool:
+    """Whether a column numbers or names the rows rather than measuring them: one called id or index (in any case),
+    or pandas' own index, which `DataFrame.to_csv` writes unless told `index=False`: a column without a name
+    ('Unnamed: 0' once read and written again; '__index_level_0__' in a parquet file). Read as a feature it is a
+    ramp, and new data (a test file, the rest of a stream) continues it beyond every value the model was trained
+    on: every new row looks anomalous."""
+    return name == "" or name.lower() in ROW_INDEX_NAMES or PANDAS_INDEX.fullmatch(name) is not None
+
+
+def feature_columns(names) -> list[str]:
+    """The columns of `names` that are features: all but `NOT_FEATURES` and row indexes."""
+    return [name for name in names if name not in NOT_FEATURES and not is_row_index(name)]
+
+
+def is_sequence_header(header: list[str]) -> bool:
+    """A CSV of sequences: `sequence_id, t` first, after any row index (pandas writes its index first)."""
+    return [name for name in header if not is_row_index(name)][:2] == ["sequence_id", "t"]
 
 
 def csv_header(path: Path) -> list[str]:
@@ -46,7 +69,7 @@ def in_training_column_order(x: np.ndarray, names, trained, origin) -> np.ndarra
 
 
 def is_sequence_csv(path: Path) -> bool:
-    return csv_header(path)[:2] == ["sequence_id", "t"]
+    return is_sequence_header(csv_header(path))
 
 
 def read_table(path) -> Table:
@@ -88,7 +111,7 @@ def _parquet_columns(path: Path) -> dict[str, list]:
 
 
 def _table_from_columns(path: Path, columns: dict[str, list]) -> Table:
-    features = [name for name in columns if name not in NOT_FEATURES]
+    features = feature_columns(columns)
     if not features:
         raise AelabError(f"{path}: no feature columns (only {', '.join(columns) or 'nothing'})")
     n = len(columns[features[0]])
