@@ -100,7 +100,9 @@ class _Autoencoder(BaseEstimator):
         if reset and self.model != "auto":
             kind = model_class(self.model).input_kind
         if X.ndim != RANK_OF_KIND.get(kind):
-            raise AelabError(f"X: {X.ndim}-D input does not fit a {kind or 'known'} model")
+            expected = f"{RANK_OF_KIND[kind]}-D" if kind in RANK_OF_KIND else "2-D, 3-D or 4-D"
+            who = f"model={self.model!r}" if reset else "the fitted model"
+            raise AelabError(f"X: {X.ndim}-D input; {who} takes {expected}")
         sample = X.shape[1:]
         if kind == IMAGE and sample[-1] in (1, 3) and sample[0] not in (1, 3):
             raise AelabError(

@@ -379,6 +379,18 @@ def test_a_test_file_with_the_columns_in_another_order_is_matched_by_name(capsys
     assert errors[0] == errors[1]
 
 
+def test_files_without_a_header_line_are_named_as_such_when_their_columns_differ(capsys, tmp_path):
+    """A CSV's first line is its header (as pandas and R read it); np.savetxt writes none, and the numbers of the
+    first row then name the columns, which no other file of such numbers shares."""
+    rows = [",".join(r.split(",")[:3]) for r in table_rows(40)]
+    data = write_table(tmp_path / "t.csv", rows[1:], rows[0])
+    code, _, err = run_cli(capsys, "train", "dense", "--data", data, "--epochs", "1", "--out", tmp_path / "r")
+    assert code == 0, err
+    other = write_table(tmp_path / "new.csv", rows[5:], rows[4])
+    code, _, err = run_cli(capsys, "encode", tmp_path / "r", other, "-o", tmp_path / "codes.npy")
+    assert_one_line_error(code, err, "new.csv: columns differ", "a file without a header line?")
+
+
 def test_a_table_model_without_data_says_so(capsys, tmp_path):
     code, _, err = run_cli(capsys, "train", "dense", "--out", tmp_path / "r")
     assert_one_line_error(code, err, "--data", "no default data")

@@ -39,6 +39,15 @@ def csv_reader(f: TextIO):
     return csv.reader(itertools.chain([header_line], f), delimiter=delimiter)
 
 
+def is_number(text: str) -> bool:
+    """Whether `text` is a number as `float` reads it."""
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
 def not_numeric_hint(cell, dates: bool = True) -> str:
     """What to add to a "not numeric" error when `cell` is a number written with a decimal comma ('1,5'), or (with
     `dates`: in a column that could be renamed) a date or time ('2024-01-31 12:00') in one not named `timestamp`."""

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import AelabError
 from ..padding import misplaced_value, pad_sequences
-from .csvfile import not_numeric_hint, read_csv_rows
+from .csvfile import is_number, not_numeric_hint, read_csv_rows
 from .npy import load_npy, numeric_float32
 from .tables import feature_columns, is_sequence_header
 
@@ -87,7 +87,7 @@ def sequences_from_csv(path: Path, length: int | None = None):
             t = float(row[t_col])
             values = [float(row[c]) for c in feature_cols]
         except ValueError:
-            bad = next(c for c in [t_col, *feature_cols] if not _is_number(row[c]))
+            bad = next(c for c in [t_col, *feature_cols] if not is_number(row[c]))
             hint = not_numeric_hint(row[bad], dates=bad != t_col)  # the step column `t` must hold numbers
             raise AelabError(f"{path}:{line}: non-numeric value {row[bad]!r} in column {header[bad]}{hint}") from None
         if not all(math.isfinite(v) for v in values) or not math.isfinite(t):
@@ -117,13 +117,5 @@ def sequences_from_csv(path: Path, length: int | None = None):
     return x, y, names, features
 
 
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-        return True
-    except ValueError:
-        return False
-
-
 def label_sort_key(v: str):
-    return (0, float(v), v) if _is_number(v) else (1, 0.0, v)
+    return (0, float(v), v) if is_number(v) else (1, 0.0, v)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AelabError
-from .csvfile import csv_reader, not_numeric_hint, open_csv, read_csv_rows
+from .csvfile import csv_reader, is_number, not_numeric_hint, open_csv, read_csv_rows
 from .npy import load_npy, numeric_float32
 
 NOT_FEATURES = ("label", "is_anomaly", "timestamp")
@@ -64,7 +64,10 @@ def in_training_column_order(x: np.ndarray, names, trained, origin) -> np.ndarra
     unknown = [c for c in names if c not in trained]
     if missing or unknown:
         detail = "; ".join(f"{what} {cols}" for what, cols in (("missing", missing), ("unknown", unknown)) if cols)
-        raise AelabError(f"{origin}: columns differ from the training data's ({detail})")
+        hint = ""
+        if all(map(is_number, names)) or all(map(is_number, trained)):
+            hint = "; a CSV's first line is its column names, and these are numbers: a file without a header line?"
+        raise AelabError(f"{origin}: columns differ from the training data's ({detail}){hint}")
     return x[..., [list(names).index(c) for c in trained]]
 
 
