@@ -166,7 +166,7 @@ def cli(ctx, debug):
 
 
 @cli.command()
-@click.argument("model", type=ModelName())
+@click.argument("model", type=ModelName(), required=False)
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Run directory to create.")
 @data_options
 @latent_option
@@ -211,12 +211,15 @@ def train(
     force,
     **data_args,
 ):
-    """Train MODEL and write a run directory (weights, metrics, plots)."""
+    """Train MODEL and write a run directory (weights, metrics, plots). Without MODEL, --data's kind picks its
+    default model: cnn for images, lstm for sequences and streams, dense for tables."""
     from . import distributed
     from .experiment import data_spec_for
     from .experiment import train as run_training
     from .run import prepare_out_dir, removed_if_left_empty
 
+    if model is None:
+        model = _default_model_for(data_args["data"], data_args["window"])
     distributed.init_from_env()
     main_process = distributed.is_main()
     cleanup = removed_if_left_empty(out) if main_process else contextlib.nullcontext()
@@ -248,6 +251,19 @@ def train(
         distributed.shutdown()
     if main_process:
         _echo(f"run written to {out}")
+
+
+def _default_model_for(data: str | None, window) -> str:
+    """The model `aelab train` trains when none is named: the registry's default for the kind of `--data`."""
+    from .data import data_kind
+    from .models import default_model
+
+    if data is None:
+        raise AelabError("train: name a MODEL, or pass --data, whose kind picks the default model")
+    kind = data_kind(data, window)
+    model = default_model(kind)
+    _echo(f"model: {model}, the default for {kind} data (name another as aelab train MODEL)")
+    return model
 
 
 @cli.command()

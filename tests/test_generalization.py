@@ -391,6 +391,20 @@ def test_files_without_a_header_line_are_named_as_such_when_their_columns_differ
     assert_one_line_error(code, err, "new.csv: columns differ", "a file without a header line?")
 
 
+def test_without_a_model_the_kind_of_data_picks_its_default(capsys, tmp_path):
+    table = write_table(tmp_path / "t.csv", table_rows())
+    np.save(tmp_path / "seqs.npy", wavy(12, 10, 2))
+    for data, expected in ((table, "dense"), (tmp_path / "seqs.npy", "lstm")):
+        out = tmp_path / expected
+        code, printed, err = run_cli(capsys, "train", "--data", data, "--epochs", "1", "--out", out)
+        assert code == 0, err
+        assert f"model: {expected}, the default for" in printed
+        assert json.loads((out / "config.json").read_text())["model"] == expected
+    code, _, err = run_cli(capsys, "train", "--out", tmp_path / "none")
+    assert_one_line_error(code, err, "name a MODEL, or pass --data")
+    assert not (tmp_path / "none").exists()
+
+
 def test_a_table_model_without_data_says_so(capsys, tmp_path):
     code, _, err = run_cli(capsys, "train", "dense", "--out", tmp_path / "r")
     assert_one_line_error(code, err, "--data", "no default data")

@@ -39,7 +39,17 @@ from .tables import in_training_column_order, is_sequence_csv, read_table
 CIFAR_DEFAULT_TRAIN, CIFAR_DEFAULT_TEST = 10_000, 2_000
 DEFAULT_DATA = {IMAGE: "cifar10", SEQUENCE: "synthetic"}  # what --data means when it is not given
 
-__all__ = ["DEFAULT_DATA", "DataSpec", "Dataset", "Split", "load_dataset", "sample", "split_off", "with_test_file"]
+__all__ = [
+    "DEFAULT_DATA",
+    "DataSpec",
+    "Dataset",
+    "Split",
+    "data_kind",
+    "load_dataset",
+    "sample",
+    "split_off",
+    "with_test_file",
+]
 
 
 @dataclass
@@ -257,6 +267,28 @@ def _encode_labels(raw_train, raw_test):
     codes = np.array([index[v] for v in both], dtype=np.int64)
     y, y_test = codes[: len(raw_train)], (None if raw_test is None else codes[len(raw_train) :])
     return y, y_test, names
+
+
+def data_kind(data: str, window=None) -> str:
+    """The kind of samples `--data` holds (IMAGE, SEQUENCE or TABLE), from its name, its file's suffix and shape or
+    CSV header alone, as `load_dataset` will read it: a stream (`window` given) yields sequence windows."""
+    if window is not None:
+        return SEQUENCE
+    if data in ("cifar10", "digits") or _is_image_path(data):
+        return IMAGE
+    if data == "synthetic":
+        return SEQUENCE
+    path = Path(data)
+    if not path.exists():
+        raise AelabError(f"--data: {data!r} is neither cifar10, digits, synthetic nor an existing path")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return SEQUENCE if is_sequence_csv(path) else TABLE
+    if suffix == ".npy":
+        return SEQUENCE if _npy_ndim(path) == 3 else TABLE
+    if suffix == ".parquet":
+        return TABLE
+    raise AelabError(f"{path}: not an image folder, .npy, .csv or .parquet")
 
 
 def _npy_ndim(path: Path) -> int:
