@@ -269,6 +269,36 @@ def test_onnx_export_matches_pytorch(capsys, request, which, tmp_path):
     np.testing.assert_allclose(dec.run(None, {"z": z_onnx})[0], x_hat.numpy(), atol=1e-4)
 
 
+@pytest.mark.parametrize(
+    "model, shape",
+    [("conv1d", (12, 600, 1)), ("lstm", (12, 30, 20)), ("dense", (40, 6))],
+    ids=["conv1d-in-patches", "lstm-mixing-features", "dense"],
+)
+def test_onnx_export_of_adapted_models_takes_any_batch_size(capsys, model, shape, tmp_path):
+    """Long sequences read in patches, many features mixed, tables: the layers `adapt` adds export too, and no
+    reshape keeps the example's batch size (conv1d's patches once did: 2 rows exported, 3 refused by onnxruntime)."""
+    import onnxruntime as ort
+
+    data = tmp_path / "x.npy"
+    np.save(data, np.random.default_rng(0).normal(size=shape).astype(np.float32))
+    code, _, err = run_cli(capsys, "train", model, "--data", data, "--epochs", "1", "--out", tmp_path / "r")
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "export", tmp_path / "r", "--out", tmp_path / "onnx")
+    assert code == 0, err
+    model = load_run(tmp_path / "r").model
+    if model.name == "conv1d":
+        assert model.config.patch > 1  # 600 steps are read in patches
+    encoder = ort.InferenceSession(str(tmp_path / "onnx" / "encoder.onnx"))
+    decoder = ort.InferenceSession(str(tmp_path / "onnx" / "decoder.onnx"))
+    for batch in (1, 3):
+        x = torch.rand(batch, *model.input_shape)
+        with torch.no_grad():
+            z, x_hat = model.encode(x), model(x)
+        z_onnx = encoder.run(None, {"x": x.numpy()})[0]
+        np.testing.assert_allclose(z_onnx, z.numpy(), atol=1e-4)
+        np.testing.assert_allclose(decoder.run(None, {"z": z_onnx})[0], x_hat.numpy(), atol=1e-4)
+
+
 def test_estimator_follows_sklearn_conventions(tmp_path):
     from sklearn.base import clone
     from sklearn.linear_model import LogisticRegression

@@ -123,7 +123,7 @@ def _to_patches(x: torch.Tensor, patch: int) -> torch.Tensor:
     that differ in the last bits)."""
     if patch == 1:
         return x.unsqueeze(1)
-    return x.view(len(x), -1, patch).transpose(1, 2).contiguous()
+    return x.unflatten(1, (-1, patch)).transpose(1, 2).contiguous()  # not view(len(x), ...): ONNX keeps B free
 
 
 def _from_patches(h: torch.Tensor) -> torch.Tensor:
