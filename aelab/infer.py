@@ -38,11 +38,22 @@ OUTPUT_SUFFIXES = (".npy", ".csv", ".parquet")
 class Source:
     """N samples in model layout, produced batch by batch; `raw_dtype` says how to write reconstructions back."""
 
-    def __init__(self, n: int, batches, raw_dtype=np.float32, ragged: bool = False):
+    def __init__(self, n: int, batches, raw_dtype=np.float32, ragged: bool = False, names=None, steps=None):
         self.n = n
         self._batches = batches
         self.raw_dtype = raw_dtype
         self.ragged = ragged  # sequences padded with NaN (aelab.padding)
+        # (column, one per sample): image files' paths or a CSV's sequence ids, written beside each output row, which
+        # is otherwise known only by its index; None for an .npy, whose rows have no names
+        self.names: tuple[str, list[str]] | None = names
+        self.steps: list[list[str]] | None = steps  # a CSV's sequences: each one's t values as written
+
+    def name_columns(self, start: int, stop: int) -> list[np.ndarray]:
+        """The names of samples start..stop as a column to append to table outputs, or no column."""
+        return [] if self.names is None else [np.asarray(self.names[1][start:stop], dtype=object)]
+
+    def name_header(self) -> list[str]:
+        return [] if self.names is None else [self.names[0]]
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return self._batches()
@@ -110,16 +121,18 @@ def _image_source(run: Run, path: Path, resize: bool, batch_size: int) -> Source
             imgs = [fit(read_image(f, channels=channels, size=size, crop=crop), f) for f in files[i : i + batch_size]]
             yield np.stack(imgs).astype(np.float32).transpose(0, 3, 1, 2) / 255.0
 
-    return Source(len(files), batches, np.uint8)
+    names = [f.relative_to(path).as_posix() if path.is_dir() else f.name for f in files]
+    return Source(len(files), batches, np.uint8, names=("file", names))
 
 
 def _sequence_source(run: Run, path: Path, batch_size: int) -> Source:
     seq_len, n_features = run.model.input_shape
     scaler = run.normalization
-    ragged = False
+    ragged, names, steps = False, None, None
     if path.suffix.lower() == ".csv":  # ragged sequences come padded (NaN) to the run's length
-        x, _, _, features = sequences_from_csv(path)
-        x = in_training_column_order(x, features, run.config.get("feature_names"), path)
+        read = sequences_from_csv(path)
+        names, steps = ("sequence_id", read.ids), read.steps
+        x = in_training_column_order(read.x, read.features, run.config.get("feature_names"), path)
         if x.shape[2] == n_features:
             x = fit_length(x, seq_len, bool((run.config.get("data") or {}).get("length")), path)
         arr, ragged = ArrayRows(x), bool(np.isnan(x).any())
@@ -140,7 +153,7 @@ def _sequence_source(run: Run, path: Path, batch_size: int) -> Source:
                 check_padding(chunk, path, first=i)
             yield scaler.apply(chunk)
 
-    return Source(len(arr), batches, ragged=ragged)
+    return Source(len(arr), batches, ragged=ragged, names=names, steps=steps)
 
 
 def _table_source(run: Run, path: Path, batch_size: int) -> Source:
@@ -284,12 +297,13 @@ def encode_file(run_dir, input_path, output, resize=False, batch_size=256) -> in
         return _encode_stream(run, input_path, output, resize, batch_size)
     source = open_input(run, input_path, resize, batch_size)
     k = run.model.latent_dim
-    columns = ["index"] + [f"z{i}" for i in range(k)]
+    columns = ["index"] + [f"z{i}" for i in range(k)] + source.name_header()
     with Writer(output, source.n, columns, (k,), np.float32) as out:
         start = 0
         for _, z in _run_batches(run, source, run.model.encode):
-            out.write(z, [np.arange(start, start + len(z))] + [z[:, i] for i in range(k)])
-            start += len(z)
+            stop = start + len(z)
+            out.write(z, [np.arange(start, stop)] + [z[:, i] for i in range(k)] + source.name_columns(start, stop))
+            start = stop
     return source.n
 
 
@@ -324,12 +338,18 @@ def reconstruct_file(run_dir, input_path, output, resize=False, batch_size=256) 
         start = 0
         for x, x_hat in _run_batches(run, source, run.model):
             seqs = masked_like(scaler.invert(x_hat), x)  # padded steps stay NaN in an .npy
-            real = ~np.isnan(x).any(axis=2).ravel()  # each sequence at its own length
-            ids = np.repeat(np.arange(start, start + len(seqs)), t)[real]
-            steps = np.tile(np.arange(t), len(seqs))[real]
-            flat = seqs.reshape(-1, f)[real]
+            real = ~np.isnan(x).any(axis=2)  # (B, T): each sequence at its own length
+            stop = start + len(seqs)
+            if source.steps is None:  # an .npy's sequences: numbered, steps from 0
+                ids = np.repeat(np.arange(start, stop), t)[real.ravel()]
+                steps = np.tile(np.arange(t), len(seqs))[real.ravel()]
+            else:  # a CSV's: its own ids and t values
+                lengths = real.sum(1)
+                ids = np.repeat(np.asarray(source.names[1][start:stop], dtype=object), lengths)
+                steps = np.asarray([s for i, n in enumerate(lengths) for s in source.steps[start + i][:n]], object)
+            flat = seqs.reshape(-1, f)[real.ravel()]
             out.write(seqs, [ids, steps] + [flat[:, j] for j in range(f)])
-            start += len(seqs)
+            start = stop
     return source.n
 
 
@@ -349,15 +369,16 @@ def score_file(
         raise AelabError("--plot: draws per-step scores of a stream run (trained with --window)")
     source = open_input(run, input_path, resize, batch_size)
     dtype = np.dtype([("index", np.int64), ("score", np.float64), ("is_anomaly", np.bool_)])
-    with Writer(output, source.n, ["index", "score", "is_anomaly"], (), dtype) as out:
+    with Writer(output, source.n, ["index", "score", "is_anomaly", *source.name_header()], (), dtype) as out:
         start = 0
         for x, x_hat in _run_batches(run, source, run.model):
             score = per_sample_mse(x, x_hat)
-            index = np.arange(start, start + len(x))
+            stop = start + len(x)
+            index = np.arange(start, stop)
             rows = np.empty(len(x), dtype)
             rows["index"], rows["score"], rows["is_anomaly"] = index, score, score > threshold
-            out.write(rows, [index, score, score > threshold])
-            start += len(x)
+            out.write(rows, [index, score, score > threshold, *source.name_columns(start, stop)])
+            start = stop
     return source.n
 
 

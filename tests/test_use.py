@@ -140,6 +140,34 @@ def test_sequence_csv_input(capsys, tmp_path):
     assert (tmp_path / "r.csv").read_text().splitlines()[0] == "sequence_id,t,f0,f1"
 
 
+def test_outputs_name_each_sequence_and_image_file_as_the_input_does(capsys, image_run, tmp_path):
+    """Rows are known by their ids, not only by position: a CSV's sequence ids (and its own t values, in a
+    reconstruction, each sequence at its own length) and an image folder's file paths."""
+    lines = ["sequence_id,t,v"]
+    for s, steps in enumerate((6, 8, 7, 8) * 5):
+        lines += [f"unit-{s},{10 + 0.5 * t},{np.sin(t + s):.4f}" for t in range(steps)]
+    data = tmp_path / "seqs.csv"
+    data.write_text("\n".join(lines) + "\n")
+    run = tmp_path / "run"
+    assert run_cli(capsys, "train", "conv1d", "--data", data, "--epochs", "1", "--out", run)[0] == 0
+    assert run_cli(capsys, "reconstruct", run, data, "-o", tmp_path / "r.csv")[0] == 0
+    written = [line.split(",") for line in (tmp_path / "r.csv").read_text().splitlines()]
+    assert [row[:2] for row in written] == [row.split(",")[:2] for row in lines]
+    latent = json.loads((run / "config.json").read_text())["model_config"]["latent_dim"]
+    for command, columns in (("encode", 1 + latent + 1), ("score", 4)):
+        assert run_cli(capsys, command, run, data, "-o", tmp_path / f"{command}.csv")[0] == 0
+        rows = [line.split(",") for line in (tmp_path / f"{command}.csv").read_text().splitlines()]
+        assert rows[0][-1] == "sequence_id" and len(rows[0]) == columns
+        assert [row[-1] for row in rows[1:]] == [f"unit-{s}" for s in range(20)]
+    folder = tmp_path / "photos"
+    (folder / "b").mkdir(parents=True)
+    for name, img in zip(("z.png", "b/a.png"), images(2), strict=True):
+        img.save(folder / name)
+    assert run_cli(capsys, "encode", image_run, folder, "-o", tmp_path / "codes.csv")[0] == 0
+    rows = [line.split(",") for line in (tmp_path / "codes.csv").read_text().splitlines()]
+    assert rows[0][-1] == "file" and [row[-1] for row in rows[1:]] == ["b/a.png", "z.png"]
+
+
 def _bad_inputs(tmp_path):
     cases = {}
     (tmp_path / "trunc.png").write_bytes(_png_bytes()[:60])

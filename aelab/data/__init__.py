@@ -238,7 +238,7 @@ def _read_arrays(path: Path, labels, length: int | None = None):
     to `length` steps when given."""
     suffix = path.suffix.lower()
     if suffix == ".csv" and is_sequence_csv(path):
-        x, y, names, features = sequences_from_csv(path, length)
+        x, y, names, features = sequences_from_csv(path, length)[:4]
         raw = None if y is None else np.asarray(names)[y]
         kind = SEQUENCE
     elif suffix == ".npy" and _npy_ndim(path) == 3:

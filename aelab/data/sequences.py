@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -57,8 +58,18 @@ def sequences_from_npy(path: Path) -> np.ndarray:
     return validate_sequences(load_npy(path), path)
 
 
-def sequences_from_csv(path: Path, length: int | None = None):
-    """Read `sequence_id, t, <features...>[, label]` rows into (N, T, F), labels or None, feature names.
+class CsvSequences(NamedTuple):
+    x: np.ndarray  # (N, T, F) float32, shorter sequences NaN-padded at their end
+    y: np.ndarray | None  # (N,) class indices into class_names
+    class_names: list[str] | None
+    features: list[str]
+    ids: list[str]  # each sequence's sequence_id as written, in the order the file first names them (x's rows)
+    steps: list[list[str]]  # each sequence's t values as written, in time order (outputs write them back)
+
+
+def sequences_from_csv(path: Path, length: int | None = None) -> CsvSequences:
+    """Read `sequence_id, t, <features...>[, label]` rows into (N, T, F) sequences, with their labels, feature names,
+    ids and steps (`CsvSequences`).
 
     Each sequence's steps t = t0, t0 + dt, ... have no gaps or duplicates. Sequences of unequal length come back
     padded with NaN to the longest, or to `length` (longer ones cut). Columns that are never features (`label`,
@@ -75,7 +86,7 @@ def sequences_from_csv(path: Path, length: int | None = None):
     feature_cols = [header.index(h) for h in features]
     label_col = header.index("label") if "label" in header else None
 
-    series: dict[str, dict[float, list[float]]] = {}
+    series: dict[str, dict[float, tuple[list[float], str]]] = {}  # id -> t -> (values, t as written)
     labels: dict[str, str] = {}
     for line, row in enumerate(body, start=2):
         if not row:
@@ -95,7 +106,7 @@ def sequences_from_csv(path: Path, length: int | None = None):
         steps = series.setdefault(sid, {})
         if t in steps:
             raise AelabError(f"{path}:{line}: duplicate row for sequence_id={sid}, t={row[t_col]}")
-        steps[t] = values
+        steps[t] = (values, row[t_col].strip())
         if label_col is not None:
             if labels.setdefault(sid, row[label_col]) != row[label_col]:
                 raise AelabError(f"{path}:{line}: sequence {sid} changes label")
@@ -108,13 +119,14 @@ def sequences_from_csv(path: Path, length: int | None = None):
             raise AelabError(f"{path}: sequence {sid} has a gap in t (uneven steps)")
     ids = list(series)
     # sequences of unequal length (ragged) are padded to the longest, or cut/padded to `length` (aelab.padding)
-    x = pad_sequences([np.array([series[sid][t] for t in sorted(series[sid])], np.float32) for sid in ids], length)
+    ordered = [[series[sid][t] for t in sorted(series[sid])] for sid in ids]
+    x = pad_sequences([np.array([values for values, _ in rows], np.float32) for rows in ordered], length)
     y, names = None, None
     if label_col is not None:
         raw = [labels[sid] for sid in ids]
         names = sorted(set(raw), key=label_sort_key)
         y = np.array([names.index(v) for v in raw], dtype=np.int64)
-    return x, y, names, features
+    return CsvSequences(x, y, names, features, ids, [[step for _, step in rows] for rows in ordered])
 
 
 def label_sort_key(v: str):
