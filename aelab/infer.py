@@ -43,8 +43,8 @@ class Source:
         self._batches = batches
         self.raw_dtype = raw_dtype
         self.ragged = ragged  # sequences padded with NaN (aelab.padding)
-        # (column, one per sample): image files' paths or a CSV's sequence ids, written beside each output row, which
-        # is otherwise known only by its index; None for an .npy, whose rows have no names
+        # (column, one per sample): image files' paths, a CSV's sequence ids or a table's id column, written beside
+        # each output row, which is otherwise known only by its index; None where rows have no names (an .npy)
         self.names: tuple[str, list[str]] | None = names
         self.steps: list[list[str]] | None = steps  # a CSV's sequences: each one's t values as written
 
@@ -169,7 +169,7 @@ def _table_source(run: Run, path: Path, batch_size: int) -> Source:
         for i in range(0, len(scaled), batch_size):
             yield scaled[i : i + batch_size]
 
-    return Source(len(scaled), batches)
+    return Source(len(scaled), batches, names=table.ids)
 
 
 def open_input(run: Run, path, resize: bool = False, batch_size: int = 256) -> Source:

@@ -522,8 +522,21 @@ def test_a_row_index_is_never_a_feature_of_a_table_a_stream_or_sequences(tmp_pat
     assert stream.feature_names == ["v"] and stream.values.shape == (30, 1)
     rows = [f"{i},s{i // 5},{i % 5},{np.sin(i):.4f},{i % 5 == 0:d},{i // 5}" for i in range(20)]
     header = f"{index},sequence_id,t,v,is_anomaly,label"
-    x, y, names, features = sequences_from_csv(write_table(tmp_path / "q.csv", rows, header))
+    x, y, names, features = sequences_from_csv(write_table(tmp_path / "q.csv", rows, header))[:4]
     assert x.shape == (4, 5, 1) and features == ["v"] and list(y) == [0, 1, 2, 3]
+
+
+def test_a_tables_id_column_names_its_rows_in_outputs(capsys, tmp_path):
+    rows = [f"row-{i},{row}" for i, row in enumerate(table_rows(30))]
+    data = write_table(tmp_path / "t.csv", rows, "ID,a,b,c,label")
+    code, _, err = run_cli(capsys, "train", "dense", "--data", data, "--epochs", "1", "--out", tmp_path / "r")
+    assert code == 0, err
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["feature_names"] == ["a", "b", "c"]
+    code, _, err = run_cli(capsys, "score", tmp_path / "r", data, "-o", tmp_path / "s.csv")
+    assert code == 0, err
+    written = [line.split(",") for line in (tmp_path / "s.csv").read_text().splitlines()]
+    assert written[0] == ["index", "score", "is_anomaly", "ID"]
+    assert [row[-1] for row in written[1:]] == [f"row-{i}" for i in range(30)]
 
 
 def test_verdicts_in_words():

@@ -28,6 +28,7 @@ class Table:
     x: np.ndarray  # (N, F) float32
     labels: np.ndarray | None  # (N,) raw values of the label column
     feature_names: list[str] | None  # None for a .npy, whose columns have no names
+    ids: tuple[str, list[str]] | None = None  # an `id` column (any case): its name and cells, to name output rows
 
 
 def is_row_index(name: str) -> bool:
@@ -125,7 +126,9 @@ def _table_from_columns(path: Path, columns: dict[str, list]) -> Table:
         x[:, j] = _column_values(path, name, columns[name])
     label_column = next((c for c in LABEL_COLUMNS if c in columns), None)
     labels = None if label_column is None else np.asarray([str(v) for v in columns[label_column]])
-    return Table(x, labels, features)
+    id_column = next((c for c in columns if c.lower() == "id"), None)
+    ids = None if id_column is None else (id_column, [str(v) for v in columns[id_column]])
+    return Table(x, labels, features, ids)
 
 
 def _column_values(path: Path, name: str, cells: list) -> np.ndarray:
