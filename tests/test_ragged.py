@@ -91,7 +91,7 @@ def test_lengths_5_and_500_train_report_and_come_back_at_their_own_lengths(capsy
     assert code == 0, err
     rows = (tmp_path / "rec.csv").read_text().splitlines()
     assert len(rows) == len(path.read_text().splitlines())  # every sequence at its own length
-    assert rows[1].startswith("0,0,") and sum(r.startswith("0,") for r in rows[1:]) == 5
+    assert rows[1].startswith("s0,0,") and sum(r.startswith("s0,") for r in rows[1:]) == 5  # its own id and t
     code, _, err = run_cli(capsys, "reconstruct", run, path, "-o", tmp_path / "rec.npy")
     assert_one_line_error(code, err, "rec.npy", "unequal length")
     code, _, err = run_cli(capsys, "score", run, path, "-o", tmp_path / "scores.csv")
