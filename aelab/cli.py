@@ -218,12 +218,12 @@ def train(
     from .experiment import train as run_training
     from .run import prepare_out_dir, removed_if_left_empty
 
-    if model is None:
-        model = _default_model_for(data_args["data"], data_args["window"])
     distributed.init_from_env()
     main_process = distributed.is_main()
     cleanup = removed_if_left_empty(out) if main_process else contextlib.nullcontext()
     try:
+        if model is None:
+            model = _default_model_for(data_args["data"], data_args["window"], echo=_echo if main_process else None)
         with cleanup:
             if main_process:
                 prepare_out_dir(out, force=force, resume=resume)
@@ -253,8 +253,9 @@ def train(
         _echo(f"run written to {out}")
 
 
-def _default_model_for(data: str | None, window) -> str:
-    """The model `aelab train` trains when none is named: the registry's default for the kind of `--data`."""
+def _default_model_for(data: str | None, window, echo=None) -> str:
+    """The model `aelab train` trains when none is named: the registry's default for the kind of `--data`, said
+    through `echo` (one process of several says nothing)."""
     from .data import data_kind
     from .models import default_model
 
@@ -262,7 +263,8 @@ def _default_model_for(data: str | None, window) -> str:
         raise AelabError("train: name a MODEL, or pass --data, whose kind picks the default model")
     kind = data_kind(data, window)
     model = default_model(kind)
-    _echo(f"model: {model}, the default for {kind} data (name another as aelab train MODEL)")
+    if echo is not None:
+        echo(f"model: {model}, the default for {kind} data (name another as aelab train MODEL)")
     return model
 
 
