@@ -526,6 +526,16 @@ def test_a_row_index_is_never_a_feature_of_a_table_a_stream_or_sequences(tmp_pat
     assert x.shape == (4, 5, 1) and features == ["v"] and list(y) == [0, 1, 2, 3]
 
 
+def test_train_says_which_columns_are_row_indexes_and_which_features_look_like_labels(capsys, tmp_path):
+    rows = [f"{i},{row.rsplit(',', 1)[0]},{i % 2}" for i, row in enumerate(table_rows(30))]
+    data = write_table(tmp_path / "t.csv", rows, ",a,b,c,Target")
+    code, out, err = run_cli(capsys, "train", "dense", "--data", data, "--epochs", "1", "--out", tmp_path / "r")
+    assert code == 0, err
+    assert "not features: '' (row index)" in out
+    assert "column 'Target' is read as a feature; if it holds labels, name it label" in out
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["feature_names"] == ["a", "b", "c", "Target"]
+
+
 def test_a_tables_id_column_names_its_rows_in_outputs(capsys, tmp_path):
     rows = [f"row-{i},{row}" for i, row in enumerate(table_rows(30))]
     data = write_table(tmp_path / "t.csv", rows, "ID,a,b,c,label")

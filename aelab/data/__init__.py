@@ -34,7 +34,7 @@ from .sequences import label_sort_key, sequences_from_csv, sequences_from_npy, s
 from .spec import DataSpec
 from .splits import HELD_OUT_TEST_FRACTION, sample, split_off
 from .streams import Stream, auto_window, check_length, default_stride, read_stream, windows
-from .tables import in_training_column_order, is_sequence_csv, read_table
+from .tables import column_notes, csv_header, in_training_column_order, is_sequence_csv, read_table
 
 CIFAR_DEFAULT_TRAIN, CIFAR_DEFAULT_TEST = 10_000, 2_000
 DEFAULT_DATA = {IMAGE: "cifar10", SEQUENCE: "synthetic"}  # what --data means when it is not given
@@ -45,6 +45,7 @@ __all__ = [
     "Dataset",
     "Split",
     "data_kind",
+    "file_column_notes",
     "load_dataset",
     "sample",
     "split_off",
@@ -289,6 +290,24 @@ def data_kind(data: str, window=None) -> str:
     if suffix == ".parquet":
         return TABLE
     raise AelabError(f"{path}: not an image folder, .npy, .csv or .parquet")
+
+
+def file_column_notes(data: str) -> list[str]:
+    """`column_notes` on the header of a `--data` file with named columns (a CSV or a parquet file), else none."""
+    path = Path(data)
+    if not path.is_file():
+        return []
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return column_notes(csv_header(path))
+    if suffix == ".parquet":
+        try:
+            import pyarrow.parquet as pq
+
+            return column_notes(pq.read_schema(path).names)
+        except Exception:  # unreadable: reading the data itself says why
+            return []
+    return []
 
 
 def _npy_ndim(path: Path) -> int:

@@ -50,6 +50,23 @@ def is_sequence_header(header: list[str]) -> bool:
     return [name for name in header if not is_row_index(name)][:2] == ["sequence_id", "t"]
 
 
+LABEL_LIKE = ("class", "target", "labels", "anomaly", "outlier")  # names that often hold labels, in any case
+
+
+def column_notes(names) -> list[str]:
+    """Lines for the user about a file's columns `names` that are not what they may seem: row indexes left out,
+    and features whose names suggest labels (labels are read from a column named label or is_anomaly only)."""
+    notes = []
+    if index := [name for name in names if is_row_index(name)]:
+        notes.append(f"not features: {', '.join(map(repr, index))} (row index)")
+    for name in names:
+        if name.lower() in LABEL_LIKE and name not in NOT_FEATURES:
+            notes.append(
+                f"column {name!r} is read as a feature; if it holds labels, name it label (classes) or is_anomaly (0/1)"
+            )
+    return notes
+
+
 def csv_header(path: Path) -> list[str]:
     with open_csv(path) as f:
         return [h.strip() for h in next(csv_reader(f), [])]
