@@ -18,10 +18,16 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from .data.images import validate_image_values
 from .data.normalization import Standardizer
+from .data.sequences import check_padding
 from .errors import AelabError
+from .evaluate import encode as encode_samples
+from .evaluate import reconstruct as reconstruct_samples
 from .io import atomic_path, read_json, write_json
+from .kinds import IMAGE, SEQUENCE
 from .models import config_dict, create_model
+from .padding import masked_like
 
 SCHEMA_VERSION = 1
 ARTEFACTS = (
@@ -68,6 +74,36 @@ class Run:
         if not path.exists():
             raise AelabError(f"{path}: missing; this run saved no validation errors to set a threshold from")
         return np.load(path, allow_pickle=False)
+
+    def encode(self, x) -> np.ndarray:
+        """(N, latent_dim) codes of samples `x` given as the run's training data were before scaling: table rows
+        (N, F), sequences (N, T, F) (shorter ones NaN-padded at their end; a stream run's windows), images
+        (N, C, H, W) in [0, 1] as the estimator takes them. Standardised with the training statistics, as
+        `aelab encode` does for files."""
+        return encode_samples(self.model, self._model_input(x))
+
+    def reconstruct(self, x) -> np.ndarray:
+        """Reconstructions of samples `x` (as for `encode`) in their own scale; a sequence's padding stays NaN."""
+        scaled = self._model_input(x)
+        x_hat = masked_like(reconstruct_samples(self.model, scaled), scaled)
+        return x_hat if self.normalization is None else self.normalization.invert(x_hat).astype(np.float32)
+
+    def _model_input(self, x) -> np.ndarray:
+        """`x` as float32 in the model's layout and scale; a wrong shape or a misplaced NaN is one error."""
+        try:
+            x = np.asarray(x, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise AelabError(f"x: not an array of numbers ({exc})") from None
+        shape = tuple(self.model.input_shape)
+        if x.shape[1:] != shape:
+            raise AelabError(f"x: samples of shape {x.shape[1:]}, the run's model takes {shape} (N first)")
+        if self.input_kind == SEQUENCE:
+            check_padding(x, "x")
+        elif self.input_kind == IMAGE:
+            validate_image_values(x, "x")
+        elif not np.isfinite(x).all():
+            raise AelabError("x: NaN or inf")
+        return x if self.normalization is None else self.normalization.apply(x).astype(np.float32)
 
 
 def run_config(

@@ -10,6 +10,7 @@ from PIL import Image
 
 from aelab import AutoencoderTransformer, load_run
 from aelab.cli import main
+from aelab.errors import AelabError
 
 from helpers import run_cli, write_sequence_csv
 
@@ -325,6 +326,23 @@ def test_onnx_export_of_adapted_models_takes_any_batch_size(capsys, model, shape
         z_onnx = encoder.run(None, {"x": x.numpy()})[0]
         np.testing.assert_allclose(z_onnx, z.numpy(), atol=1e-4)
         np.testing.assert_allclose(decoder.run(None, {"z": z_onnx})[0], x_hat.numpy(), atol=1e-4)
+
+
+def test_a_loaded_run_encodes_and_reconstructs_arrays_as_the_cli_does_files(capsys, seq_run, tmp_path):
+    run = load_run(seq_run)
+    x = np.random.default_rng(3).normal(2.0, 3.0, size=(7, *run.model.input_shape)).astype(np.float32)
+    x[2, 40:] = np.nan  # a shorter sequence
+    np.save(tmp_path / "x.npy", x)
+    for command in ("encode", "reconstruct"):
+        assert run_cli(capsys, command, seq_run, tmp_path / "x.npy", "-o", tmp_path / f"{command}.npy")[0] == 0
+    np.testing.assert_array_equal(run.encode(x), np.load(tmp_path / "encode.npy"))
+    np.testing.assert_array_equal(run.reconstruct(x), np.load(tmp_path / "reconstruct.npy"))
+    assert np.isnan(run.reconstruct(x)[2, 40:]).all() and not np.isnan(run.reconstruct(x)[2, :40]).any()
+    with pytest.raises(AelabError, match="the run's model takes"):
+        run.encode(x[:, :10])
+    x[3, 5, 0] = np.nan
+    with pytest.raises(AelabError, match="sequence 3 has NaN or inf at step 5"):
+        run.encode(x)
 
 
 def test_estimator_follows_sklearn_conventions(tmp_path):
