@@ -23,6 +23,7 @@ from .data.normalization import Standardizer
 from .data.sequences import check_padding
 from .errors import AelabError
 from .evaluate import encode as encode_samples
+from .evaluate import per_sample_mse
 from .evaluate import reconstruct as reconstruct_samples
 from .io import atomic_path, read_json, write_json
 from .kinds import IMAGE, SEQUENCE
@@ -87,6 +88,12 @@ class Run:
         scaled = self._model_input(x)
         x_hat = masked_like(reconstruct_samples(self.model, scaled), scaled)
         return x_hat if self.normalization is None else self.normalization.invert(x_hat).astype(np.float32)
+
+    def score(self, x) -> np.ndarray:
+        """(N,) reconstruction MSE of each sample of `x` (as for `encode`) over its real values, in the model's
+        scale: what `aelab score` writes, comparable with `val_errors()` (its threshold is their 99th percentile)."""
+        scaled = self._model_input(x)
+        return per_sample_mse(scaled, reconstruct_samples(self.model, scaled))
 
     def _model_input(self, x) -> np.ndarray:
         """`x` as float32 in the model's layout and scale; a wrong shape or a misplaced NaN is one error."""

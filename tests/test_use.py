@@ -328,7 +328,7 @@ def test_onnx_export_of_adapted_models_takes_any_batch_size(capsys, model, shape
         np.testing.assert_allclose(decoder.run(None, {"z": z_onnx})[0], x_hat.numpy(), atol=1e-4)
 
 
-def test_a_loaded_run_encodes_and_reconstructs_arrays_as_the_cli_does_files(capsys, seq_run, tmp_path):
+def test_a_loaded_run_encodes_reconstructs_and_scores_arrays_as_the_cli_does_files(capsys, seq_run, tmp_path):
     run = load_run(seq_run)
     x = np.random.default_rng(3).normal(2.0, 3.0, size=(7, *run.model.input_shape)).astype(np.float32)
     x[2, 40:] = np.nan  # a shorter sequence
@@ -337,6 +337,8 @@ def test_a_loaded_run_encodes_and_reconstructs_arrays_as_the_cli_does_files(caps
         assert run_cli(capsys, command, seq_run, tmp_path / "x.npy", "-o", tmp_path / f"{command}.npy")[0] == 0
     np.testing.assert_array_equal(run.encode(x), np.load(tmp_path / "encode.npy"))
     np.testing.assert_array_equal(run.reconstruct(x), np.load(tmp_path / "reconstruct.npy"))
+    assert run_cli(capsys, "score", seq_run, tmp_path / "x.npy", "-o", tmp_path / "score.npy")[0] == 0
+    np.testing.assert_array_equal(run.score(x), np.load(tmp_path / "score.npy")["score"])
     assert np.isnan(run.reconstruct(x)[2, 40:]).all() and not np.isnan(run.reconstruct(x)[2, :40]).any()
     with pytest.raises(AelabError, match="the run's model takes"):
         run.encode(x[:, :10])
