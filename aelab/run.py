@@ -248,7 +248,7 @@ def prepare_out_dir(out: Path, force: bool, resume: bool) -> None:
         probe.write_text("")
         probe.unlink()
     except OSError as exc:
-        raise AelabError(f"--out {out}: not writable ({exc.strerror})") from None
+        raise AelabError(f"--out {out}: not writable ({exc.strerror or exc})") from None
     if force and not resume:
         for name in (*ARTEFACTS, CHECKPOINTS):
             target = out / name
