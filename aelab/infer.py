@@ -20,7 +20,7 @@ from torch.nn import functional as F
 from . import plots
 from .anomaly import anomaly_metrics, step_scores
 from .data import DataSpec, load_dataset
-from .data.images import is_image_file, read_image, validate_image_values
+from .data.images import LUMA, is_image_file, read_image, validate_image_values
 from .data.npy import ArrayRows, NpyChunks
 from .data.sequences import check_padding, sequences_from_csv
 from .data.streams import Stream, check_length, mean_over_windows, read_stream, window_starts
@@ -101,6 +101,8 @@ def _image_source(run: Run, path: Path, resize: bool, batch_size: int) -> Source
                 )
                 if x.shape[1] == 1 and channels == 3:
                     x = x.expand(-1, 3, -1, -1)
+                elif x.shape[1] == 3 and channels == 1:  # a grayscale model reads colour as its luminance
+                    x = (x * torch.tensor(LUMA).view(1, 3, 1, 1)).sum(1, keepdim=True)
                 if x.shape[1] != channels:
                     raise AelabError(f"{path}: {x.shape[1]} channels, the model takes {channels}")
                 if x.shape[2:] != (height, width):

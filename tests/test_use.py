@@ -86,6 +86,18 @@ def test_encode_image_folder_with_mixed_modes(capsys, image_run, tmp_path):
     assert codes.shape == (4, 4) and np.isfinite(codes).all()
 
 
+def test_a_grayscale_run_encodes_colour_images_as_their_luminance(capsys, image_run, tmp_path):
+    colour, gray = tmp_path / "colour", tmp_path / "gray"
+    colour.mkdir(), gray.mkdir()
+    for i, img in enumerate(images(3, mode="RGB")):
+        img.save(colour / f"{i}.png")
+        img.convert("L").save(gray / f"{i}.png")
+    for folder in (colour, gray):
+        code, _, err = run_cli(capsys, "encode", image_run, folder, "-o", tmp_path / f"{folder.name}.npy")
+        assert code == 0, err
+    np.testing.assert_array_equal(np.load(tmp_path / "colour.npy"), np.load(tmp_path / "gray.npy"))
+
+
 def test_encode_matches_the_model(capsys, image_run, tmp_path):
     x = np.random.default_rng(1).integers(0, 256, (7, 8, 8, 1), dtype=np.uint8)
     np.save(tmp_path / "x.npy", x)

@@ -28,6 +28,7 @@ def _visible(entries):
     return sorted(p for p in entries if not p.name.startswith("."))
 
 
+LUMA = (0.299, 0.587, 0.114)  # ITU-R 601-2, the weights of Pillow's convert("L")
 IMAGE_SUFFIXES = frozenset(Image.registered_extensions())  # every suffix Pillow reads: .jpg, .png, .bmp, .tif, ...
 
 
@@ -39,7 +40,9 @@ def is_image_file(path: Path) -> bool:
 
 
 def to_channels(img: Image.Image, channels: int | None, origin) -> np.ndarray:
-    """Convert a PIL image to (H, W, C) uint8: alpha dropped, gray replicated when 3 channels are wanted."""
+    """Convert a PIL image to (H, W, C) uint8: alpha dropped, gray replicated when 3 channels are wanted, colour
+    read as its luminance when 1 is (Pillow's ITU-R 601-2 weights: a grayscale model encodes a colour photo as a
+    grayscale camera would have taken it)."""
     if img.mode in ("RGBA", "LA", "P", "CMYK", "YCbCr", "1"):
         img = img.convert("RGB" if img.mode in ("RGBA", "P", "CMYK", "YCbCr") else "L")
     if img.mode not in ("RGB", "L"):
@@ -47,7 +50,7 @@ def to_channels(img: Image.Image, channels: int | None, origin) -> np.ndarray:
     if channels == 3 and img.mode == "L":
         img = img.convert("RGB")
     elif channels == 1 and img.mode == "RGB":
-        raise AelabError(f"{origin}: colour image, but the model takes 1 channel")
+        img = img.convert("L")
     arr = np.asarray(img, dtype=np.uint8)
     return arr[:, :, None] if arr.ndim == 2 else arr
 
