@@ -237,20 +237,18 @@ def with_test_file(dataset: Dataset, test_data, test_labels=None) -> Dataset:
 def _read_arrays(path: Path, labels, length: int | None = None):
     """(kind, x, raw labels or None, feature names or None) of a sequence or table file; sequences cut or padded
     to `length` steps when given."""
-    suffix = path.suffix.lower()
-    if suffix == ".csv" and is_sequence_csv(path):
-        x, y, names, features = sequences_from_csv(path, length)[:4]
-        raw = None if y is None else np.asarray(names)[y]
-        kind = SEQUENCE
-    elif suffix == ".npy" and _npy_ndim(path) == 3:
-        x, raw, features, kind = sequences_from_npy(path), None, None, SEQUENCE
+    kind = _file_kind(path)
+    if kind == SEQUENCE and path.suffix.lower() == ".csv":
+        read = sequences_from_csv(path, length)
+        x, features = read.x, read.features
+        raw = None if read.y is None else np.asarray(read.class_names)[read.y]
+    elif kind == SEQUENCE:
+        x, raw, features = sequences_from_npy(path), None, None
         if length:
             x = fit_length(x, length, True, path)
-    elif suffix in (".csv", ".parquet", ".npy"):
-        table = read_table(path)
-        x, raw, features, kind = table.x, table.labels, table.feature_names, TABLE
     else:
-        raise AelabError(f"{path}: not an image folder, .npy, .csv or .parquet")
+        table = read_table(path)
+        x, raw, features = table.x, table.labels, table.feature_names
     if labels:
         raw = _raw_labels_from_file(labels, len(x))
     elif raw is not None:
@@ -282,6 +280,12 @@ def data_kind(data: str, window=None) -> str:
     path = Path(data)
     if not path.exists():
         raise AelabError(f"--data: {data!r} is neither cifar10, digits, synthetic nor an existing path")
+    return _file_kind(path)
+
+
+def _file_kind(path: Path) -> str:
+    """SEQUENCE or TABLE: what a file that is not images holds, by its suffix, an .npy's rank or a CSV's header
+    (`_read_arrays` reads it so; `data_kind` tells the kind before reading)."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return SEQUENCE if is_sequence_csv(path) else TABLE
