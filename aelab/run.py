@@ -20,6 +20,7 @@ from safetensors.torch import load_file, save_file
 
 from .data.images import validate_image_values
 from .data.normalization import Standardizer
+from .data.npy import numeric_float32
 from .data.sequences import check_padding
 from .errors import AelabError
 from .evaluate import encode as encode_samples
@@ -98,9 +99,10 @@ class Run:
     def _model_input(self, x) -> np.ndarray:
         """`x` as float32 in the model's layout and scale; a wrong shape or a misplaced NaN is one error."""
         try:
-            x = np.asarray(x, dtype=np.float32)
-        except (TypeError, ValueError) as exc:
+            x = np.asarray(x)
+        except (TypeError, ValueError) as exc:  # ragged nested lists
             raise AelabError(f"x: not an array of numbers ({exc})") from None
+        x, bad = numeric_float32(x, "x", "batch of samples")
         shape = tuple(self.model.input_shape)
         if x.shape[1:] != shape:
             raise AelabError(f"x: samples of shape {x.shape[1:]}, the run's model takes {shape} (N first)")
@@ -108,8 +110,8 @@ class Run:
             check_padding(x, "x")
         elif self.input_kind == IMAGE:
             validate_image_values(x, "x")
-        elif not np.isfinite(x).all():
-            raise AelabError("x: NaN or inf")
+        elif bad is not None:
+            raise AelabError(f"x: NaN or inf in row {bad[0]}, column {bad[1]}")
         return x if self.normalization is None else self.normalization.apply(x).astype(np.float32)
 
 
