@@ -19,7 +19,7 @@ from ..stats import clearly_better, critical_t, paired_t
 
 def random_flip(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Mirror a random half of the (B, C, H, W) batch left-right: twice the distinct images per epoch."""
-    flip = torch.rand(len(batch), generator=generator) < 0.5
+    flip = (torch.rand(len(batch), generator=generator) < 0.5).to(batch.device)
     out = batch.clone()
     out[flip] = batch[flip].flip(-1)
     return out
@@ -30,13 +30,15 @@ IMAGE_SHIFT = 2  # pixels an image moves each way under flip+shift
 
 def shift_images(batch: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor) -> torch.Tensor:
     """Move each (B, C, H, W) image by (dy, dx) pixels, each in -IMAGE_SHIFT..IMAGE_SHIFT, edges padded by
-    reflection."""
+    reflection. The shifts may be drawn on the CPU (a CPU generator gives the same draws on every device)."""
     b, _, h, w = batch.shape
+    device = batch.device
+    dy, dx = dy.to(device), dx.to(device)
     padded = torch.nn.functional.pad(batch, (IMAGE_SHIFT,) * 4, mode="reflect")
-    rows = (IMAGE_SHIFT + dy[:, None] + torch.arange(h)[None, :])[:, None, :, None]  # (B, 1, H, 1)
-    cols = (IMAGE_SHIFT + dx[:, None] + torch.arange(w)[None, :])[:, None, None, :]  # (B, 1, 1, W)
-    batch_idx = torch.arange(b)[:, None, None, None]
-    channel_idx = torch.arange(batch.shape[1])[None, :, None, None]
+    rows = (IMAGE_SHIFT + dy[:, None] + torch.arange(h, device=device)[None, :])[:, None, :, None]  # (B, 1, H, 1)
+    cols = (IMAGE_SHIFT + dx[:, None] + torch.arange(w, device=device)[None, :])[:, None, None, :]  # (B, 1, 1, W)
+    batch_idx = torch.arange(b, device=device)[:, None, None, None]
+    channel_idx = torch.arange(batch.shape[1], device=device)[None, :, None, None]
     return padded[batch_idx, channel_idx, rows, cols]
 
 
@@ -58,13 +60,16 @@ def max_time_shift(steps: int) -> int:
 def shift_sequences(batch: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     """Move each (B, T, F) sequence by `shift` (B, 1) steps, in -max_time_shift(T)..max_time_shift(T), the edge
     step repeated into the gap. A ragged sequence (NaN-padded at the end, see aelab.padding) moves by the same share
-    of its own length's largest shift, within that length, and keeps its padding."""
+    of its own length's largest shift, within that length, and keeps its padding. `shift` may be on the CPU (a CPU
+    generator gives the same draws on every device)."""
     t = batch.shape[1]
     real = ~torch.isnan(batch).all(2)  # (B, T)
     length = real.sum(1, keepdim=True)  # (B, 1)
+    shift = shift.to(batch.device)
     shift = torch.round(shift * (length // TIME_SHIFT_SHARE).clamp(min=1) / max_time_shift(t)).long()  # its length
-    steps = torch.minimum((torch.arange(t)[None, :] - shift).clamp(min=0), length - 1)  # (B, T): the step copied
-    moved = batch.gather(1, steps.to(batch.device)[:, :, None].expand_as(batch))
+    steps = torch.arange(t, device=batch.device)[None, :] - shift
+    steps = torch.minimum(steps.clamp(min=0), length - 1)  # (B, T): the step copied
+    moved = batch.gather(1, steps[:, :, None].expand_as(batch))
     return moved if bool(real.all()) else torch.where(real[:, :, None], moved, batch)
 
 
