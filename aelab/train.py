@@ -503,7 +503,9 @@ class Trainer:
         self._save_seconds = self._saved_at - started
 
     def _restore(self) -> dict:
-        ckpt = torch.load(self.checkpoint, map_location=self.device, weights_only=True)
+        # Loaded to the CPU: the generator's and torch's RNG states must be CPU tensors, and load_state_dict moves
+        # the model's and optimizer's tensors to the device the run trains on, as checkpoints from any device need.
+        ckpt = torch.load(self.checkpoint, map_location="cpu", weights_only=True)
         # Resuming under other settings would splice two different runs into one history; name what differs.
         # (Keys a checkpoint from an older version lacks are not compared.)
         asked = self.config.to_dict()
