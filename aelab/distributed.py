@@ -12,6 +12,8 @@ from datetime import timedelta
 import torch
 import torch.distributed as dist
 
+from .errors import AelabError
+
 TIMEOUT_S = int(os.environ.get("AELAB_DIST_TIMEOUT", "600"))
 
 
@@ -20,7 +22,13 @@ def init_from_env() -> None:
         return
     backend = "nccl" if torch.cuda.is_available() else "gloo"
     if backend == "nccl":
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        local_rank, gpus = int(os.environ.get("LOCAL_RANK", "0")), torch.cuda.device_count()
+        if local_rank >= gpus:  # NCCL takes one GPU per process; torch would fail with "invalid device ordinal"
+            raise AelabError(
+                f"torchrun started more processes on this machine than it has GPUs ({gpus}): pass --nproc_per_node "
+                f"{gpus} or fewer, or set CUDA_VISIBLE_DEVICES= to train in CPU processes (gloo)"
+            )
+        torch.cuda.set_device(local_rank)
     dist.init_process_group(backend, timeout=timedelta(seconds=TIMEOUT_S))
 
 
