@@ -247,7 +247,7 @@ def test_a_pca_start_is_kept_when_training_does_not_clearly_beat_it():
     trainer = Trainer(model, TrainConfig(epochs=3, batch_size=20, lr=1e-6), progress=False)
     trainer.fit(x[:100], x[100:])  # steps this small move validation loss by noise only
     assert trainer.best_epoch == 0
-    assert all(torch.equal(start[k], v) for k, v in model.state_dict().items())
+    assert all(torch.equal(start[k], v.cpu()) for k, v in model.state_dict().items())
 
 
 def test_a_start_on_augmented_data_must_clearly_beat_plain_pca_or_the_run_returns_to_it():
@@ -260,7 +260,7 @@ def test_a_start_on_augmented_data_must_clearly_beat_plain_pca_or_the_run_return
     trainer = Trainer(model, TrainConfig(epochs=2, batch_size=20, lr=1e-6), progress=False)
     trainer.fit(x[:100], x[100:], pca_weights=pca_weights)
     assert trainer.best_epoch == 0
-    assert all(torch.equal(pca_weights[k], v) for k, v in model.state_dict().items())
+    assert all(torch.equal(pca_weights[k], v.cpu()) for k, v in model.state_dict().items())
 
 
 def test_a_confirmed_start_is_the_reference_and_plain_pca_replaces_it_only_when_clearly_better():
@@ -275,7 +275,7 @@ def test_a_confirmed_start_is_the_reference_and_plain_pca_replaces_it_only_when_
         start = copy.deepcopy(model.state_dict())
         trainer = Trainer(model, TrainConfig(epochs=2, batch_size=20, lr=1e-6), progress=False)
         trainer.fit(x[:100], x[100:], pca_weights=pca_weights, start_confirmed=start_confirmed)
-        ends_as = {name: all(torch.equal(w[k], v) for k, v in model.state_dict().items()) for name, w in
+        ends_as = {name: all(torch.equal(w[k], v.cpu()) for k, v in model.state_dict().items()) for name, w in
                    (("start", start), ("plain", pca_weights))}  # fmt: skip
         return trainer.best_epoch, ends_as
 
