@@ -133,6 +133,8 @@ class _Autoencoder(BaseEstimator):
     def _prepare(self, X) -> np.ndarray:
         """Check X, choose the model, fit the per-feature statistics; return X scaled as the model sees it."""
         x = self._validated(X, reset=True)
+        if len(x) < 2:  # one sample has no spread to learn, nor any to hold out for validation
+            raise AelabError("X: 1 sample is too few to fit on")
         name = self.model if self.model != "auto" else default_model(KIND_OF_RANK[x.ndim])
         kind = model_class(name).input_kind
         latent_limit = math.prod(x.shape[1:])
@@ -140,7 +142,7 @@ class _Autoencoder(BaseEstimator):
             raise ConfigError("latent_dim", f"{self.latent_dim} exceeds the data's {latent_limit} feature(s)")
         self.kind_, self.model_name_ = kind, name
         scaled = kind in (SEQUENCE, TABLE)  # per feature, like the CLI; images stay in [0, 1]
-        self.standardizer_ = Standardizer.fit(x) if scaled else None
+        self.standardizer_ = Standardizer.fit(x, "X") if scaled else None
         return self._scale(x)
 
     def _train_model(self, xs: np.ndarray, trim: float = 0.0):

@@ -132,6 +132,16 @@ def anchor_to_pca(model, x_train, seed: int = 42, augment: str | None = None) ->
     model.anchor_to_pca(pca.mean_, pca.components_)
 
 
+def principal_axes_share(codes: np.ndarray, seed: int = 42) -> np.ndarray | None:
+    """(2,) share of the codes' variance along their first two principal axes (the latent plot's PCA panel; 1-d
+    codes hold all of it on the first), or None where the codes have no spread: a single test sample, or every
+    code alike (constant data), where the shares are 0/0 and t-SNE of such codes crashed the process."""
+    if len(codes) < 2 or not np.ptp(codes, axis=0).max() > 0:
+        return None
+    pcs = PCA(n_components=min(2, *codes.shape), random_state=seed).fit(codes).explained_variance_ratio_
+    return np.pad(pcs, (0, 2 - len(pcs)))
+
+
 def probe_accuracies(z_train, y_train, z_test, y_test, seed: int = 42) -> tuple[float, float]:
     """(logistic regression, 5-NN) test accuracy on standardised codes."""
     logreg = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
@@ -244,10 +254,9 @@ def evaluate_model(model, dataset, seed: int = 42) -> Evaluation:
         "mse_vs_pca": ae["mse"] / base["mse"] if base["mse"] > 0 else math.inf,
         "beats_pca": ae["mse"] < base["mse"],
     }
-    # How much of the codes' spread the first two principal axes hold (the latent plot's PCA panel)
-    pcs = PCA(n_components=min(2, *codes.shape), random_state=seed).fit(codes).explained_variance_ratio_
-    pcs = np.pad(pcs, (0, 2 - len(pcs)))  # 1-d codes: all of their spread lies on the first axis
-    metrics["latent_pc1_variance"], metrics["latent_pc2_variance"] = float(pcs[0]), float(pcs[1])
+    pcs = principal_axes_share(codes, seed)
+    if pcs is not None:  # codes without spread have no principal axes, and these keys no value
+        metrics["latent_pc1_variance"], metrics["latent_pc2_variance"] = float(pcs[0]), float(pcs[1])
     if dataset.has_labels and len(np.unique(dataset.train.y)) > 1:
         z_train = encode(model, x_train)
         metrics["probe_logreg"], metrics["probe_knn"] = probe_accuracies(

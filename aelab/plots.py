@@ -7,6 +7,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
+from .evaluate import principal_axes_share
 from .io import atomic_path
 
 matplotlib.use("Agg")  # before pyplot is imported, so no GUI backend is ever loaded (headless servers, CI)
@@ -108,15 +109,20 @@ def latent_space(codes, labels, class_names, path, title: str, seed: int = 42) -
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
     width = codes.shape[1]
     codes = _at_least_two_columns(codes)
-    if len(codes) >= 4:
-        perplexity = min(30.0, (len(codes) - 1) / 3)
-        tsne = TSNE(n_components=2, perplexity=perplexity, max_iter=1000, random_state=seed, init="pca")
-        embedded = tsne.fit_transform(codes)
-    else:  # too few points for t-SNE: show the codes themselves
-        embedded = codes[:, :2]
-    pca = PCA(n_components=min(2, len(codes)), random_state=seed).fit(codes)
-    projected = _at_least_two_columns(pca.transform(codes))
-    var = np.pad(pca.explained_variance_ratio_ * 100, (0, 2 - pca.n_components_))
+    share = principal_axes_share(codes, seed)
+    if share is None:  # no spread to project: the codes themselves, in both panels
+        embedded = projected = codes[:, :2]
+        var = ("no spread", "no spread")
+    else:
+        if len(codes) >= 4:
+            perplexity = min(30.0, (len(codes) - 1) / 3)
+            tsne = TSNE(n_components=2, perplexity=perplexity, max_iter=1000, random_state=seed, init="pca")
+            embedded = tsne.fit_transform(codes)
+        else:  # too few points for t-SNE: show the codes themselves
+            embedded = codes[:, :2]
+        pca = PCA(n_components=min(2, len(codes)), random_state=seed).fit(codes)
+        projected = _at_least_two_columns(pca.transform(codes))
+        var = tuple(f"{100 * v:.1f}% of variance" for v in share)
     for ax, pts, name in ((axes[0], embedded, "t-SNE"), (axes[1], projected, "PCA")):
         if labels is None:
             ax.scatter(pts[:, 0], pts[:, 1], s=4, alpha=0.6, color="tab:blue")
@@ -128,8 +134,8 @@ def latent_space(codes, labels, class_names, path, title: str, seed: int = 42) -
         ax.set_title(f"{name} of the {width}-d test codes")
     axes[0].set_xlabel("t-SNE 1")
     axes[0].set_ylabel("t-SNE 2")
-    axes[1].set_xlabel(f"PC1 ({var[0]:.1f}% of variance)")
-    axes[1].set_ylabel(f"PC2 ({var[1]:.1f}% of variance)")
+    axes[1].set_xlabel(f"PC1 ({var[0]})")
+    axes[1].set_ylabel(f"PC2 ({var[1]})")
     if labels is not None:
         axes[1].legend(markerscale=4, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.suptitle(f"{title}: latent space")

@@ -220,6 +220,8 @@ def _latent_findings(runs) -> list[str]:
         pcs = (
             f"the first two principal axes of its codes hold {100 * m['latent_pc1_variance']:.1f}% and "
             f"{100 * m['latent_pc2_variance']:.1f}% of their variance"
+            if "latent_pc1_variance" in m
+            else "its test codes have no spread (one sample, or all alike)"
         )
         if "probe_logreg" in m:
             better = "better than" if m["probe_logreg"] > m["pca_probe_logreg"] else "no better than"

@@ -230,6 +230,17 @@ def test_a_feature_constant_on_the_training_split_is_only_centred(tmp_path):
     assert (d.train.x[:, :, 1] == 0).all() and abs(d.train.x[:, :, 0].std() - 1) < 0.05
 
 
+def test_data_constant_in_every_feature_is_one_clear_error(tmp_path):
+    """A column of ones, a stuck sensor: all zeros once centred. Before, a table of them trained, wrote NaN and
+    Infinity into metrics.json, and t-SNE of its identical codes crashed the process (segmentation fault)."""
+    np.save(tmp_path / "ones.npy", np.ones((100, 4)))
+    (tmp_path / "stuck.csv").write_text("value\n" + "2.5\n" * 400)
+    for data, options in ((tmp_path / "ones.npy", {}), (tmp_path / "stuck.csv", {"window": 20})):
+        with pytest.raises(AelabError, match="every feature is constant on the training split") as info:
+            load_dataset(str(data), **options)
+        assert str(data) in str(info.value) and "\n" not in str(info.value)
+
+
 def test_pickled_npy_refused(tmp_path):
     np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(AelabError, match="pickled"):

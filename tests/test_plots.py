@@ -1,3 +1,5 @@
+import numpy as np
+import pytest
 from PIL import Image
 
 from aelab import plots
@@ -19,3 +21,13 @@ def test_a_history_of_exact_zeros_plots_without_a_warning(tmp_path):
         warnings.simplefilter("error")  # matplotlib warns when a log scale has no positive values
         plots.history(hist, tmp_path / "zeros.png", "dense")
     assert (tmp_path / "zeros.png").stat().st_size > 0
+
+
+def test_codes_without_spread_plot_as_they_are_and_have_no_principal_axes(tmp_path):
+    from aelab.evaluate import principal_axes_share
+
+    alike = np.ones((50, 4), np.float32)  # before: t-SNE of such codes crashed the process
+    assert principal_axes_share(alike) is None and principal_axes_share(np.ones((1, 4))) is None
+    assert principal_axes_share(np.eye(3, 1, dtype=np.float32)) == pytest.approx([1.0, 0.0])
+    plots.latent_space(alike, None, None, tmp_path / "alike.png", "dense")
+    assert (tmp_path / "alike.png").stat().st_size > 0

@@ -70,7 +70,7 @@ def test_the_loss_is_the_mean_over_real_values_and_the_model_sees_zeros_there():
 
 def test_normalisation_uses_the_real_steps_only():
     x = pad_sequences([np.full((2, 1), 1.0, np.float32), np.full((8, 1), 3.0, np.float32)])
-    stats = Standardizer.fit(x)
+    stats = Standardizer.fit(x, "x")
     assert stats.mean[0] == pytest.approx((2 * 1 + 8 * 3) / 10)
 
 

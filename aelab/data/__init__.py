@@ -462,7 +462,7 @@ def _array_dataset(
     pool_idx = sample(rest, y, train_n, seed, "--train-size")
     train_idx, val_idx = split_off(pool_idx, y, val_fraction, seed, "--val-fraction")
     if normalization is None:
-        normalization = Standardizer.fit(x[train_idx])
+        normalization = Standardizer.fit(x[train_idx], origin)
     else:
         normalization.check(x.shape[-1], origin)
 
@@ -500,7 +500,7 @@ def _stream_dataset(spec: DataSpec, normalization: Standardizer | None) -> Datas
     for part, what in ((train, "training part"), (val, "validation part"), (test, "test part")):
         check_length(part, window, what)
     if normalization is None:
-        normalization = Standardizer.fit(train.values)
+        normalization = Standardizer.fit(train.values, spec.data)
     train, val, test = (s.scaled(normalization, stream.feature_names) for s in (train, val, test))
 
     def split(part: Stream) -> Split:

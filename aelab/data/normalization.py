@@ -19,10 +19,12 @@ class Standardizer:
     std: np.ndarray
 
     @classmethod
-    def fit(cls, x_train: np.ndarray) -> Standardizer:
+    def fit(cls, x_train: np.ndarray, origin) -> Standardizer:
         """Mean and std of each feature over every other axis. A feature constant on the training split is only
         centred, as scikit-learn's StandardScaler does: constant columns are common in tables (the border pixels of
-        digits) and in recordings (a channel at rest), and it is the training data, not an error."""
+        digits) and in recordings (a channel at rest), and it is the training data, not an error. Every feature
+        constant is one (a stuck sensor, a column of ones): once centred the data are all zeros, which any model
+        reconstructs exactly, and t-SNE of such codes crashed the process. `origin` names the data in that error."""
         axes = tuple(range(x_train.ndim - 1))
         if np.isnan(x_train).any():  # padded ragged sequences: statistics of the real steps
             mean = np.nanmean(x_train, axis=axes, dtype=np.float64)
@@ -30,6 +32,10 @@ class Standardizer:
         else:
             mean = x_train.mean(axis=axes, dtype=np.float64)
             std = x_train.std(axis=axes, dtype=np.float64)
+        if not (std >= MIN_STD).any():
+            raise AelabError(
+                f"{origin}: every feature is constant on the training split; there is nothing for a model to learn"
+            )
         std[std < MIN_STD] = 1.0
         return cls(mean.astype(np.float32), std.astype(np.float32))
 
