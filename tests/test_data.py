@@ -235,8 +235,14 @@ def test_data_constant_in_every_feature_is_one_clear_error(tmp_path):
     Infinity into metrics.json, and t-SNE of its identical codes crashed the process (segmentation fault)."""
     np.save(tmp_path / "ones.npy", np.ones((100, 4)))
     (tmp_path / "stuck.csv").write_text("value\n" + "2.5\n" * 400)
-    for data, options in ((tmp_path / "ones.npy", {}), (tmp_path / "stuck.csv", {"window": 20})):
-        with pytest.raises(AelabError, match="every feature is constant on the training split") as info:
+    black = write_image_folder(tmp_path / "black", size=8)
+    for path in black.rglob("*.png"):
+        Image.new("RGB", (8, 8)).save(path)
+    cases = ((tmp_path / "ones.npy", {}), (tmp_path / "stuck.csv", {"window": 20}), (black, {"stream": False}))
+    for data, options in cases:
+        with pytest.raises(
+            AelabError, match="every (feature is constant on the training split|training image is)"
+        ) as info:
             load_dataset(str(data), **options)
         assert str(data) in str(info.value) and "\n" not in str(info.value)
 

@@ -433,6 +433,8 @@ def _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, s
     if len(shapes) > 1:
         origin = f"--test-data {spec.test_data}" if spec.test_data else spec.data  # where the test images came from
         raise AelabError(f"{origin}: train and test images differ in size {sorted(shapes)}")
+    if isinstance(train.x, np.ndarray) and not np.ptp(train.x, axis=0).max() > 0:  # as Standardizer.fit refuses
+        raise AelabError(f"{spec.data}: every training image is the same; there is nothing for a model to learn")
     return Dataset(IMAGE, train, val, test, train_pool.class_names, spec)
 
 
