@@ -237,6 +237,7 @@ def test_a_table_parquet_and_npy_train(capsys, tmp_path):
     [
         (["1,2,,0", "3,4,,1"], "a,b,c,label", ["column 'c' has a missing value in data row 11 (2 of its 12 rows)"]),
         (["1,x,3,0"], "a,b,c,label", ["column 'b' is not numeric", "'x'"]),
+        (["1,2,3,setosa"], "a,b,c,species", ["column 'species' is not numeric", "classes", "named 'label'"]),
         (["1,2,nan,0"], "a,b,c,label", ["column 'c' has a missing value"]),
         (None, "label", ["no feature columns"]),
     ],

@@ -48,9 +48,10 @@ def is_number(text: str) -> bool:
         return False
 
 
-def not_numeric_hint(cell, dates: bool = True) -> str:
+def not_numeric_hint(cell, dates: bool = True, classes: bool = False) -> str:
     """What to add to a "not numeric" error when `cell` is a number written with a decimal comma ('1,5'), or (with
-    `dates`: in a column that could be renamed) a date or time ('2024-01-31 12:00') in one not named `timestamp`."""
+    `dates`: in a column that could be renamed) a date or time ('2024-01-31 12:00') in one not named `timestamp`,
+    or other text (with `classes`: in a file whose `label` column gives class labels, as iris' 'species' would)."""
     text = str(cell).strip()
     try:
         float(text.replace(",", "."))
@@ -62,7 +63,7 @@ def not_numeric_hint(cell, dates: bool = True) -> str:
     try:
         datetime.fromisoformat(text)
     except ValueError:
-        return ""
+        return "; a column of classes gives the labels (never a feature) when it is named 'label'" if classes else ""
     return "; a date or time column is the time index (never a feature) when it is named 'timestamp'"
 
 

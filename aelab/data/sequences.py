@@ -99,7 +99,7 @@ def sequences_from_csv(path: Path, length: int | None = None) -> CsvSequences:
             values = [float(row[c]) for c in feature_cols]
         except ValueError:
             bad = next(c for c in [t_col, *feature_cols] if not is_number(row[c]))
-            hint = not_numeric_hint(row[bad], dates=bad != t_col)  # the step column `t` must hold numbers
+            hint = not_numeric_hint(row[bad], dates=bad != t_col, classes=True)  # `t` must hold numbers
             raise AelabError(f"{path}:{line}: non-numeric value {row[bad]!r} in column {header[bad]}{hint}") from None
         if not all(math.isfinite(v) for v in values) or not math.isfinite(t):
             raise AelabError(f"{path}:{line}: NaN or inf value")

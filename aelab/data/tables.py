@@ -163,7 +163,7 @@ def _column_values(path: Path, name: str, cells: list) -> np.ndarray:
         try:
             values[i] = float(cell)
         except (TypeError, ValueError):
-            hint = not_numeric_hint(cell)
+            hint = not_numeric_hint(cell, classes=True)
             raise AelabError(f"{path}: column {name!r} is not numeric ({cell!r} in data row {i + 1}){hint}") from None
         if not math.isfinite(values[i]):
             raise AelabError(f"{path}: column {name!r} has a missing or infinite value in data row {i + 1}")
