@@ -132,9 +132,11 @@ def _parquet_columns(path: Path) -> dict[str, list]:
 
 
 def _table_from_columns(path: Path, columns: dict[str, list]) -> Table:
+    if not columns:
+        raise AelabError(f"{path}: no columns (an empty file?)")
     features = feature_columns(columns)
     if not features:
-        raise AelabError(f"{path}: no feature columns (only {', '.join(columns) or 'nothing'})")
+        raise AelabError(f"{path}: no feature columns (only {', '.join(columns)})")
     n = len(columns[features[0]])
     if n == 0:
         raise AelabError(f"{path}: no data rows")
