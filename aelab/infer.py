@@ -23,7 +23,7 @@ from .data import DataSpec, load_dataset
 from .data.images import LUMA, is_image_file, read_image, validate_image_values
 from .data.npy import ArrayRows, NpyChunks
 from .data.sequences import check_padding, sequences_from_csv
-from .data.streams import Stream, check_length, mean_over_windows, read_stream, window_starts
+from .data.streams import Stream, check_length, mean_over_windows, per_window, read_stream, window_starts
 from .data.tables import in_training_column_order, read_table
 from .errors import AelabError
 from .evaluate import PCABaseline, encode, per_sample_mse, reconstruct
@@ -435,8 +435,7 @@ def _encode_stream(run: Run, input_path, output, resize, batch_size) -> int:
     window, stride = run.window
     starts = window_starts(len(stream), window, stride)
     k = run.model.latent_dim
-    batches = (starts[i : i + batch_size] for i in range(0, len(starts), batch_size))
-    codes = np.concatenate([encode(run.model, stream.values[b[:, None] + np.arange(window)]) for b in batches])
+    codes = per_window(stream.values, window, stride, lambda b: encode(run.model, b), batch_size)
     name, steps = _step_column(stream, output)
     first = [steps[i] for i in starts] if isinstance(steps, list) else steps[starts]
     with Writer(output, len(codes), [name] + [f"z{i}" for i in range(k)], (k,), np.float32) as out:

@@ -18,10 +18,12 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from .anomaly import step_scores
 from .data.images import validate_image_values
 from .data.normalization import Standardizer
 from .data.npy import numeric_float32
 from .data.sequences import check_padding
+from .data.streams import mean_over_windows, per_window
 from .errors import AelabError
 from .evaluate import encode as encode_samples
 from .evaluate import per_sample_mse
@@ -79,22 +81,51 @@ class Run:
 
     def encode(self, x) -> np.ndarray:
         """(N, latent_dim) codes of samples `x` given as the run's training data were before scaling: table rows
-        (N, F), sequences (N, T, F) (shorter ones NaN-padded at their end; a stream run's windows), images
-        (N, C, H, W) in [0, 1] as the estimator takes them. Standardised with the training statistics, as
-        `aelab encode` does for files."""
+        (N, F), sequences (N, T, F) (shorter ones NaN-padded at their end), images (N, C, H, W) in [0, 1] as the
+        estimator takes them. A stream run takes the stream itself, (T, F) (or (T,) for one feature), and codes
+        each window it scores, or windows (N, W, F). Standardised with the training statistics, as `aelab encode`
+        does for files."""
+        stream = self._stream_input(x)
+        if stream is not None:
+            return per_window(stream, *self.window, lambda b: encode_samples(self.model, b))
         return encode_samples(self.model, self._model_input(x))
 
     def reconstruct(self, x) -> np.ndarray:
-        """Reconstructions of samples `x` (as for `encode`) in their own scale; a sequence's padding stays NaN."""
+        """Reconstructions of samples `x` (as for `encode`) in their own scale; a sequence's padding stays NaN. A
+        stream comes back per time step, (T, F): the mean over the windows that cover each step."""
+        stream = self._stream_input(x)
+        if stream is not None:
+            x_hat = mean_over_windows(stream, *self.window, lambda b: reconstruct_samples(self.model, b))
+            return self.normalization.invert(x_hat).astype(np.float32)
         scaled = self._model_input(x)
         x_hat = masked_like(reconstruct_samples(self.model, scaled), scaled)
         return x_hat if self.normalization is None else self.normalization.invert(x_hat).astype(np.float32)
 
     def score(self, x) -> np.ndarray:
         """(N,) reconstruction MSE of each sample of `x` (as for `encode`) over its real values, in the model's
-        scale: what `aelab score` writes, comparable with `val_errors()` (its threshold is their 99th percentile)."""
+        scale: what `aelab score` writes, comparable with `val_errors()` (its threshold is their 99th percentile).
+        A stream gets (T,) scores, one per time step from the windows that cover it, as `aelab score` gives."""
+        stream = self._stream_input(x)
+        if stream is not None:
+            return step_scores(lambda b: reconstruct_samples(self.model, b), stream, *self.window)
         scaled = self._model_input(x)
         return per_sample_mse(scaled, reconstruct_samples(self.model, scaled))
+
+    def _stream_input(self, x) -> np.ndarray | None:
+        """For a stream run given the stream itself, (T, F) or (T,), its values standardised; else None (windows
+        and every other run's samples go through `_model_input`)."""
+        if self.window is None or np.ndim(x) not in (1, 2):
+            return None
+        x, bad = numeric_float32(np.asarray(x), "x", "stream")
+        x = x.reshape(len(x), -1)
+        if bad is not None:
+            raise AelabError(f"x: NaN or inf at step {bad[0]}" + (f", feature {bad[1]}" if len(bad) > 1 else ""))
+        features, window = self.normalization.n_features, self.window[0]
+        if x.shape[1] != features:
+            raise AelabError(f"x: a stream of {x.shape[1]} feature(s), the run was trained on {features}")
+        if len(x) < window:
+            raise AelabError(f"x: the stream has {len(x)} steps, shorter than one window ({window})")
+        return self.normalization.apply(x).astype(np.float32)
 
     def _model_input(self, x) -> np.ndarray:
         """`x` as float32 in the model's layout and scale; a wrong shape or a misplaced NaN is one error."""

@@ -6,9 +6,11 @@ import json
 import numpy as np
 import pytest
 
+from aelab import load_run
 from aelab.anomaly import anomaly_metrics, point_adjusted, step_scores
 from aelab.data import load_dataset
 from aelab.data.streams import auto_window, mean_over_windows, read_stream, window_starts, windows
+from aelab.errors import AelabError
 from tests.helpers import assert_one_line_error, run_cli
 
 
@@ -173,6 +175,17 @@ def test_train_score_plot_and_anomaly_metrics_on_a_stream(capsys, tmp_path):
 
     code, out, err = run_cli(capsys, "evaluate", run, "--test-data", test)
     assert code == 0 and "anomaly_auroc=" in out
+
+    # the API takes the stream itself, (T, F) or (T,), and gives what the CLI wrote for the file
+    loaded, xt = load_run(run), read_stream(test).values  # as the CLI read the file's 5 decimals
+    for command in ("encode", "score"):
+        assert run_cli(capsys, command, run, test, "-o", tmp_path / f"{command}.npy")[0] == 0
+    np.testing.assert_array_equal(loaded.score(xt), np.load(tmp_path / "score.npy")["score"])
+    np.testing.assert_array_equal(loaded.score(xt[:, 0]), loaded.score(xt))  # (T,) for one feature
+    np.testing.assert_array_equal(loaded.encode(xt), np.load(tmp_path / "encode.npy"))
+    np.testing.assert_array_equal(loaded.reconstruct(xt), np.load(tmp_path / "rec.npy"))
+    with pytest.raises(AelabError, match="the stream has 20 steps, shorter than one window"):
+        loaded.score(xt[:20])
 
 
 def test_an_npy_stream_with_labels_from_a_file(tmp_path):

@@ -55,7 +55,7 @@ class Standardizer:
 
     def check(self, n_features: int, origin) -> None:
         if n_features != self.n_features:
-            raise AelabError(f"{origin}: {n_features} features, the model was trained on {self.n_features}")
+            raise AelabError(f"{origin}: {n_features} feature(s), the model was trained on {self.n_features}")
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         return (x - self.mean) / self.std

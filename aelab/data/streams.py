@@ -258,6 +258,15 @@ def windows(values: np.ndarray, window: int, stride: int) -> np.ndarray:
     return np.lib.stride_tricks.as_strided(values, (n, window, values.shape[1]), (stride * step, step, feature))
 
 
+def per_window(values: np.ndarray, window: int, stride: int, fn, batch_size: int = 256) -> np.ndarray:
+    """`fn` of the windows `window_starts` gives, one result per window: `fn` maps windows (B, W, F) to (B, ...).
+    Memory: one batch of windows at a time."""
+    starts = window_starts(len(values), window, stride)
+    offsets = np.arange(window)
+    batches = (starts[i : i + batch_size] for i in range(0, len(starts), batch_size))
+    return np.concatenate([fn(values[first[:, None] + offsets]) for first in batches])
+
+
 def check_length(stream: Stream, window: int, what: str) -> None:
     if len(stream) < window:
         raise AelabError(f"{stream.origin}: the {what} has {len(stream)} steps, shorter than one window ({window})")
