@@ -537,6 +537,19 @@ def test_train_says_which_columns_are_row_indexes_and_which_features_look_like_l
     assert json.loads((tmp_path / "r" / "config.json").read_text())["feature_names"] == ["a", "b", "c", "Target"]
 
 
+def test_a_header_of_numbers_is_named_where_a_file_without_one_loses_its_first_row(capsys, tmp_path):
+    data = tmp_path / "saved.csv"
+    np.savetxt(data, np.random.default_rng(0).normal(size=(40, 3)), delimiter=",")  # no header line
+    code, out, err = run_cli(capsys, "train", "dense", "--data", data, "--epochs", "1", "--out", tmp_path / "r")
+    assert code == 0, err
+    assert "the header line holds only numbers (1.25730221..., " in out and "add a header line" in out
+    code, out, err = run_cli(capsys, "encode", tmp_path / "r", data, "-o", tmp_path / "c.npy")
+    assert code == 0 and "header line holds only numbers" in out and "39 samples" in out
+    from aelab.data.tables import column_notes
+
+    assert not any("header line" in note for note in column_notes(["a", "1", "2"]))  # one name is not a number
+
+
 def test_a_tables_id_column_names_its_rows_in_outputs(capsys, tmp_path):
     rows = [f"row-{i},{row}" for i, row in enumerate(table_rows(30))]
     data = write_table(tmp_path / "t.csv", rows, "ID,a,b,c,label")

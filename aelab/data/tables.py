@@ -54,9 +54,17 @@ LABEL_LIKE = ("class", "target", "labels", "anomaly", "outlier")  # names that o
 
 
 def column_notes(names) -> list[str]:
-    """Lines for the user about a file's columns `names` that are not what they may seem: row indexes left out,
-    and features whose names suggest labels (labels are read from a column named label or is_anomaly only)."""
+    """Lines for the user about a file's columns `names` that are not what they may seem: a header of numbers (a
+    file saved without one), row indexes left out, and features whose names suggest labels (labels are read from a
+    column named label or is_anomaly only)."""
     notes = []
+    if names and all(map(is_number, names)):  # np.savetxt writes no header line; pandas and R read one all the same
+        shown = ", ".join(name if len(name) <= 12 else name[:10] + "..." for name in names[:3])
+        shown += ", ..." if len(names) > 3 else ""
+        notes.append(
+            f"the header line holds only numbers ({shown}): they name the columns; if the file has no header line, "
+            "its first row is not read as data (add a header line)"
+        )
     if index := [name for name in names if is_row_index(name)]:
         notes.append(f"not features: {', '.join(map(repr, index))} (row index)")
     for name in names:
