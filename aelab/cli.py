@@ -257,6 +257,7 @@ def _default_model_for(data: str | None, window, echo=None) -> str:
     """The model `aelab train` trains when none is named: the registry's default for the kind of `--data`, said
     through `echo` (one process of several says nothing)."""
     from .data import data_kind
+    from .kinds import TABLE
     from .models import default_model
 
     if data is None:
@@ -264,7 +265,9 @@ def _default_model_for(data: str | None, window, echo=None) -> str:
     kind = data_kind(data, window)
     model = default_model(kind)
     if echo is not None:
-        echo(f"model: {model}, the default for {kind} data (name another as aelab train MODEL)")
+        # rows in time order read as a table are samples of their own; a stream is read only with --window
+        stream_hint = "; rows in time order? --window auto reads them as a stream" if kind == TABLE else ""
+        echo(f"model: {model}, the default for {kind} data (name another as aelab train MODEL{stream_hint})")
     return model
 
 

@@ -400,6 +400,7 @@ def test_without_a_model_the_kind_of_data_picks_its_default(capsys, tmp_path):
         code, printed, err = run_cli(capsys, "train", "--data", data, "--epochs", "1", "--out", out)
         assert code == 0, err
         assert f"model: {expected}, the default for" in printed
+        assert ("--window auto reads them as a stream" in printed) == (expected == "dense")  # a forgotten --window?
         assert json.loads((out / "config.json").read_text())["model"] == expected
     code, _, err = run_cli(capsys, "train", "--out", tmp_path / "none")
     assert_one_line_error(code, err, "name a MODEL, or pass --data")
