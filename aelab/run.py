@@ -114,9 +114,15 @@ class Run:
     def _stream_input(self, x) -> np.ndarray | None:
         """For a stream run given the stream itself, (T, F) or (T,), its values standardised; else None (windows
         and every other run's samples go through `_model_input`)."""
-        if self.window is None or np.ndim(x) not in (1, 2):
+        if self.window is None:
             return None
-        x, bad = numeric_float32(np.asarray(x), "x", "stream")
+        try:
+            x = np.asarray(x)
+        except (TypeError, ValueError) as exc:  # ragged nested lists
+            raise AelabError(f"x: not an array of numbers ({exc})") from None
+        if x.ndim not in (1, 2):
+            return None
+        x, bad = numeric_float32(x, "x", "stream")
         x = x.reshape(len(x), -1)
         if bad is not None:
             raise AelabError(f"x: NaN or inf at step {bad[0]}" + (f", feature {bad[1]}" if len(bad) > 1 else ""))
