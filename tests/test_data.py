@@ -365,3 +365,40 @@ def test_a_photo_is_read_upright_as_its_exif_orientation_says(tmp_path):
     np.testing.assert_array_equal(upright[:, -1, 0], 255)  # the top row is now the right-hand column
     img.save(tmp_path / "plain.png")  # no tag: the pixels as stored
     np.testing.assert_array_equal(read_image(tmp_path / "plain.png"), stored)
+
+
+def write_ucr_tsv(path, x, y):
+    """The UCR archive's layout: label, then the values, tab-separated; NaN padding written as the archive does."""
+    lines = [f"{label}\t" + "\t".join(f"{v:.6g}" for v in row) + "\n" for label, row in zip(y, x, strict=True)]
+    path.write_text("".join(lines))
+    return path
+
+
+def test_a_ucr_archive_tsv_reads_as_the_same_sequences_and_labels_as_npy_files(tmp_path):
+    rng = np.random.default_rng(0)
+    x = np.round(rng.normal(size=(30, 24)), 4).astype(np.float32)
+    x[3, 20:] = np.nan  # a shorter sequence, padded as the archive pads them
+    y = np.array([1, 2, 3] * 10)
+    tsv = write_ucr_tsv(tmp_path / "Set_TRAIN.tsv", x, y)
+    with tsv.open("a") as f:
+        f.write("2\t" + "\t".join(["0.5"] * 10) + "\n")  # a line that stops early
+    np.save(tmp_path / "x.npy", np.concatenate([x, np.r_[[0.5] * 10, [np.nan] * 14][None]])[..., None])
+    np.save(tmp_path / "y.npy", np.r_[y, 2])
+    from_tsv, from_npy = load_dataset(str(tsv)), load_dataset(str(tmp_path / "x.npy"), labels=str(tmp_path / "y.npy"))
+    assert from_tsv.kind == "sequence" and from_tsv.sample_shape == (24, 1)
+    for a, b in ((from_tsv.train, from_npy.train), (from_tsv.test, from_npy.test)):
+        np.testing.assert_array_equal(a.x, b.x)
+        np.testing.assert_array_equal(a.y, b.y)
+    assert from_tsv.class_names == ["1", "2", "3"]
+
+
+@pytest.mark.parametrize(
+    "first_line, fragment",
+    [("label\tv1\tv2", "Set.tsv:1: value 'v1' is not a number"), ("1,0.5,0.7", "Set.tsv:1: no tab")],
+)
+def test_a_tsv_not_in_the_ucr_layout_is_one_line_naming_the_line(tmp_path, first_line, fragment):
+    path = tmp_path / "Set.tsv"
+    path.write_text(first_line + "\n1\t0.5\t0.7\n")
+    with pytest.raises(AelabError, match=fragment) as info:
+        load_dataset(str(path))
+    assert "UCR archive's layout" in str(info.value) and "\n" not in str(info.value)

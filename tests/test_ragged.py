@@ -153,3 +153,29 @@ def test_the_estimator_takes_sequences_padded_with_nan_and_refuses_gaps():
     x[2, 3, 0] = np.nan
     with pytest.raises(AelabError, match="X: sequence 2 has NaN or inf at step 3"):
         est.transform(x)
+
+
+def test_ucr_archive_tsv_files_train_test_and_encode_at_their_own_lengths(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+
+    def write(path, n):  # the UCR layout: a label, then tab-separated values; shorter sequences stop early
+        lines = []
+        for i in range(n):
+            steps = 30 if i % 3 else 22
+            values = np.sin(0.3 * np.arange(steps) + rng.uniform(0, 6))
+            lines.append(f"{i % 2}\t" + "\t".join(f"{v:.5f}" for v in values))
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    train, test = write(tmp_path / "S_TRAIN.tsv", 40), write(tmp_path / "S_TEST.tsv", 12)
+    code, out, err = run_cli(
+        capsys, "train", "--data", train, "--test-data", test, "--epochs", "1", "--out", tmp_path / "r"
+    )
+    assert code == 0, err
+    assert "model: lstm, the default for sequence data" in out and "logistic probe" in out  # labels from column 1
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["model_config"]["seq_len"] == 30
+    assert run_cli(capsys, "encode", tmp_path / "r", test, "-o", tmp_path / "codes.npy")[0] == 0
+    assert np.load(tmp_path / "codes.npy").shape[0] == 12
+    assert run_cli(capsys, "reconstruct", tmp_path / "r", test, "-o", tmp_path / "rec.csv")[0] == 0
+    ids = [line.split(",")[0] for line in (tmp_path / "rec.csv").read_text().splitlines()[1:]]
+    assert ids.count("0") == 22 and ids.count("1") == 30  # each sequence at its own length

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import AelabError
 from ..padding import misplaced_value, pad_sequences
-from .csvfile import is_number, not_numeric_hint, read_csv_rows
+from .csvfile import is_number, not_numeric_hint, open_csv, read_csv_rows
 from .npy import load_npy, numeric_float32
 from .tables import feature_columns, is_sequence_header
 
@@ -56,6 +56,48 @@ def check_padding(x: np.ndarray, origin, first: int = 0) -> None:
 
 def sequences_from_npy(path: Path) -> np.ndarray:
     return validate_sequences(load_npy(path), path)
+
+
+UCR_MISSING = {"", "nan", "NaN", "NAN"}  # how the archive writes the padding of its shorter sequences
+
+
+def sequences_from_ucr_tsv(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The UCR archive's own layout (2018): one univariate sequence per line, its class label first, then its
+    values, tab-separated, no header line; shorter sequences end in NaN or stop early. Returns (N, T, 1) float32
+    sequences, NaN-padded at their end as `pad_sequences` pads, and the labels (N,) as written."""
+    labels, sequences = [], []
+    with open_csv(path) as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            label, *cells = line.rstrip("\r\n").split("\t")
+            if not cells:
+                raise AelabError(
+                    f"{path}:{number}: no tab; a .tsv is read in the UCR archive's layout (a label, then the values, "
+                    "tab-separated, no header line)"
+                )
+            values = np.empty(len(cells), dtype=np.float32)
+            for j, cell in enumerate(cells):
+                text = cell.strip()
+                if text in UCR_MISSING:
+                    values[j] = np.nan
+                    continue
+                try:
+                    values[j] = float(text)
+                except ValueError:
+                    raise AelabError(
+                        f"{path}:{number}: value {cell!r} is not a number; a .tsv is read in the UCR archive's layout "
+                        "(a label, then the values, tab-separated, no header line)"
+                    ) from None
+            while len(values) and np.isnan(values[-1]):  # the archive's padding, redone below to the longest
+                values = values[:-1]
+            if not len(values):
+                raise AelabError(f"{path}:{number}: a sequence without values")
+            labels.append(label.strip())
+            sequences.append(values[:, None])
+    if not sequences:
+        raise AelabError(f"{path}: no sequences (empty file)")
+    return validate_sequences(pad_sequences(sequences), path), np.asarray(labels)
 
 
 class CsvSequences(NamedTuple):
