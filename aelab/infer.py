@@ -22,7 +22,7 @@ from .anomaly import anomaly_metrics, step_scores
 from .data import DataSpec, load_dataset
 from .data.images import LUMA, is_image_file, read_image, validate_image_values
 from .data.npy import ArrayRows, NpyChunks
-from .data.sequences import check_padding, sequences_from_csv, sequences_from_ucr_tsv
+from .data.sequences import LABELLED_SEQUENCE_FILES, check_padding, sequences_from_csv
 from .data.streams import Stream, check_length, mean_over_windows, per_window, read_stream, window_starts
 from .data.tables import in_training_column_order, read_table
 from .errors import AelabError
@@ -138,15 +138,15 @@ def _sequence_source(run: Run, path: Path, batch_size: int) -> Source:
         if x.shape[2] == n_features:
             x = fit_length(x, seq_len, bool((run.config.get("data") or {}).get("length")), path)
         arr, ragged = ArrayRows(x), bool(np.isnan(x).any())
-    elif path.suffix.lower() == ".tsv":  # the UCR archive's layout; its labels are not needed here
-        x = sequences_from_ucr_tsv(path)[0]
+    elif path.suffix.lower() in LABELLED_SEQUENCE_FILES:  # the UCR/UEA archives' files; labels are not needed here
+        x = LABELLED_SEQUENCE_FILES[path.suffix.lower()](path)[0]
         if x.shape[2] == n_features:
             x = fit_length(x, seq_len, bool((run.config.get("data") or {}).get("length")), path)
         arr, ragged = ArrayRows(x), bool(np.isnan(x).any())
     elif path.suffix.lower() == ".npy":
         arr = NpyChunks(path)
     else:
-        raise AelabError(f"{path}: sequences must come as .npy (N, T, F), .csv or .tsv (the UCR archive's layout)")
+        raise AelabError(f"{path}: sequences must come as .npy (N, T, F), .csv, or the UCR/UEA archives' .tsv or .ts")
     if arr.ndim != 3 or arr.shape[1:] != (seq_len, n_features):
         raise AelabError(
             f"{path}: sequences of shape {arr.shape[1:] if arr.ndim == 3 else arr.shape}, "

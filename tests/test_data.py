@@ -402,3 +402,28 @@ def test_a_tsv_not_in_the_ucr_layout_is_one_line_naming_the_line(tmp_path, first
     with pytest.raises(AelabError, match=fragment) as info:
         load_dataset(str(path))
     assert "UCR archive's layout" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_uea_ts_file_reads_its_dimensions_lengths_and_class_labels(tmp_path):
+    cases = [
+        ("0.1,0.2,0.3,0.4:1,2,3,4", "walk"),
+        ("0.5,0.6:5,6", "run"),  # a shorter case: padded with NaN at its end
+        ("0.7,0.8,0.9,?:7,8,9,?", "walk"),  # the archive's missing value at the end: padding too
+    ]
+    header = "# a comment\n@problemName Toy\n@timeStamps false\n@univariate false\n@classLabel true walk run\n@data\n"
+    (tmp_path / "toy.ts").write_text(header + "".join(f"{values}:{label}\n" for values, label in cases * 4))
+    from aelab.data.sequences import sequences_from_ts
+
+    x, labels = sequences_from_ts(tmp_path / "toy.ts")
+    assert x.shape == (12, 4, 2) and list(labels[:3]) == ["walk", "run", "walk"]
+    np.testing.assert_array_equal(x[0, :, 1], [1, 2, 3, 4])
+    assert np.isnan(x[1, 2:]).all() and np.isnan(x[2, 3]).all() and not np.isnan(x[2, :3]).any()
+    data = load_dataset(str(tmp_path / "toy.ts"))
+    assert data.kind == "sequence" and data.sample_shape == (4, 2) and data.class_names == ["run", "walk"]
+    regression = header.replace("@classLabel true walk run", "@targetLabel true")
+    (tmp_path / "reg.ts").write_text(regression + "".join(f"{values}:{i}.5\n" for i, (values, _) in enumerate(cases)))
+    x, labels = sequences_from_ts(tmp_path / "reg.ts")
+    assert x.shape == (3, 4, 2) and labels is None  # a regression target is neither a class nor a dimension
+    (tmp_path / "bad.ts").write_text("0.1,0.2:walk\n")
+    with pytest.raises(AelabError, match=r"bad.ts:1: expected '@' header lines"):
+        load_dataset(str(tmp_path / "bad.ts"))

@@ -30,7 +30,7 @@ from .images import (
 from .lazy import LazyImages, should_stream
 from .normalization import Standardizer
 from .npy import load_npy
-from .sequences import label_sort_key, sequences_from_csv, sequences_from_npy, sequences_from_ucr_tsv, synthetic
+from .sequences import LABELLED_SEQUENCE_FILES, label_sort_key, sequences_from_csv, sequences_from_npy, synthetic
 from .spec import DataSpec
 from .splits import HELD_OUT_TEST_FRACTION, sample, split_off
 from .streams import Stream, auto_window, check_length, default_stride, read_stream, windows
@@ -243,8 +243,8 @@ def _read_arrays(path: Path, labels, length: int | None = None):
         x, features = read.x, read.features
         raw = None if read.y is None else np.asarray(read.class_names)[read.y]
     elif kind == SEQUENCE:
-        if path.suffix.lower() == ".tsv":
-            x, raw = sequences_from_ucr_tsv(path)
+        if path.suffix.lower() in LABELLED_SEQUENCE_FILES:
+            x, raw = LABELLED_SEQUENCE_FILES[path.suffix.lower()](path)
         else:
             x, raw = sequences_from_npy(path), None
         features = None
@@ -256,7 +256,7 @@ def _read_arrays(path: Path, labels, length: int | None = None):
     if labels:
         raw = _raw_labels_from_file(labels, len(x))
     elif raw is not None:
-        where = "the labels (first column)" if path.suffix.lower() == ".tsv" else "column 'label'"
+        where = "its class labels" if path.suffix.lower() in LABELLED_SEQUENCE_FILES else "column 'label'"
         _check_class_labels(raw, f"{path}: {where}")
     return kind, x, raw, features
 
@@ -294,13 +294,13 @@ def _file_kind(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return SEQUENCE if is_sequence_csv(path) else TABLE
-    if suffix == ".tsv":  # the UCR archive's layout
+    if suffix in LABELLED_SEQUENCE_FILES:  # the UCR/UEA archives' own files
         return SEQUENCE
     if suffix == ".npy":
         return SEQUENCE if _npy_ndim(path) == 3 else TABLE
     if suffix == ".parquet":
         return TABLE
-    raise AelabError(f"{path}: not an image folder, .npy, .csv, .parquet or .tsv (the UCR archive's layout)")
+    raise AelabError(f"{path}: not an image folder, .npy, .csv, .parquet, or the UCR/UEA archives' .tsv or .ts")
 
 
 def file_column_notes(data: str) -> list[str]:

@@ -100,6 +100,68 @@ def sequences_from_ucr_tsv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return validate_sequences(pad_sequences(sequences), path), np.asarray(labels)
 
 
+def sequences_from_ts(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """The `.ts` files of the UEA/UCR archives (sktime's format): `@` header lines, then after `@data` one case per
+    line, its dimensions separated by `:` and each dimension's values by `,`, the class label last where
+    `@classLabel true`; `?` or NaN marks a missing value. Returns (N, T, D) float32 sequences, NaN-padded at their end
+    to the longest, and the labels (N,) as written (None without class labels)."""
+    labelled = targets = in_data = False
+    labels, sequences = [], []
+    with open_csv(path) as f:
+        for number, line in enumerate(f, start=1):
+            text = line.strip()
+            if not text or text.startswith("#"):
+                continue
+            if not in_data:
+                key, _, rest = text.partition(" ")
+                key, on = key.lower(), rest.strip().lower().startswith("true")
+                if not key.startswith("@"):
+                    raise AelabError(f"{path}:{number}: expected '@' header lines and then '@data' (a .ts file)")
+                if key == "@timestamps" and on:
+                    raise AelabError(f"{path}:{number}: time-stamped .ts values are not read; write them without")
+                labelled = on if key == "@classlabel" else labelled
+                targets = on if key == "@targetlabel" else targets  # a regression target: not a class, not read
+                in_data = key == "@data"
+                continue
+            fields = text.split(":")
+            if labelled:
+                labels.append(fields.pop().strip())
+            elif targets:
+                fields.pop()
+            try:
+                dims = [[_ts_value(v) for v in field.split(",")] for field in fields]
+            except ValueError as exc:
+                raise AelabError(f"{path}:{number}: value {str(exc)!r} is not a number") from None
+            steps = max(map(len, dims))
+            case = np.full((steps, len(dims)), np.nan, dtype=np.float32)
+            for j, values in enumerate(dims):
+                case[: len(values), j] = values
+            if sequences and case.shape[1] != sequences[0].shape[1]:
+                raise AelabError(
+                    f"{path}:{number}: {case.shape[1]} dimensions, the first case has {sequences[0].shape[1]}"
+                )
+            real = np.flatnonzero(~np.isnan(case).all(1))
+            if not len(real):
+                raise AelabError(f"{path}:{number}: a case without values")
+            sequences.append(case[: real[-1] + 1])  # trailing missing steps: padding, redone to the longest
+    if not sequences:
+        raise AelabError(f"{path}: no cases after '@data' (an empty or header-only .ts file)")
+    return validate_sequences(pad_sequences(sequences), path), (np.asarray(labels) if labelled else None)
+
+
+def _ts_value(text: str) -> float:
+    text = text.strip()
+    if text in ("?", "") or text.lower() == "nan":
+        return math.nan
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(text) from None
+
+
+LABELLED_SEQUENCE_FILES = {".tsv": sequences_from_ucr_tsv, ".ts": sequences_from_ts}  # suffix -> (x, labels)
+
+
 class CsvSequences(NamedTuple):
     x: np.ndarray  # (N, T, F) float32, shorter sequences NaN-padded at their end
     y: np.ndarray | None  # (N,) class indices into class_names
