@@ -44,7 +44,7 @@ def data_options(f):
     f = click.option(
         "--data",
         default=None,
-        help="cifar10 | digits | synthetic | a path (image folder, .npy, .csv). "
+        help="cifar10 | digits | synthetic | a path (image folder, .npy, .csv, .parquet, or a UCR/UEA .tsv or .ts). "
         "Default: cifar10 for image models, synthetic for sequence models.",
     )(f)
     f = click.option(
