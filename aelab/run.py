@@ -201,6 +201,7 @@ def environment() -> dict:
         "numpy": np.__version__,
         "scikit-learn": sklearn.__version__,
         "cuda": torch.version.cuda if torch.cuda.is_available() else None,
+        "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,  # training runs there when set
         "threads": torch.get_num_threads(),
     }
 
