@@ -188,6 +188,22 @@ def test_a_folder_of_class_folders_or_of_images_alone_trains_and_another_folder_
         load_dataset(str(root), test_data=str(tmp_path / "classes" / "a" / "0.png"))
 
 
+def test_a_test_folder_with_classes_the_training_data_lacks_is_a_test_set_without_probes(tmp_path):
+    """Train on good parts, test on good and defective ones: before, "class 'defect' is not among the training
+    classes" stopped the run; arrays of such labels already got this note."""
+    root = write_image_folder(tmp_path / "parts", per_class=8, test_per_class=3, classes=("good", "worn"))
+    other = write_image_folder(tmp_path / "other", per_class=3, test_per_class=0, classes=("good", "defect")) / "train"
+    for test_data in (None, other):
+        if test_data is None:  # the folder's own test/ holds the new class
+            shutil.copytree(other / "defect", root / "test" / "defect")
+        data = load_dataset(str(root), **({} if test_data is None else {"test_data": str(test_data)}))
+        assert data.class_names == ["good", "worn"] and data.train.y is not None and not data.has_labels
+        assert data.probe_note().startswith("no probes: ") and "has classes the training data does not: defect" in (
+            data.probe_note()
+        )
+    assert len(load_dataset(str(root)).test.x) == 3 * 2 + 3  # every test image, the new class's too
+
+
 def test_sequence_npy_and_csv(sequences_npy, tmp_path):
     d = load_dataset(str(sequences_npy))
     assert d.kind == "sequence" and d.train.x.shape[1:] == (12, 3) and not d.has_labels

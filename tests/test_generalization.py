@@ -473,6 +473,8 @@ def test_labelled_training_data_with_an_unlabelled_test_file_says_why_there_are_
     code, out, err = run_cli(capsys, "evaluate", tmp_path / "carved", *test_args)
     assert code == 0 and "has labels the training data does not: 2" in out, err
     assert "probe_logreg" not in json.loads((tmp_path / "carved" / "metrics.json").read_text())
+    code, out, err = run_cli(capsys, "train", "conv1d", *train_args, *test_args, "--out", tmp_path / "new-class")
+    assert code == 0 and "no probes: --test-data" in out and "does not: 2" in out, err  # as train says for images
 
 
 def test_a_table_of_one_column_points_to_windows(capsys, tmp_path):

@@ -126,12 +126,14 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
         else:
             train_pool, test_pool = _image_path_pools(Path(data), labels, size)
         no_probes = None
+        if test_pool is not None and test_pool.unknown_classes:  # the folder's own test/ with other classes
+            no_probes = _test_pool_note(test_pool, None)
         if spec.test_data:  # a test set of its own, in place of the data's
             labelled = train_pool.labels is not None
             test_pool = _image_test_pool(spec.test_data, spec.test_labels, size, train_pool.class_names, labelled)
             test_n = spec.test_n
             if labelled and test_pool.labels is None:
-                no_probes = _unlabelled(spec.test_data)
+                no_probes = _test_pool_note(test_pool, spec.test_data)
         dataset = _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, spec, spec.stream)
         return replace(dataset, no_probes=no_probes)
     if data == "synthetic":
@@ -169,6 +171,8 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
             )
         if raw_y is not None and raw_y_test is None:
             no_probes = _unlabelled(test_path)
+        elif raw_y is not None and (unknown := _unknown_labels(raw_y_test, raw_y)):  # as for a folder of images
+            no_probes, raw_y_test = f"--test-data {test_path} has labels the training data does not: {unknown}", None
         if (raw_y is None) != (raw_y_test is None):
             raw_y = raw_y_test = None  # probes need labels on both sides
         test = (x_test, raw_y_test)
@@ -182,6 +186,19 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
 
 def _unlabelled(test_data) -> str:
     return f"--test-data {test_data} has no labels (give --test-labels FILE.npy, a 'label' column or class sub-folders)"
+
+
+def _unknown_labels(raw_test, known) -> str:
+    """The test labels (up to 5, comma-separated) that are not among `known` (names, or labels as written), or ''."""
+    names = {str(v) for v in known}
+    return ", ".join(sorted({str(v) for v in raw_test} - names, key=label_sort_key)[:5])
+
+
+def _test_pool_note(pool, test_data) -> str | None:
+    """Why a test pool of images has no labels for the probes: classes the training data lacks, or none at all."""
+    if pool.unknown_classes:
+        return f"{pool.origin} has classes the training data does not: {', '.join(pool.unknown_classes[:5])}"
+    return _unlabelled(test_data) if pool.labels is None else None
 
 
 def with_test_file(dataset: Dataset, test_data, test_labels=None) -> Dataset:
@@ -199,7 +216,7 @@ def with_test_file(dataset: Dataset, test_data, test_labels=None) -> Dataset:
                 f"--test-data {test_data}: images of shape {test.x.shape[1:]}, the run takes {dataset.sample_shape}"
             )
         unlabelled = dataset.train.y is not None and test.y is None
-        return replace(dataset, test=test, no_probes=_unlabelled(test_data) if unlabelled else None)
+        return replace(dataset, test=test, no_probes=_test_pool_note(pool, test_data) if unlabelled else None)
     if dataset.stream is not None:
         parts = dataset.stream
         test = read_stream(test_data, test_labels).scaled(dataset.normalization, dataset.feature_names)
@@ -226,9 +243,8 @@ def with_test_file(dataset: Dataset, test_data, test_labels=None) -> Dataset:
     if dataset.train.y is not None and raw_y is None:
         no_probes = _unlabelled(test_path)
     elif dataset.train.y is not None:
-        unknown = sorted({str(v) for v in raw_y} - set(known))
-        if unknown:
-            no_probes = f"--test-data {test_path} has labels the training data does not: {', '.join(unknown[:5])}"
+        if unknown := _unknown_labels(raw_y, known):
+            no_probes = f"--test-data {test_path} has labels the training data does not: {unknown}"
         else:
             y = np.array([known[str(v)] for v in raw_y], dtype=np.int64)
     return replace(dataset, test=Split(dataset.normalization.apply(x), y), no_probes=no_probes)
@@ -382,8 +398,8 @@ def _image_pool(path: Path, labels, size=None, class_names=None):
     validate_image_values(images, path)
     y, names = _labels_from_file(labels, len(images)) if labels else (None, None)
     if y is not None and class_names is not None:
-        if not set(names) <= set(class_names):
-            raise AelabError(f"{labels}: labels {sorted(set(names) - set(class_names))} are not training classes")
+        if unknown := tuple(sorted(set(names) - set(class_names))):  # a test set of other classes: unlabelled
+            return ArrayPool(images, None, None, str(path), unknown_classes=unknown)
         y, names = np.array([class_names.index(names[i]) for i in y], dtype=np.int64), class_names
     return ArrayPool(images, y, names, str(path))
 

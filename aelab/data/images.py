@@ -131,6 +131,7 @@ class ArrayPool:
     labels: np.ndarray | None
     class_names: list[str] | None
     origin: str
+    unknown_classes: tuple[str, ...] = ()  # a test set's classes the training data lacks: it is left unlabelled
 
     def __len__(self):
         return len(self.images)
@@ -149,6 +150,7 @@ class FolderPool:
     class_names: list[str] | None
     origin: str
     size: tuple[int, int] | None = None  # every image scaled to cover (H, W) and centre-cropped
+    unknown_classes: tuple[str, ...] = ()  # a test folder's classes the training data lacks: it is left unlabelled
 
     @classmethod
     def scan_any(cls, root: Path, class_names: list[str] | None = None, size=None) -> FolderPool:
@@ -176,13 +178,16 @@ class FolderPool:
         names = class_names or [p.name for p in class_dirs]
         files, labels = [], []
         for d in class_dirs:
-            if d.name not in names:
-                raise AelabError(f"{d}: class '{d.name}' is not among the training classes {names}")
             members = [p for p in _visible(d.iterdir()) if is_image_file(p)]
             files += members
-            labels += [names.index(d.name)] * len(members)
+            labels += [names.index(d.name) if d.name in names else -1] * len(members)
         if not files:
             raise AelabError(f"{root}: the class folders hold no image files")
+        # A test folder with classes the training data lacks (a defect class beside the good ones): its images are
+        # a test set all the same, without the labels probes need
+        unknown = tuple(d.name for d in class_dirs if d.name not in names)
+        if unknown:
+            return cls(files, None, None, str(root), size, unknown_classes=unknown)
         return cls(files, np.asarray(labels, dtype=np.int64), names, str(root), size)
 
     def __len__(self):
