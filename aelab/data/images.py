@@ -176,16 +176,16 @@ class FolderPool:
         if not class_dirs:
             raise AelabError(f"{root}: no class sub-folders (expected {root}/<class>/<image files>)")
         names = class_names or [p.name for p in class_dirs]
+        # A test folder with classes the training data lacks (a defect class beside the good ones): its images are
+        # a test set all the same, without the labels probes need
+        unknown = tuple(d.name for d in class_dirs if d.name not in names)
         files, labels = [], []
         for d in class_dirs:
             members = [p for p in _visible(d.iterdir()) if is_image_file(p)]
             files += members
-            labels += [names.index(d.name) if d.name in names else -1] * len(members)
+            labels += [] if unknown else [names.index(d.name)] * len(members)
         if not files:
             raise AelabError(f"{root}: the class folders hold no image files")
-        # A test folder with classes the training data lacks (a defect class beside the good ones): its images are
-        # a test set all the same, without the labels probes need
-        unknown = tuple(d.name for d in class_dirs if d.name not in names)
         if unknown:
             return cls(files, None, None, str(root), size, unknown_classes=unknown)
         return cls(files, np.asarray(labels, dtype=np.int64), names, str(root), size)
