@@ -138,7 +138,7 @@ def sequences_from_ts(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
                 case[: len(values), j] = values
             if sequences and case.shape[1] != sequences[0].shape[1]:
                 raise AelabError(
-                    f"{path}:{number}: {case.shape[1]} dimensions, the first case has {sequences[0].shape[1]}"
+                    f"{path}:{number}: {case.shape[1]} dimension(s), the first case has {sequences[0].shape[1]}"
                 )
             real = np.flatnonzero(~np.isnan(case).all(1))
             if not len(real):
