@@ -243,3 +243,38 @@ def test_a_window_longer_than_the_stream_and_other_test_columns_are_refused(caps
         capsys, "train", "lstm", "--data", path, "--test-data", other, "--window", "20", "--out", tmp_path / "r"
     )
     assert_one_line_error(code, err, str(other), "columns")
+
+
+def test_a_ucr_anomaly_archive_txt_splits_and_labels_itself_as_its_name_says(tmp_path):
+    x, _ = sine_stream(n=900)
+    name = "007_UCR_Anomaly_Toy_500_701_720.txt"  # 500 training steps, steps 701-720 (from 1) anomalous
+    np.savetxt(tmp_path / name, x)
+    stream = read_stream(tmp_path / name)
+    assert stream.values.shape == (900, 1) and stream.train_steps == 500
+    assert np.flatnonzero(stream.is_anomaly).tolist() == list(range(700, 720))
+    (tmp_path / "one_line.txt").write_text(" ".join(f"{v:.18e}" for v in x))  # some archive files are one line
+    np.testing.assert_array_equal(read_stream(tmp_path / "one_line.txt").values, stream.values)
+    data = load_dataset(str(tmp_path / name), window=25, stride=5, val_fraction=0.2)
+    assert (len(data.stream.val), len(data.stream.test)) == (100, 400)  # the file's split, not 80/20
+    assert len(data.train.x) == (400 - 25) // 5 + 1  # the first 400 steps train
+    assert data.stream.test.is_anomaly.sum() == 20
+    with pytest.raises(AelabError, match="a .txt of numbers is read as a stream; pass --window"):
+        load_dataset(str(tmp_path / name))
+
+
+@pytest.mark.parametrize(
+    "name, text, fragment",
+    [
+        ("001_UCR_Anomaly_Toy_500_890_990.txt", None, "an anomaly at steps 890-990, which do not fit its 900 steps"),
+        ("s.txt", "1.0 2.0\n3.0 x\n", "s.txt:2: 'x' is not a number"),
+        ("s.txt", "1.0 2.0\n3.0\n", "s.txt:2: 1 numbers, the first line has 2"),
+    ],
+)
+def test_broken_txt_streams_are_one_line_errors(tmp_path, name, text, fragment):
+    path = tmp_path / name
+    if text is None:
+        np.savetxt(path, sine_stream(n=900)[0])
+    else:
+        path.write_text(text)
+    with pytest.raises(AelabError, match=fragment):
+        read_stream(path)

@@ -316,6 +316,8 @@ def _file_kind(path: Path) -> str:
         return SEQUENCE if _npy_ndim(path) == 3 else TABLE
     if suffix == ".parquet":
         return TABLE
+    if suffix == ".txt":
+        raise AelabError(f"{path}: a .txt of numbers is read as a stream; pass --window W (or --window auto)")
     raise AelabError(f"{path}: not an image folder, .npy, .csv, .parquet, or the UCR/UEA archives' .tsv or .ts")
 
 
@@ -513,6 +515,8 @@ def _stream_dataset(spec: DataSpec, normalization: Standardizer | None) -> Datas
     stream = read_stream(spec.data, spec.labels)
     if spec.test_data:  # its columns are checked against the training stream's when it is scaled below
         fit_part, test = stream, read_stream(spec.test_data, spec.test_labels)
+    elif stream.train_steps:  # the file's own split (the UCR anomaly archive): its anomaly-free start trains
+        fit_part, test = stream.part(0, stream.train_steps), stream.part(stream.train_steps, len(stream))
     else:
         cut = round(len(stream) * (1 - HELD_OUT_TEST_FRACTION))
         fit_part, test = stream.part(0, cut), stream.part(cut, len(stream))

@@ -9,6 +9,7 @@ reconstructions) come back by averaging over every window that covers a step (`m
 from __future__ import annotations
 
 import math
+import re
 from array import array
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AelabError, ConfigError
-from .csvfile import csv_reader, not_numeric_hint, open_csv
+from .csvfile import csv_reader, is_number, not_numeric_hint, open_csv
 from .npy import load_npy, numeric_float32
 from .tables import MISSING_CELLS, feature_columns, in_training_column_order, is_sequence_header
 
@@ -37,6 +38,7 @@ class Stream:
     is_anomaly: np.ndarray | None  # (T,) int8, where the file says
     feature_names: list[str] | None
     origin: str
+    train_steps: int | None = None  # where the file itself says its training part ends (the UCR anomaly archive)
 
     def __len__(self) -> int:
         return len(self.values)
@@ -74,8 +76,10 @@ def read_stream(path, labels=None) -> Stream:
         stream = _stream_from_csv(path)
     elif suffix == ".npy":
         stream = _stream_from_npy(path)
+    elif suffix == ".txt":
+        stream = _stream_from_txt(path)
     else:
-        raise AelabError(f"{path}: a stream must be a .csv or an .npy of shape (T, F)")
+        raise AelabError(f"{path}: a stream must be a .csv, a .txt of numbers or an .npy of shape (T, F)")
     if labels:
         stream.is_anomaly = _labels(Path(labels), len(stream))
     return stream
@@ -91,6 +95,50 @@ def _stream_from_npy(path: Path) -> Stream:
     if bad is not None:
         raise AelabError(f"{path}: NaN or inf at step {bad[0]} (feature {bad[1]}); fill or drop the gap first")
     return Stream(x, None, None, None, str(path))
+
+
+# The UCR anomaly archive's file names: <id>_UCR_Anomaly_<name>_<training steps>_<first>_<last anomalous step>.txt,
+# the steps counted from 1 (so the anomaly is steps first-1 .. last-1 from 0), the training part anomaly-free.
+UCR_ANOMALY_NAME = re.compile(r"_UCR_Anomaly_.+_(\d+)_(\d+)_(\d+)\.txt$", re.IGNORECASE)
+
+
+def _stream_from_txt(path: Path) -> Stream:
+    """Numbers separated by spaces, tabs or commas: one row per line (every line as many numbers) or one series on
+    one line. A file named as the UCR anomaly archive names them carries its split and its one anomaly."""
+    rows = []
+    with open_csv(path) as f:
+        for number, line in enumerate(f, start=1):
+            cells = line.replace(",", " ").split()
+            if not cells:
+                continue
+            try:
+                rows.append([float(c) for c in cells])
+            except ValueError:
+                bad = next(c for c in cells if not is_number(c))
+                raise AelabError(
+                    f"{path}:{number}: {bad!r} is not a number; a .txt stream holds numbers only"
+                ) from None
+            if len(rows[-1]) != len(rows[0]):
+                raise AelabError(f"{path}:{number}: {len(rows[-1])} numbers, the first line has {len(rows[0])}")
+    if not rows:
+        raise AelabError(f"{path}: no numbers (an empty file)")
+    x = np.asarray(rows, dtype=np.float32)
+    x = x.reshape(-1, 1) if len(x) == 1 else x  # the whole series on one line
+    if not np.isfinite(x).all():
+        step, feature = np.argwhere(~np.isfinite(x))[0]
+        raise AelabError(f"{path}: NaN or inf at step {step} (feature {feature}); fill or drop the gap first")
+    stream = Stream(x, None, None, None, str(path))
+    if match := UCR_ANOMALY_NAME.search(path.name):
+        train, first, last = map(int, match.groups())
+        if not 0 < train < first <= last <= len(x):
+            raise AelabError(
+                f"{path}: its name gives {train} training steps and an anomaly at steps {first}-{last}, which do not "
+                f"fit its {len(x)} steps"
+            )
+        stream.is_anomaly = np.zeros(len(x), dtype=np.int8)
+        stream.is_anomaly[first - 1 : last] = 1
+        stream.train_steps = train
+    return stream
 
 
 def _stream_from_csv(path: Path) -> Stream:
