@@ -104,26 +104,29 @@ UCR_ANOMALY_NAME = re.compile(r"_UCR_Anomaly_.+_(\d+)_(\d+)_(\d+)\.txt$", re.IGN
 
 def _stream_from_txt(path: Path) -> Stream:
     """Numbers separated by spaces, tabs or commas: one row per line (every line as many numbers) or one series on
-    one line. A file named as the UCR anomaly archive names them carries its split and its one anomaly."""
-    rows = []
+    one line. A file named as the UCR anomaly archive names them carries its split and its one anomaly. Read line
+    by line into one compact array, as `_stream_from_csv` reads."""
+    values, width, lines = array("d"), None, 0
     with open_csv(path) as f:
         for number, line in enumerate(f, start=1):
             cells = line.replace(",", " ").split()
             if not cells:
                 continue
             try:
-                rows.append([float(c) for c in cells])
+                row = [float(c) for c in cells]
             except ValueError:
                 bad = next(c for c in cells if not is_number(c))
                 raise AelabError(
                     f"{path}:{number}: {bad!r} is not a number; a .txt stream holds numbers only"
                 ) from None
-            if len(rows[-1]) != len(rows[0]):
-                raise AelabError(f"{path}:{number}: {len(rows[-1])} numbers, the first line has {len(rows[0])}")
-    if not rows:
+            width = width or len(row)
+            if len(row) != width:
+                raise AelabError(f"{path}:{number}: {len(row)} numbers, the first line has {width}")
+            values.extend(row)
+            lines += 1
+    if not lines:
         raise AelabError(f"{path}: no numbers (an empty file)")
-    x = np.asarray(rows, dtype=np.float32)
-    x = x.reshape(-1, 1) if len(x) == 1 else x  # the whole series on one line
+    x = np.frombuffer(values, dtype=np.float64).reshape(-1, 1 if lines == 1 else width).astype(np.float32)
     if not np.isfinite(x).all():
         step, feature = np.argwhere(~np.isfinite(x))[0]
         raise AelabError(f"{path}: NaN or inf at step {step} (feature {feature}); fill or drop the gap first")
