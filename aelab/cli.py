@@ -54,9 +54,12 @@ def data_options(f):
         type=click.Path(),
         help="Where CIFAR-10 lies (batches dir, tarball or image folder); else $AELAB_CIFAR10.",
     )(f)
-    f = click.option("--labels", default=None, type=click.Path(), help="Labels (.npy, one per sample) for .npy data.")(
-        f
-    )
+    f = click.option(
+        "--labels",
+        default=None,
+        type=click.Path(),
+        help="Labels for .npy data: an .npy, one per sample (or, for a stream, a .txt of 0/1 per step).",
+    )(f)
     f = click.option("--train-size", default=None, help="Training pool before the validation split: N or 'all'.")(f)
     f = click.option("--test-size", default=None, help="Test samples: N or 'all'.")(f)
     f = click.option(
@@ -102,7 +105,12 @@ def test_data_options(f):
         type=click.Path(),
         help="A test set of its own (e.g. a UCR/UEA _TEST file): the whole file is the test split.",
     )(f)
-    f = click.option("--test-labels", default=None, type=click.Path(), help="Labels (.npy) for an .npy --test-data.")(f)
+    f = click.option(
+        "--test-labels",
+        default=None,
+        type=click.Path(),
+        help="Labels for --test-data: an .npy (or, for a stream, a .txt of 0/1 per step).",
+    )(f)
     return f
 
 

@@ -278,3 +278,24 @@ def test_broken_txt_streams_are_one_line_errors(tmp_path, name, text, fragment):
         path.write_text(text)
     with pytest.raises(AelabError, match=fragment):
         read_stream(path)
+
+
+def test_smd_style_txt_files_train_a_stream_with_labels_from_a_txt(tmp_path):
+    """The Server Machine Dataset's layout: comma-separated rows without a header, labels one per line."""
+    rng = np.random.default_rng(0)
+    t = np.arange(1000)
+    x = np.stack([np.sin(2 * np.pi * t / 25), np.cos(2 * np.pi * t / 40), rng.normal(0, 0.1, 1000)], 1)
+    np.savetxt(tmp_path / "train.txt", x[:600], delimiter=",", fmt="%.5f")
+    np.savetxt(tmp_path / "test.txt", x[600:], delimiter=",", fmt="%.5f")
+    labels = np.zeros(400, dtype=int)
+    labels[200:230] = 1
+    np.savetxt(tmp_path / "labels.txt", labels, fmt="%d")
+    data = load_dataset(
+        str(tmp_path / "train.txt"), window=25, test_data=str(tmp_path / "test.txt"),
+        test_labels=str(tmp_path / "labels.txt"),
+    )  # fmt: skip
+    assert data.sample_shape == (25, 3) and data.stream.test.is_anomaly.sum() == 30
+    np.savetxt(tmp_path / "short.txt", labels[:10], fmt="%d")
+    with pytest.raises(AelabError, match="anomaly labels must be a 1-D array of 400 steps"):
+        load_dataset(str(tmp_path / "train.txt"), window=25, test_data=str(tmp_path / "test.txt"),
+                     test_labels=str(tmp_path / "short.txt"))  # fmt: skip

@@ -103,30 +103,9 @@ UCR_ANOMALY_NAME = re.compile(r"_UCR_Anomaly_.+_(\d+)_(\d+)_(\d+)\.txt$", re.IGN
 
 
 def _stream_from_txt(path: Path) -> Stream:
-    """Numbers separated by spaces, tabs or commas: one row per line (every line as many numbers) or one series on
-    one line. A file named as the UCR anomaly archive names them carries its split and its one anomaly. Read line
-    by line into one compact array, as `_stream_from_csv` reads."""
-    values, width, lines = array("d"), None, 0
-    with open_csv(path) as f:
-        for number, line in enumerate(f, start=1):
-            cells = line.replace(",", " ").split()
-            if not cells:
-                continue
-            try:
-                row = [float(c) for c in cells]
-            except ValueError:
-                bad = next(c for c in cells if not is_number(c))
-                raise AelabError(
-                    f"{path}:{number}: {bad!r} is not a number; a .txt stream holds numbers only"
-                ) from None
-            width = width or len(row)
-            if len(row) != width:
-                raise AelabError(f"{path}:{number}: {len(row)} numbers, the first line has {width}")
-            values.extend(row)
-            lines += 1
-    if not lines:
-        raise AelabError(f"{path}: no numbers (an empty file)")
-    x = np.frombuffer(values, dtype=np.float64).reshape(-1, 1 if lines == 1 else width).astype(np.float32)
+    """A `.txt` of numbers (`txt_numbers`). A file named as the UCR anomaly archive names them carries its split and
+    its one anomaly."""
+    x = txt_numbers(path)
     if not np.isfinite(x).all():
         step, feature = np.argwhere(~np.isfinite(x))[0]
         raise AelabError(f"{path}: NaN or inf at step {step} (feature {feature}); fill or drop the gap first")
@@ -237,8 +216,38 @@ def _is_time(text: str) -> bool:
         return False
 
 
+def txt_numbers(path: Path) -> np.ndarray:
+    """(T, F) float32 from numbers separated by spaces, tabs or commas: one row per line (every line as many numbers)
+    or one series on one line, as SMD's machine files and the UCR anomaly archive's files come. Read line by line
+    into one compact array, as `_stream_from_csv` reads."""
+    values, width, lines = array("d"), None, 0
+    with open_csv(path) as f:
+        for number, line in enumerate(f, start=1):
+            cells = line.replace(",", " ").split()
+            if not cells:
+                continue
+            try:
+                row = [float(c) for c in cells]
+            except ValueError:
+                bad = next(c for c in cells if not is_number(c))
+                raise AelabError(f"{path}:{number}: {bad!r} is not a number; a .txt here holds numbers only") from None
+            width = width or len(row)
+            if len(row) != width:
+                raise AelabError(f"{path}:{number}: {len(row)} numbers, the first line has {width}")
+            values.extend(row)
+            lines += 1
+    if not lines:
+        raise AelabError(f"{path}: no numbers (an empty file)")
+    return np.frombuffer(values, dtype=np.float64).reshape(-1, 1 if lines == 1 else width).astype(np.float32)
+
+
 def _labels(path: Path, n: int) -> np.ndarray:
-    y = load_npy(path)
+    """(n,) 0/1 anomaly labels per step from an `.npy` or a `.txt` of numbers (one per line, as SMD's come)."""
+    if path.suffix.lower() == ".txt":
+        y = txt_numbers(path)
+        y = y[:, 0] if y.shape[1] == 1 else y  # one label per line, or all of them on one line
+    else:
+        y = load_npy(path)
     if y.ndim != 1 or len(y) != n:
         raise AelabError(f"{path}: anomaly labels must be a 1-D array of {n} steps, got shape {y.shape}")
     if not np.isin(y, (0, 1)).all():
