@@ -55,10 +55,7 @@ def data_options(f):
         help="Where CIFAR-10 lies (batches dir, tarball or image folder); else $AELAB_CIFAR10.",
     )(f)
     f = click.option(
-        "--labels",
-        default=None,
-        type=click.Path(),
-        help="Labels for .npy data: an .npy, one per sample (or, for a stream, a .txt of 0/1 per step).",
+        "--labels", default=None, type=click.Path(), help="Labels per sample (.npy) or stream step (.txt)."
     )(f)
     f = click.option("--train-size", default=None, help="Training pool before the validation split: N or 'all'.")(f)
     f = click.option("--test-size", default=None, help="Test samples: N or 'all'.")(f)
@@ -74,7 +71,7 @@ def data_options(f):
     f = click.option(
         "--window",
         default=None,
-        help="Read --data as one stream (CSV rows in time order, or a 2-D .npy) cut into windows of W steps; "
+        help="Read --data as one stream (rows in time order: a CSV, a .txt or a 2-D .npy) cut into windows of W steps; "
         "'auto': one dominant period of the data (by autocorrelation).",
     )(f)
     f = click.option(
@@ -106,10 +103,7 @@ def test_data_options(f):
         help="A test set of its own (e.g. a UCR/UEA _TEST file): the whole file is the test split.",
     )(f)
     f = click.option(
-        "--test-labels",
-        default=None,
-        type=click.Path(),
-        help="Labels for --test-data: an .npy (or, for a stream, a .txt of 0/1 per step).",
+        "--test-labels", default=None, type=click.Path(), help="Labels per sample (.npy) or stream step (.txt)."
     )(f)
     return f
 
