@@ -131,20 +131,19 @@ def _sequence_source(run: Run, path: Path, batch_size: int) -> Source:
     seq_len, n_features = run.model.input_shape
     scaler = run.normalization
     ragged, names, steps = False, None, None
-    if path.suffix.lower() == ".csv":  # ragged sequences come padded (NaN) to the run's length
-        read = sequences_from_csv(path)
-        names, steps = ("sequence_id", read.ids), read.steps
-        x = in_training_column_order(read.x, read.features, run.config.get("feature_names"), path)
-        if x.shape[2] == n_features:
-            x = fit_length(x, seq_len, bool((run.config.get("data") or {}).get("length")), path)
-        arr, ragged = ArrayRows(x), bool(np.isnan(x).any())
-    elif path.suffix.lower() in LABELLED_SEQUENCE_FILES:  # the UCR/UEA archives' files; labels are not needed here
-        x = LABELLED_SEQUENCE_FILES[path.suffix.lower()](path)[0]
-        if x.shape[2] == n_features:
-            x = fit_length(x, seq_len, bool((run.config.get("data") or {}).get("length")), path)
-        arr, ragged = ArrayRows(x), bool(np.isnan(x).any())
-    elif path.suffix.lower() == ".npy":
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
         arr = NpyChunks(path)
+    elif suffix == ".csv" or suffix in LABELLED_SEQUENCE_FILES:  # ragged sequences come padded (NaN)
+        if suffix == ".csv":
+            read = sequences_from_csv(path)
+            names, steps = ("sequence_id", read.ids), read.steps
+            x = in_training_column_order(read.x, read.features, run.config.get("feature_names"), path)
+        else:  # the UCR/UEA archives' files; their labels are not needed here
+            x = LABELLED_SEQUENCE_FILES[suffix](path)[0]
+        if x.shape[2] == n_features:  # to the run's length
+            x = fit_length(x, seq_len, bool((run.config.get("data") or {}).get("length")), path)
+        arr, ragged = ArrayRows(x), bool(np.isnan(x).any())
     else:
         raise AelabError(f"{path}: sequences must come as .npy (N, T, F), .csv, or the UCR/UEA archives' .tsv or .ts")
     if arr.ndim != 3 or arr.shape[1:] != (seq_len, n_features):

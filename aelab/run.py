@@ -23,7 +23,7 @@ from .data.images import validate_image_values
 from .data.normalization import Standardizer
 from .data.npy import numeric_float32
 from .data.sequences import check_padding
-from .data.streams import mean_over_windows, per_window
+from .data.streams import check_length, mean_over_windows, per_window, stream_from_array
 from .errors import AelabError
 from .evaluate import encode as encode_samples
 from .evaluate import per_sample_mse
@@ -116,30 +116,16 @@ class Run:
         and every other run's samples go through `_model_input`)."""
         if self.window is None:
             return None
-        try:
-            x = np.asarray(x)
-        except (TypeError, ValueError) as exc:  # ragged nested lists
-            raise AelabError(f"x: not an array of numbers ({exc})") from None
+        x = _as_array(x)
         if x.ndim not in (1, 2):
             return None
-        x, bad = numeric_float32(x, "x", "stream")
-        x = x.reshape(len(x), -1)
-        if bad is not None:
-            raise AelabError(f"x: NaN or inf at step {bad[0]}" + (f", feature {bad[1]}" if len(bad) > 1 else ""))
-        features, window = self.normalization.n_features, self.window[0]
-        if x.shape[1] != features:
-            raise AelabError(f"x: a stream of {x.shape[1]} feature(s), the run was trained on {features}")
-        if len(x) < window:
-            raise AelabError(f"x: the stream has {len(x)} steps, shorter than one window ({window})")
-        return self.normalization.apply(x).astype(np.float32)
+        stream = stream_from_array(x, "x")  # read and checked as an .npy stream file is by `aelab score`
+        check_length(stream, self.window[0], "stream")
+        return stream.scaled(self.normalization, None).values
 
     def _model_input(self, x) -> np.ndarray:
         """`x` as float32 in the model's layout and scale; a wrong shape or a misplaced NaN is one error."""
-        try:
-            x = np.asarray(x)
-        except (TypeError, ValueError) as exc:  # ragged nested lists
-            raise AelabError(f"x: not an array of numbers ({exc})") from None
-        x, bad = numeric_float32(x, "x", "batch of samples")
+        x, bad = numeric_float32(_as_array(x), "x", "batch of samples")
         shape = tuple(self.model.input_shape)
         if x.shape[1:] != shape:
             raise AelabError(f"x: samples of shape {x.shape[1:]}, the run's model takes {shape} (N first)")
@@ -150,6 +136,13 @@ class Run:
         elif bad is not None:
             raise AelabError(f"x: NaN or inf in row {bad[0]}, column {bad[1]}")
         return x if self.normalization is None else self.normalization.apply(x).astype(np.float32)
+
+
+def _as_array(x) -> np.ndarray:
+    try:
+        return np.asarray(x)
+    except (TypeError, ValueError) as exc:  # ragged nested lists
+        raise AelabError(f"x: not an array of numbers ({exc})") from None
 
 
 def run_config(

@@ -75,7 +75,7 @@ def read_stream(path, labels=None) -> Stream:
     if suffix == ".csv":
         stream = _stream_from_csv(path)
     elif suffix == ".npy":
-        stream = _stream_from_npy(path)
+        stream = stream_from_array(load_npy(path), path)
     elif suffix == ".txt":
         stream = _stream_from_txt(path)
     else:
@@ -85,16 +85,17 @@ def read_stream(path, labels=None) -> Stream:
     return stream
 
 
-def _stream_from_npy(path: Path) -> Stream:
-    x = load_npy(path)
+def stream_from_array(x: np.ndarray, origin) -> Stream:
+    """A stream from an array of numbers, (T, F) or (T,) for one feature: an `.npy`'s, a `.txt`'s or a caller's of
+    `Run.score`. A gap (NaN or inf) is an error naming its step."""
     if x.ndim == 1:
         x = x[:, None]
     if x.ndim != 2:
-        raise AelabError(f"{path}: a stream is a 2-D array (steps, features), got shape {x.shape}")
-    x, bad = numeric_float32(x, path, "stream")
+        raise AelabError(f"{origin}: a stream is a 2-D array (steps, features), got shape {x.shape}")
+    x, bad = numeric_float32(x, origin, "stream")
     if bad is not None:
-        raise AelabError(f"{path}: NaN or inf at step {bad[0]} (feature {bad[1]}); fill or drop the gap first")
-    return Stream(x, None, None, None, str(path))
+        raise AelabError(f"{origin}: NaN or inf at step {bad[0]} (feature {bad[1]}); fill or drop the gap first")
+    return Stream(x, None, None, None, str(origin))
 
 
 # The UCR anomaly archive's file names: <id>_UCR_Anomaly_<name>_<training steps>_<first>_<last anomalous step>.txt,
@@ -105,19 +106,15 @@ UCR_ANOMALY_NAME = re.compile(r"_UCR_Anomaly_.+_(\d+)_(\d+)_(\d+)\.txt$", re.IGN
 def _stream_from_txt(path: Path) -> Stream:
     """A `.txt` of numbers (`txt_numbers`). A file named as the UCR anomaly archive names them carries its split and
     its one anomaly."""
-    x = txt_numbers(path)
-    if not np.isfinite(x).all():
-        step, feature = np.argwhere(~np.isfinite(x))[0]
-        raise AelabError(f"{path}: NaN or inf at step {step} (feature {feature}); fill or drop the gap first")
-    stream = Stream(x, None, None, None, str(path))
+    stream = stream_from_array(txt_numbers(path), path)
     if match := UCR_ANOMALY_NAME.search(path.name):
         train, first, last = map(int, match.groups())
-        if not 0 < train < first <= last <= len(x):
+        if not 0 < train < first <= last <= len(stream):
             raise AelabError(
                 f"{path}: its name gives {train} training steps and an anomaly at steps {first}-{last}, which do not "
-                f"fit its {len(x)} steps"
+                f"fit its {len(stream)} steps"
             )
-        stream.is_anomaly = np.zeros(len(x), dtype=np.int8)
+        stream.is_anomaly = np.zeros(len(stream), dtype=np.int8)
         stream.is_anomaly[first - 1 : last] = 1
         stream.train_steps = train
     return stream
