@@ -171,8 +171,8 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
             )
         if raw_y is not None and raw_y_test is None:
             no_probes = _unlabelled(test_path)
-        elif raw_y is not None and (unknown := _unknown_labels(raw_y_test, raw_y)):  # as for a folder of images
-            no_probes, raw_y_test = f"--test-data {test_path} has labels the training data does not: {unknown}", None
+        elif raw_y is not None and (unknown := _unknown_labels(raw_y_test, raw_y, test_path)):  # as for images
+            no_probes, raw_y_test = unknown, None
         if (raw_y is None) != (raw_y_test is None):
             raw_y = raw_y_test = None  # probes need labels on both sides
         test = (x_test, raw_y_test)
@@ -188,10 +188,13 @@ def _unlabelled(test_data) -> str:
     return f"--test-data {test_data} has no labels (give --test-labels FILE.npy, a 'label' column or class sub-folders)"
 
 
-def _unknown_labels(raw_test, known) -> str:
-    """The test labels (up to 5, comma-separated) that are not among `known` (names, or labels as written), or ''."""
-    names = {str(v) for v in known}
-    return ", ".join(sorted({str(v) for v in raw_test} - names, key=label_sort_key)[:5])
+def _unknown_labels(raw_test, known, test_path) -> str | None:
+    """Why there are no probes when `--test-data` has labels that are not among `known` (names, or labels as
+    written), naming up to 5 of them; else None."""
+    unknown = sorted({str(v) for v in raw_test} - {str(v) for v in known}, key=label_sort_key)
+    if not unknown:
+        return None
+    return f"--test-data {test_path} has labels the training data does not: {', '.join(unknown[:5])}"
 
 
 def _test_pool_note(pool, test_data) -> str | None:
@@ -243,8 +246,8 @@ def with_test_file(dataset: Dataset, test_data, test_labels=None) -> Dataset:
     if dataset.train.y is not None and raw_y is None:
         no_probes = _unlabelled(test_path)
     elif dataset.train.y is not None:
-        if unknown := _unknown_labels(raw_y, known):
-            no_probes = f"--test-data {test_path} has labels the training data does not: {unknown}"
+        if unknown := _unknown_labels(raw_y, known, test_path):
+            no_probes = unknown
         else:
             y = np.array([known[str(v)] for v in raw_y], dtype=np.int64)
     return replace(dataset, test=Split(dataset.normalization.apply(x), y), no_probes=no_probes)
