@@ -132,11 +132,16 @@ def anchor_to_pca(model, x_train, seed: int = 42, augment: str | None = None) ->
     model.anchor_to_pca(pca.mean_, pca.components_)
 
 
+def has_spread(codes: np.ndarray) -> bool:
+    """Whether (N, K) codes differ at all: not a single sample, nor every code alike (constant data), where their
+    principal axes' shares are 0/0 and t-SNE of them crashed the process."""
+    return len(codes) >= 2 and np.ptp(codes, axis=0).max() > 0
+
+
 def principal_axes_share(codes: np.ndarray, seed: int = 42) -> np.ndarray | None:
     """(2,) share of the codes' variance along their first two principal axes (the latent plot's PCA panel; 1-d
-    codes hold all of it on the first), or None where the codes have no spread: a single test sample, or every
-    code alike (constant data), where the shares are 0/0 and t-SNE of such codes crashed the process."""
-    if len(codes) < 2 or not np.ptp(codes, axis=0).max() > 0:
+    codes hold all of it on the first), or None where the codes have no spread (`has_spread`)."""
+    if not has_spread(codes):
         return None
     pcs = PCA(n_components=min(2, *codes.shape), random_state=seed).fit(codes).explained_variance_ratio_
     return np.pad(pcs, (0, 2 - len(pcs)))

@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
-from .evaluate import principal_axes_share
+from .evaluate import has_spread
 from .io import atomic_path
 
 matplotlib.use("Agg")  # before pyplot is imported, so no GUI backend is ever loaded (headless servers, CI)
@@ -109,8 +109,7 @@ def latent_space(codes, labels, class_names, path, title: str, seed: int = 42) -
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
     width = codes.shape[1]
     codes = _at_least_two_columns(codes)
-    share = principal_axes_share(codes, seed)
-    if share is None:  # no spread to project: the codes themselves, in both panels
+    if not has_spread(codes):  # nothing to project: the codes themselves, in both panels
         embedded = projected = codes[:, :2]
         var = ("no spread", "no spread")
     else:
@@ -122,6 +121,7 @@ def latent_space(codes, labels, class_names, path, title: str, seed: int = 42) -
             embedded = codes[:, :2]
         pca = PCA(n_components=min(2, len(codes)), random_state=seed).fit(codes)
         projected = _at_least_two_columns(pca.transform(codes))
+        share = np.pad(pca.explained_variance_ratio_, (0, 2 - pca.n_components_))
         var = tuple(f"{100 * v:.1f}% of variance" for v in share)
     for ax, pts, name in ((axes[0], embedded, "t-SNE"), (axes[1], projected, "PCA")):
         if labels is None:
