@@ -381,10 +381,10 @@ def _io_command(fn_name: str, help_text: str, extra=None, **fixed):
     @click.option("--batch-size", default=256, show_default=True, type=int)
     def command(run_dir, input_path, output, resize, batch_size, **kw):
         from . import infer
-        from .data import file_column_notes
+        from .data import file_notes
 
         n = getattr(infer, fn_name)(run_dir, input_path, output, resize=resize, batch_size=batch_size, **fixed, **kw)
-        for note in file_column_notes(str(input_path)):
+        for note in file_notes(str(input_path)):
             _echo(note)
         _echo(f"{n} samples -> {output}")
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from . import plots
-from .data import DEFAULT_DATA, Dataset, DataSpec, file_column_notes, load_dataset
+from .data import DEFAULT_DATA, Dataset, DataSpec, file_notes, load_dataset
 from .data.augment import (
     AUTO,
     AugmentationChoice,
@@ -241,7 +241,7 @@ def train_on(
     if dataset.stream is not None:
         spec = dataset.spec
         echo(f"stream: windows of {spec.window} steps ({spec.window_rule or 'given'}), stride {spec.stride}")
-    for note in file_column_notes(dataset.spec.data):
+    for note in file_notes(dataset.spec.data):
         echo(note)
     echo(budget.describe())
     if chose_augmentation:

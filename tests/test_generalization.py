@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from aelab import create_model
-from aelab.errors import ConfigError
+from aelab.errors import AelabError, ConfigError
 from aelab.evaluate import PCABaseline, anchor_to_pca
 from aelab.models import model_class
 from aelab.presets import MIN_STEPS, train_config, training_budget
@@ -316,6 +316,31 @@ def test_label_files_that_are_not_one_npy_array_and_test_labels_alone_are_one_li
         assert_one_line_error(code, err, labels, fragment)  # np.load read the CSV as a refused pickle before
     code, _, err = run_cli(capsys, *train, "--test-data", tmp_path / "x.npy", "--test-labels", tmp_path / "y.npy")
     assert_one_line_error(code, err, "--test-labels", "the training data has no labels")
+
+
+def test_labels_saved_as_a_column_are_read_as_one_label_per_sample(tmp_path):
+    """Keras and many scikit-learn scripts keep y as (n, 1); a wider array is still refused."""
+    from aelab.data import load_dataset
+
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(30, 6, 2)).astype(np.float32))
+    np.save(tmp_path / "y.npy", (np.arange(30) % 3)[:, None])
+    dataset = load_dataset(str(tmp_path / "x.npy"), labels=str(tmp_path / "y.npy"))
+    assert dataset.class_names == ["0", "1", "2"] and dataset.train.y.ndim == 1
+    np.save(tmp_path / "y.npy", np.zeros((30, 2), dtype=np.int64))
+    with pytest.raises(AelabError, match=r"labels must be a 1-D array of 30 entries, got shape \(30, 2\)"):
+        load_dataset(str(tmp_path / "x.npy"), labels=str(tmp_path / "y.npy"))
+
+
+def test_bytes_of_shape_n_h_w_train_as_sequences_with_a_note_on_saving_grayscale_images(capsys, tmp_path):
+    pixels = np.random.default_rng(0).integers(0, 256, (30, 8, 8), dtype=np.uint8)
+    np.save(tmp_path / "mnist_like.npy", pixels)
+    args = ("train", "--data", tmp_path / "mnist_like.npy", "--epochs", "1", "--out", tmp_path / "r")
+    code, out, err = run_cli(capsys, *args)
+    assert code == 0, err
+    assert "uint8 (30, 8, 8) read as 30 sequences of 8 steps x 8 features" in out and "x[..., None]" in out
+    np.save(tmp_path / "floats.npy", pixels.astype(np.float32))  # real-valued sequences: no note
+    code, out, err = run_cli(capsys, *args[:2], tmp_path / "floats.npy", *args[3:], "--force")
+    assert code == 0 and "read as 30 sequences" not in out
 
 
 def test_a_2d_npy_for_a_sequence_model_says_how_to_save_sequences_of_one_feature(capsys, tmp_path):

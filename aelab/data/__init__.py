@@ -29,7 +29,7 @@ from .images import (
 )
 from .lazy import LazyImages, should_stream
 from .normalization import Standardizer
-from .npy import load_npy
+from .npy import flat_labels, load_npy
 from .sequences import LABELLED_SEQUENCE_FILES, label_sort_key, sequences_from_csv, sequences_from_npy, synthetic
 from .spec import DataSpec
 from .splits import HELD_OUT_TEST_FRACTION, sample, split_off
@@ -45,7 +45,7 @@ __all__ = [
     "Dataset",
     "Split",
     "data_kind",
-    "file_column_notes",
+    "file_notes",
     "load_dataset",
     "sample",
     "split_off",
@@ -324,8 +324,9 @@ def _file_kind(path: Path) -> str:
     raise AelabError(f"{path}: not an image folder, .npy, .csv, .parquet, or the UCR/UEA archives' .tsv or .ts")
 
 
-def file_column_notes(data: str) -> list[str]:
-    """`column_notes` on the header of a `--data` file with named columns (a CSV or a parquet file), else none."""
+def file_notes(data: str) -> list[str]:
+    """Lines for the user about a `--data` file that may not be read as its author meant: `column_notes` on the
+    header of a file with named columns (a CSV or a parquet file), and an `.npy` of bytes read as sequences."""
     path = Path(data)
     if not path.is_file():
         return []
@@ -339,6 +340,17 @@ def file_column_notes(data: str) -> list[str]:
             return column_notes(pq.read_schema(path).names)
         except Exception:  # unreadable: reading the data itself says why
             return []
+    if suffix == ".npy":
+        try:
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (ValueError, OSError):
+            return []  # reading the data itself says why
+        if array.ndim == 3 and array.dtype == np.uint8:  # MNIST-like files come as (N, 28, 28) bytes
+            n, t, f = array.shape
+            return [
+                f"{path.name}: uint8 ({n}, {t}, {f}) read as {n} sequences of {t} steps x {f} features; "
+                "grayscale images need a channel axis: np.save(path, x[..., None])"
+            ]
     return []
 
 
@@ -410,7 +422,7 @@ def _image_pool(path: Path, labels, size=None, class_names=None):
 
 
 def _raw_labels_from_file(path, n: int) -> np.ndarray:
-    y = load_npy(Path(path))
+    y = flat_labels(load_npy(Path(path)))
     if y.ndim != 1 or len(y) != n:
         raise AelabError(f"{path}: labels must be a 1-D array of {n} entries, got shape {y.shape}")
     _check_class_labels(y, path)

@@ -89,6 +89,12 @@ def load_npy(path: Path, mmap: bool = False) -> np.ndarray:
     return loaded
 
 
+def flat_labels(y: np.ndarray) -> np.ndarray:
+    """Labels saved as a column (n, 1), as Keras and many scikit-learn scripts keep them, read as the (n,) they
+    mean; any other shape is returned as it is, for the caller to refuse in its own terms."""
+    return y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
+
+
 def _starts_as_npy(path: Path) -> bool:
     try:
         with open(path, "rb") as f:

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import AelabError, ConfigError
 from .csvfile import csv_reader, is_number, not_numeric_hint, open_csv
-from .npy import load_npy, numeric_float32
+from .npy import flat_labels, load_npy, numeric_float32
 from .tables import MISSING_CELLS, feature_columns, in_training_column_order, is_sequence_header
 
 # Default stride, training and scoring alike: an eighth of the window. Every step then lies in about 8 windows,
@@ -244,7 +244,7 @@ def _labels(path: Path, n: int) -> np.ndarray:
         y = txt_numbers(path)
         y = y[:, 0] if y.shape[1] == 1 else y  # one label per line, or all of them on one line
     else:
-        y = load_npy(path)
+        y = flat_labels(load_npy(path))
     if y.ndim != 1 or len(y) != n:
         raise AelabError(f"{path}: anomaly labels must be a 1-D array of {n} steps, got shape {y.shape}")
     if not np.isin(y, (0, 1)).all():
