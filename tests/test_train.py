@@ -100,6 +100,11 @@ def test_checkpoint_loads_weights_only_and_resume_continues(tmp_path):
         Trainer(Linear(), TrainConfig(**{**cfg.to_dict(), "lr": 2e-2}), checkpoint=ckpt, progress=False).fit(
             x[:200], x[200:], resume=True
         )
+    saved = torch.load(ckpt, weights_only=True)  # an optimizer of other groups: from another version of aelab
+    saved["optimizer"]["param_groups"].append(dict(saved["optimizer"]["param_groups"][0], params=[]))
+    torch.save(saved, ckpt)
+    with pytest.raises(AelabError, match="optimizer of 2 parameter groups where this version of aelab makes 1"):
+        Trainer(Linear(), cfg, checkpoint=ckpt, progress=False).fit(x[:200], x[200:], resume=True)
 
 
 def test_augmentations_keep_shape_and_pixels():
@@ -311,17 +316,19 @@ def test_time_shift_moves_each_sequence_by_at_most_a_twentieth_with_edges_repeat
 def test_weight_decay_is_decoupled_and_spares_biases_norms_and_the_pca_path():
     from aelab.train import make_optimizer
 
+    plain = create_model("cnn", channels=1, height=8, width=8, latent_dim=4)
+    assert len(make_optimizer(plain, TrainConfig()).param_groups) == 1  # no decay, no PCA path: the Adam of old runs
     model = create_model("cnn", channels=1, height=8, width=8, latent_dim=4, init="pca")
-    assert type(make_optimizer(model, TrainConfig())) is torch.optim.Adam  # no decay: the plain Adam of old runs
+    assert type(make_optimizer(model, TrainConfig())) is torch.optim.Adam
     optimizer = make_optimizer(model, TrainConfig(weight_decay=0.1))
     assert isinstance(optimizer, torch.optim.AdamW)
-    decayed, free = ({id(p) for p in g["params"]} for g in optimizer.param_groups)
-    assert [g["weight_decay"] for g in optimizer.param_groups] == [0.1, 0.0]
+    decayed, free, path = ({id(p) for p in g["params"]} for g in optimizer.param_groups)
+    assert [g["weight_decay"] for g in optimizer.param_groups] == [0.1, 0.0, 0.0]
     names = {id(p): name for name, p in model.named_parameters()}
     assert {names[i] for i in decayed} == {
         n for n, p in model.named_parameters() if p.ndim > 1 and not n.startswith("pca_path.")
     }
-    assert any(names[i].startswith("pca_path.") for i in free)
+    assert {names[i] for i in path} == {n for n in names.values() if n.startswith("pca_path.")}
     assert "encoder.0.1.weight" in {names[i] for i in free}  # a batch norm scale
     # with the gradient zero, one step shrinks a decayed weight by lr * decay and leaves the others alone
     weights = {n: p.detach().clone() for n, p in model.named_parameters()}
@@ -331,6 +338,25 @@ def test_weight_decay_is_decoupled_and_spares_biases_norms_and_the_pca_path():
     for n, p in model.named_parameters():
         expected = weights[n] * (1 - 1e-3 * 0.1) if id(p) in decayed else weights[n]
         torch.testing.assert_close(p.detach(), expected)
+
+
+def test_the_pca_path_steps_at_most_a_tenth_of_its_weights_size_and_one_cycle_peaks_there():
+    """Adam moves each weight by about lr, and the path's unit axes over D inputs have entries of 1/sqrt(D)."""
+    from aelab.train import PCA_PATH_STEP, Trainer, make_optimizer
+
+    small = create_model("dense", n_features=64, latent_dim=4)  # 0.1 / sqrt(64) = 0.0125: the cap does not bind
+    assert [g["lr"] for g in make_optimizer(small, TrainConfig(lr=8e-3)).param_groups] == [8e-3, 8e-3]
+    large = create_model("dense", n_features=40_000, latent_dim=4, hidden=8)  # 0.1 / 200 = 5e-4
+    cfg = TrainConfig(epochs=2, batch_size=8, lr=8e-3, schedule="onecycle")
+    assert [g["lr"] for g in make_optimizer(large, cfg).param_groups] == [8e-3, PCA_PATH_STEP / 200]
+    trainer = Trainer(large, cfg, progress=False)
+    peaks = []
+
+    def record_peaks(*_):
+        peaks.append([group["max_lr"] for group in trainer._optimizer.param_groups])
+
+    trainer.fit(torch.randn(16, 40_000), torch.randn(8, 40_000), on_epoch_end=record_peaks)
+    assert peaks[0] == [8e-3, PCA_PATH_STEP / 200]
 
 
 @pytest.mark.parametrize("value", [-0.1, math.inf, math.nan])
