@@ -35,6 +35,7 @@ SCHEDULES = ("none", "onecycle", "cosine")
 PRECISIONS = ("fp32", "bf16")
 CHECKPOINT_SHARE = 0.05  # checkpoints may take at most this share of the training time
 LOG_LINES = 50  # at most about this many epoch lines in a log (where no live progress bar is drawn)
+LONG_RUN_SECONDS = 600  # a log says how long the rest of a run takes when it is longer than this
 CONTRASTIVE_TEMPERATURE = 0.2  # SimCLR's range for small batches; codes are compared by cosine similarity
 
 
@@ -383,9 +384,12 @@ class Trainer:
             leave=False,
         )
         try:
-            for epoch in range(state["epoch"], cfg.epochs):
+            first = state["epoch"]
+            for epoch in range(first, cfg.epochs):
                 started = time.perf_counter()
                 sums = self._train_epoch(x_train, epoch, augment, view)
+                if epoch == first:
+                    self._say_if_long(cfg.epochs - epoch - 1, time.perf_counter() - started)
                 if self._end_epoch(state, sums, len(x_train), x_val, started, on_epoch_end):
                     break
         finally:
@@ -452,6 +456,19 @@ class Trainer:
                 sums[name] = sums.get(name, 0.0) + value.item() * len(xb)
             self._bar.update(1)
         return sums
+
+    def _say_if_long(self, epochs_left: int, epoch_seconds: float) -> None:
+        """One line in a log (a live bar shows its own estimate) when the rest of the run will take long at the first
+        epoch's pace: the budget never changes with time, which would break reproducibility and --resume, but the
+        user may choose fewer epochs."""
+        left = epochs_left * epoch_seconds
+        if self._log and self._bar.disable and left > LONG_RUN_SECONDS:
+            print(
+                f"at {epoch_seconds:.1f}s per epoch, the {epochs_left} epochs left take up to about {left / 60:.0f} "
+                "min (--epochs N trains fewer)",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def _end_epoch(self, state: dict, sums: dict, n_train: int, x_val, started: float, on_epoch_end) -> bool:
         """Validate, record the epoch, keep the best weights, checkpoint; True when training should stop."""

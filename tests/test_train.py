@@ -107,6 +107,18 @@ def test_checkpoint_loads_weights_only_and_resume_continues(tmp_path):
         Trainer(Linear(), cfg, checkpoint=ckpt, progress=False).fit(x[:200], x[200:], resume=True)
 
 
+def test_a_log_says_once_how_long_a_long_run_will_take_and_nothing_for_a_short_one(capsys, monkeypatch):
+    import aelab.train
+
+    x = low_rank_data()
+    Trainer(Linear(), TrainConfig(epochs=3, batch_size=64)).fit(x[:200], x[200:])
+    assert "epochs left" not in capsys.readouterr().err  # well under LONG_RUN_SECONDS
+    monkeypatch.setattr(aelab.train, "LONG_RUN_SECONDS", 0.0)
+    Trainer(Linear(), TrainConfig(epochs=3, batch_size=64)).fit(x[:200], x[200:])
+    err = capsys.readouterr().err
+    assert err.count("epochs left") == 1 and "the 2 epochs left take up to about 0 min (--epochs N trains fewer)" in err
+
+
 def test_augmentations_keep_shape_and_pixels():
     from aelab.data.augment import flip_and_shift, get_augmentation, random_flip
 
