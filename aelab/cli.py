@@ -375,7 +375,7 @@ def _io_command(fn_name: str, help_text: str, extra=None, **fixed):
         "output",
         required=True,
         type=click.Path(path_type=Path),
-        help="Output file: .npy, .csv or .parquet.",
+        help="Output file: .npy, .csv or .parquet (an image run's reconstruct: also a new folder, one PNG per image).",
     )
     @click.option("--resize", is_flag=True, help="Resize images to the model's input size.")
     @click.option("--batch-size", default=256, show_default=True, type=int)

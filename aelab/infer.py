@@ -4,23 +4,25 @@ written through a temporary file that is renamed into place only when complete.
 Inputs: an image folder (read lazily, recursively), one image file, an `.npy` of images (N, H, W, C) or of
 sequences (N, T, F) (memory-mapped), a sequence CSV, a table, or, for a run trained on a stream, a stream (CSV
 or 2-D `.npy`) whose results come per time step (scores, reconstructions) or per window (codes).
-Outputs: `.npy`, `.csv` or `.parquet`.
+Outputs: `.npy`, `.csv` or `.parquet`; an image run's reconstructions also as a folder of PNG files.
 """
 
 from __future__ import annotations
 
 import csv
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 from torch.nn import functional as F
 
 from . import plots
 from .anomaly import anomaly_metrics, step_scores
 from .data import DataSpec, load_dataset
-from .data.images import LUMA, is_image_file, read_image, validate_image_values
+from .data.images import IMAGE_SUFFIXES, LUMA, is_image_file, read_image, validate_image_values
 from .data.npy import ArrayRows, NpyChunks
 from .data.sequences import LABELLED_SEQUENCE_FILES, check_padding, sequences_from_csv
 from .data.streams import Stream, check_length, mean_over_windows, per_window, read_stream, window_starts
@@ -321,6 +323,10 @@ def reconstruct_file(run_dir, input_path, output, resize=False, batch_size=256) 
         return _reconstruct_stream(run, input_path, output, resize, batch_size)
     source = open_input(run, input_path, resize, batch_size)
     if run.input_kind == IMAGE:
+        if Path(output).suffix == "" or Path(output).is_dir():
+            return _write_image_folder(run, source, Path(output))
+        if Path(output).suffix.lower() in IMAGE_SUFFIXES:
+            raise AelabError(f"-o {output}: name a folder to get one PNG per image, or an .npy for them all")
         c, h, w = run.model.input_shape
         with Writer(output, source.n, None, (h, w, c), source.raw_dtype) as out:
             for _, x_hat in _run_batches(run, source, run.model):
@@ -356,6 +362,38 @@ def reconstruct_file(run_dir, input_path, output, resize=False, batch_size=256) 
             flat = seqs.reshape(-1, f)[real.ravel()]
             out.write(seqs, [ids, steps] + [flat[:, j] for j in range(f)])
             start = stop
+    return source.n
+
+
+def _write_image_folder(run: Run, source: Source, out: Path) -> int:
+    """One PNG per reconstruction in the folder `out`, named as its input (a folder's files as its own paths, with
+    sub-folders; an .npy's by index), written into a staging folder beside `out` and renamed into place when all
+    are written. `out` must be new or empty: images of the user's are never overwritten."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise AelabError(f"-o {out}: exists and is not an empty folder; name a new folder for the images")
+    names = source.names[1] if source.names is not None else [f"{i:06d}" for i in range(source.n)]
+    files = [Path(name).with_suffix(".png") for name in names]
+    if len(set(files)) < len(files):  # a.jpg beside a.png: keep each whole name
+        files = [Path(f"{name}.png") for name in names]
+    staging = out.parent / f".{out.name}.partial"
+    try:
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+    except OSError as exc:
+        raise AelabError(f"-o {out}: cannot write there ({exc.strerror or exc})") from None
+    try:
+        done = 0
+        for _, x_hat in _run_batches(run, source, run.model):
+            for img in np.round(x_hat.transpose(0, 2, 3, 1) * 255).astype(np.uint8):
+                target = staging / files[done]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(img[..., 0] if img.shape[2] == 1 else img).save(target)
+                done += 1
+        if out.exists():
+            out.rmdir()
+        staging.replace(out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return source.n
 
 

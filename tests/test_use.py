@@ -12,7 +12,7 @@ from aelab import AutoencoderTransformer, load_run
 from aelab.cli import main
 from aelab.errors import AelabError
 
-from helpers import run_cli, write_sequence_csv
+from helpers import assert_one_line_error, run_cli, write_sequence_csv
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +125,28 @@ def test_reconstruct_keeps_the_input_scale(capsys, image_run, seq_run, tmp_path)
     assert run_cli(capsys, "reconstruct", seq_run, tmp_path / "s.npy", "-o", tmp_path / "rs.npy")[0] == 0
     rs = np.load(tmp_path / "rs.npy")
     assert rs.shape == seq.shape and abs(rs.mean()) < 2  # back in raw units, not z-scores
+
+
+def test_an_image_runs_reconstructions_go_to_a_new_folder_of_pngs_named_as_the_inputs(capsys, image_run, tmp_path):
+    folder = tmp_path / "photos"
+    (folder / "b").mkdir(parents=True)
+    for name, img in zip(("z.jpg", "b/a.png", "b/a.bmp"), images(3), strict=True):
+        img.save(folder / name)
+    assert run_cli(capsys, "reconstruct", image_run, folder, "-o", tmp_path / "out")[0] == 0
+    written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.png"))
+    assert written == ["b/a.bmp.png", "b/a.png.png", "z.jpg.png"]  # b/a.* would meet at b/a.png: whole names
+    assert run_cli(capsys, "reconstruct", image_run, folder, "-o", tmp_path / "r.npy")[0] == 0
+    pixels = np.asarray(Image.open(tmp_path / "out" / "z.jpg.png"))
+    np.testing.assert_array_equal(pixels, np.load(tmp_path / "r.npy")[2, ..., 0])  # the .npy's row, as 8-bit gray
+    np.save(tmp_path / "x.npy", np.random.default_rng(1).integers(0, 256, (3, 8, 8, 1), dtype=np.uint8))
+    (tmp_path / "empty").mkdir()
+    assert run_cli(capsys, "reconstruct", image_run, tmp_path / "x.npy", "-o", tmp_path / "empty")[0] == 0
+    assert sorted(p.name for p in (tmp_path / "empty").iterdir()) == ["000000.png", "000001.png", "000002.png"]
+    code, _, err = run_cli(capsys, "reconstruct", image_run, folder, "-o", tmp_path / "out")
+    assert_one_line_error(code, err, "-o", "out: exists and is not an empty folder")  # the user's images are safe
+    code, _, err = run_cli(capsys, "reconstruct", image_run, folder, "-o", tmp_path / "one.png")
+    assert_one_line_error(code, err, "one.png: name a folder to get one PNG per image")
+    assert not list(tmp_path.glob(".*partial"))
 
 
 def test_score_flags_outliers(capsys, seq_run, tmp_path):
