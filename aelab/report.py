@@ -133,22 +133,23 @@ def rate_distortion_curves(lab_dir: Path, sweeps: dict) -> dict:
     if pca_path.exists():
         for c in read_json(pca_path).values():
             curves[f"PCA ({c['dataset']})"] = c
-    for model, s in sweeps.items():
-        rows = s["rows"]
-        curves[f"{model} ({s['dataset']})"] = {
-            "dataset": s["dataset"],
-            "latent_dims": [r["latent_dim"] for r in rows],
-            "test_mse": [r["test_mse"] for r in rows],
-        }
-        curves.setdefault(
-            f"PCA ({s['dataset']})",
-            {
-                "dataset": s["dataset"],
-                "latent_dims": [r["latent_dim"] for r in rows],
-                "test_mse": [r["pca_test_mse"] for r in rows],
-            },
-        )
+    for sweep in sweeps.values():
+        for name, curve in sweep_curves(sweep).items():
+            if not name.startswith("PCA") or name not in curves:  # the lab's own PCA curve has more sizes
+                curves[name] = curve
     return curves
+
+
+def sweep_curves(sweep: dict) -> dict:
+    """The model's and PCA's test MSE by latent size from one sweep.json, as `plots.rate_distortion` draws them."""
+    dims, data = [r["latent_dim"] for r in sweep["rows"]], Path(sweep["dataset"]).name  # a file by its name
+    return {
+        f"{name} ({data})": {"dataset": data, "latent_dims": dims, "test_mse": errors}
+        for name, errors in (
+            (sweep["model"], [r["test_mse"] for r in sweep["rows"]]),
+            ("PCA", [r["pca_test_mse"] for r in sweep["rows"]]),
+        )
+    }
 
 
 def render_lab(lab_dir) -> None:

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
+from . import plots
 from .data import DataSpec, load_dataset, with_test_file
 from .errors import AelabError
 from .evaluate import ErrorSums, PCABaseline, evaluate_model, row_batches
 from .experiment import TRAINING_METRICS, data_spec_for, load_data_for, train_on
 from .io import read_json, write_json
 from .kinds import IMAGE
+from .report import sweep_curves
 from .run import load_run, prepare_out_dir
 
 LAB_MODELS = ("cnn", "lstm", "conv1d")
@@ -119,7 +121,18 @@ def run_sweep(
                 "train_seconds": timings["train_seconds"],
             }
         )
-    write_json(out / "sweep.json", {"model": model, "dataset": dataset.spec.data, "rows": rows})
+    sweep = {"model": model, "dataset": dataset.spec.data, "rows": rows}
+    write_json(out / "sweep.json", sweep)
+    plots.rate_distortion(sweep_curves(sweep), out / "rate_distortion.png")
+    echo(f"sweep {model} on {dataset.spec.data}:")
+    echo(f"{'latent':>6}  {'test MSE':>10}  {'PCA MSE':>10}  {'vs PCA':>6}  {'probe':>6}  {'seconds':>7}")
+    for r in rows:
+        probe = "-" if r["probe_logreg"] is None else f"{r['probe_logreg']:.1%}"
+        echo(
+            f"{r['latent_dim']:>6}  {r['test_mse']:>10.5g}  {r['pca_test_mse']:>10.5g}  "
+            f"{r['test_mse'] / r['pca_test_mse']:>5.3f}x  {probe:>6}  {r['train_seconds']:>7.0f}"
+        )
+    echo(f"sweep written to {out} (sweep.json, rate_distortion.png)")
     return rows
 
 

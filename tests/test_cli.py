@@ -328,8 +328,15 @@ def test_streamed_training_matches_in_memory_training(capsys, tmp_path, source):
 def test_sweep_takes_the_training_options_of_train(capsys, tmp_path):
     args = ["--data", "synthetic", "--train-size", "60", "--test-size", "20", "--epochs", "1"]
     options = ["--init", "random", "--augment", "none", "--lr", "0.005", "--batch-size", "16"]
-    code, _, err = run_cli(capsys, "sweep", "lstm", "--latent-dims", "2", *args, *options, "--out", tmp_path / "s")
+    code, out, err = run_cli(capsys, "sweep", "lstm", "--latent-dims", "2,3", *args, *options, "--out", tmp_path / "s")
     assert code == 0, err
+    sweep = json.loads((tmp_path / "s" / "sweep.json").read_text())
+    assert [r["latent_dim"] for r in sweep["rows"]] == [2, 3] and (tmp_path / "s" / "rate_distortion.png").exists()
+    table = out[out.index("sweep lstm on synthetic:") :].splitlines()  # a row per size, each beside PCA's
+    assert table[1].split() == ["latent", "test", "MSE", "PCA", "MSE", "vs", "PCA", "probe", "seconds"]
+    for line, row in zip(table[2:4], sweep["rows"], strict=True):
+        assert line.split()[:4] == [str(row["latent_dim"]), f"{row['test_mse']:.5g}", f"{row['pca_test_mse']:.5g}",
+                                    f"{row['test_mse'] / row['pca_test_mse']:.3f}x"]  # fmt: skip
     config = json.loads((tmp_path / "s" / "latent-2" / "config.json").read_text())
     assert config["model_config"]["init"] == "random"
     assert (config["train"]["augment"], config["train"]["lr"], config["train"]["batch_size"]) == ("none", 0.005, 16)
