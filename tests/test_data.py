@@ -2,6 +2,7 @@ import hashlib
 import io
 import pickle
 import shutil
+import time
 import urllib.error
 
 import numpy as np
@@ -226,6 +227,7 @@ def test_sequence_npy_and_csv(sequences_npy, tmp_path):
             "gap",
         ),
         (lambda lines: [lines[0], lines[1].replace("s0,0,", "s0,0,nan,")[: len(lines[1]) + 4]] + lines[2:], "NaN"),
+        (lambda lines: [lines[0], lines[1].replace("s0,0,", "s0,first,")] + lines[2:], "t 'first' is neither a number"),
     ],
 )
 def test_bad_csv(tmp_path, mutate, message):
@@ -235,6 +237,30 @@ def test_bad_csv(tmp_path, mutate, message):
     with pytest.raises(AelabError, match=message) as info:
         load_dataset(str(path))
     assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_csv_of_sequences_may_give_t_as_times_and_steps_stay_even_across_a_clock_change(tmp_path, monkeypatch):
+    """ISO times order each sequence's steps as numbers do; dates without a zone read as UTC, so the night the clocks
+    go back (2024-10-27 in Berlin, where local time would make 02:00 -> 03:00 two hours) is still one hour per step."""
+    from aelab.data.sequences import sequences_from_csv
+
+    lines = ["sequence_id,t,v"]
+    for s in range(20):
+        lines += [f"s{s},2024-10-27T{h:02d}:00:00,{np.sin(h + s):.4f}" for h in reversed(range(6))]  # any row order
+    data = tmp_path / "times.csv"
+    data.write_text("\n".join(lines) + "\n")
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        read = sequences_from_csv(data)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert read.x.shape == (20, 6, 1) and read.steps[0][:2] == ["2024-10-27T00:00:00", "2024-10-27T01:00:00"]
+    np.testing.assert_allclose(read.x[3, :, 0], np.round(np.sin(np.arange(6) + 3), 4), atol=1e-6)
+    data.write_text(data.read_text().replace("s0,2024-10-27T03:00:00", "s0,2024-10-27T03:30:00"))
+    with pytest.raises(AelabError, match="sequence s0 has a gap in t"):
+        sequences_from_csv(data)
 
 
 def test_a_feature_constant_on_the_training_split_is_only_centred(tmp_path):

@@ -6,7 +6,7 @@ import csv
 import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -43,6 +43,25 @@ def is_number(text: str) -> bool:
     """Whether `text` is a number as `float` reads it."""
     try:
         float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def time_value(text: str) -> float:
+    """A time cell as a number: the number it holds, or its ISO date or time in seconds (a date without a time zone
+    read as UTC, so that steps are even across daylight-saving changes). ValueError for anything else."""
+    try:
+        return float(text)
+    except ValueError:
+        stamp = datetime.fromisoformat(text.strip())
+        return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()
+
+
+def is_time(text: str) -> bool:
+    """Whether `time_value` reads `text`."""
+    try:
+        time_value(text)
         return True
     except ValueError:
         return False

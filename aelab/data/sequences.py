@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import AelabError
 from ..padding import misplaced_value, pad_sequences
-from .csvfile import is_number, not_numeric_hint, open_csv, read_csv_rows
+from .csvfile import is_number, not_numeric_hint, open_csv, read_csv_rows, time_value
 from .npy import load_npy, numeric_float32
 from .tables import feature_columns, is_sequence_header
 
@@ -199,11 +199,14 @@ def sequences_from_csv(path: Path, length: int | None = None) -> CsvSequences:
             raise AelabError(f"{path}:{line}: {len(row)} cells, the header has {len(header)}")
         sid = row[id_col]
         try:
-            t = float(row[t_col])
+            t = time_value(row[t_col])  # a step number or a time
+        except ValueError:
+            raise AelabError(f"{path}:{line}: t {row[t_col]!r} is neither a number nor an ISO date or time") from None
+        try:
             values = [float(row[c]) for c in feature_cols]
         except ValueError:
-            bad = next(c for c in [t_col, *feature_cols] if not is_number(row[c]))
-            hint = not_numeric_hint(row[bad], dates=bad != t_col, classes=True)  # `t` must hold numbers
+            bad = next(c for c in feature_cols if not is_number(row[c]))
+            hint = not_numeric_hint(row[bad], classes=True)
             raise AelabError(f"{path}:{line}: non-numeric value {row[bad]!r} in column {header[bad]}{hint}") from None
         if not all(math.isfinite(v) for v in values) or not math.isfinite(t):
             raise AelabError(f"{path}:{line}: NaN or inf value")

@@ -12,13 +12,12 @@ import math
 import re
 from array import array
 from dataclasses import dataclass, replace
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import AelabError, ConfigError
-from .csvfile import csv_reader, is_number, not_numeric_hint, open_csv
+from .csvfile import csv_reader, is_number, is_time, not_numeric_hint, open_csv, time_value
 from .npy import flat_labels, load_npy, numeric_float32
 from .tables import MISSING_CELLS, feature_columns, in_training_column_order, is_sequence_header
 
@@ -187,15 +186,12 @@ def _flag(path, cell: str, column: str, row: int) -> int:
 def _check_increasing(path, stamps: list[str]) -> None:
     """Timestamps, as numbers or ISO dates, must increase strictly: rows out of order are a broken stream."""
     try:
-        keys = np.array([float(s) for s in stamps])
+        keys = np.array([time_value(s) for s in stamps])
     except ValueError:
-        try:
-            keys = np.array([datetime.fromisoformat(s).timestamp() for s in stamps])
-        except ValueError:
-            bad = next(i for i, s in enumerate(stamps) if not _is_time(s))
-            raise AelabError(
-                f"{path}: timestamp {stamps[bad]!r} in data row {bad + 1} is neither a number nor an ISO date"
-            ) from None
+        bad = next(i for i, s in enumerate(stamps) if not is_time(s))
+        raise AelabError(
+            f"{path}: timestamp {stamps[bad]!r} in data row {bad + 1} is neither a number nor an ISO date"
+        ) from None
     steps = np.diff(keys)
     if (steps <= 0).any():
         row = int(np.argmax(steps <= 0)) + 2
@@ -203,14 +199,6 @@ def _check_increasing(path, stamps: list[str]) -> None:
             f"{path}: timestamp does not increase at data row {row} ({stamps[row - 2]!r} then {stamps[row - 1]!r}); "
             "rows must be in time order"
         )
-
-
-def _is_time(text: str) -> bool:
-    try:
-        datetime.fromisoformat(text)
-        return True
-    except ValueError:
-        return False
 
 
 def txt_numbers(path: Path) -> np.ndarray:
