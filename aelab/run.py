@@ -128,6 +128,9 @@ class Run:
         x, bad = numeric_float32(_as_array(x), "x", "batch of samples")
         shape = tuple(self.model.input_shape)
         if x.shape[1:] != shape:
+            if self.input_kind == IMAGE and x.shape[1:] == (*shape[1:], shape[0]):
+                raise AelabError(f"x: images of shape {x.shape[1:]} are channels-last; the run takes {shape}, "
+                                 "(N, C, H, W) in [0, 1]: x.transpose(0, 3, 1, 2)")  # fmt: skip
             raise AelabError(f"x: samples of shape {x.shape[1:]}, the run's model takes {shape} (N first)")
         if self.input_kind == SEQUENCE:
             check_padding(x, "x")

@@ -381,6 +381,18 @@ def test_a_loaded_run_encodes_reconstructs_and_scores_arrays_as_the_cli_does_fil
         run.encode(x)
 
 
+def test_a_loaded_image_run_names_channels_last_and_8_bit_arrays_and_how_to_convert_them(image_run):
+    from aelab import load_run
+
+    run = load_run(image_run)
+    pixels = np.random.default_rng(0).integers(0, 256, (4, 8, 8, 1), dtype=np.uint8)  # as an .npy file holds them
+    with pytest.raises(AelabError, match=r"channels-last; the run takes \(1, 8, 8\).*x.transpose\(0, 3, 1, 2\)"):
+        run.encode(pixels)
+    with pytest.raises(AelabError, match=r"found \[0, 2\d\d\]; 8-bit values\? divide them by 255"):
+        run.encode(pixels.transpose(0, 3, 1, 2))
+    assert run.encode(pixels.transpose(0, 3, 1, 2) / 255).shape == (4, 4)
+
+
 def test_estimator_follows_sklearn_conventions(tmp_path):
     from sklearn.base import clone
     from sklearn.linear_model import LogisticRegression

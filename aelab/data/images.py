@@ -281,7 +281,9 @@ def _check_unit_range(arr: np.ndarray, origin) -> None:
     if not np.isfinite(arr).all():
         raise AelabError(f"{origin}: images contain NaN or inf")
     if arr.min() < 0 or arr.max() > 1:
-        raise AelabError(f"{origin}: float images must lie in [0, 1], found [{arr.min():.3g}, {arr.max():.3g}]")
+        low, high = arr.min(), arr.max()
+        hint = "; 8-bit values? divide them by 255" if low >= 0 and high <= 255 else ""
+        raise AelabError(f"{origin}: float images must lie in [0, 1], found [{low:.3g}, {high:.3g}]{hint}")
 
 
 def as_unit_float(images: np.ndarray) -> np.ndarray:
