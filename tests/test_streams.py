@@ -206,6 +206,30 @@ def test_a_tab_separated_stream_reads_as_a_comma_separated_one(tmp_path):
     np.testing.assert_array_equal(b.is_anomaly, a.is_anomaly)
 
 
+def test_a_parquet_stream_reads_as_the_csv_of_the_same_rows_and_scores_per_step(capsys, tmp_path):
+    pa, pq = pytest.importorskip("pyarrow"), pytest.importorskip("pyarrow.parquet")
+    from datetime import datetime, timedelta
+
+    x, labels = sine_stream(n=400, anomaly=(300, 310))
+    stamps = [datetime(2024, 1, 1) + timedelta(minutes=i) for i in range(len(x))]
+    csv = write_stream_csv(tmp_path / "s.csv", x, labels, [s.isoformat() for s in stamps])
+    columns = {"timestamp": stamps, "v0": np.round(x, 5), "is_anomaly": labels}
+    pq.write_table(pa.table(columns), tmp_path / "s.parquet")
+    a, b = read_stream(csv), read_stream(tmp_path / "s.parquet")
+    np.testing.assert_array_equal(b.values, a.values)
+    np.testing.assert_array_equal(b.is_anomaly, a.is_anomaly)
+    assert b.timestamps == a.timestamps and b.feature_names == ["v0"]
+    args = ("--window", "25", "--epochs", "1")
+    assert run_cli(capsys, "train", "--data", tmp_path / "s.parquet", *args, "--out", tmp_path / "r")[0] == 0
+    assert run_cli(capsys, "score", tmp_path / "r", tmp_path / "s.parquet", "-o", tmp_path / "scores.csv")[0] == 0
+    rows = (tmp_path / "scores.csv").read_text().splitlines()
+    assert rows[0] == "timestamp,score,is_anomaly" and rows[1].startswith("2024-01-01T00:00:00,") and len(rows) == 401
+    columns["timestamp"] = list(reversed(stamps))
+    pq.write_table(pa.table(columns), tmp_path / "late.parquet")
+    with pytest.raises(AelabError, match="late.parquet: timestamp does not increase at data row 2"):
+        read_stream(tmp_path / "late.parquet")
+
+
 BROKEN = [
     ("timestamp,v\n0,1.0\n1,\n2,3.0\n", "gap (missing value) in data row 2"),
     ("timestamp,v\n0,1.0\n1,abc\n2,3.0\n", "not numeric ('abc' in data row 2)"),

@@ -19,7 +19,14 @@ import numpy as np
 from ..errors import AelabError, ConfigError
 from .csvfile import csv_reader, is_number, is_time, not_numeric_hint, open_csv, time_value
 from .npy import flat_labels, load_npy, numeric_float32
-from .tables import MISSING_CELLS, feature_columns, in_training_column_order, is_sequence_header
+from .tables import (
+    MISSING_CELLS,
+    column_values,
+    feature_columns,
+    in_training_column_order,
+    is_sequence_header,
+    parquet_columns,
+)
 
 # Default stride, training and scoring alike: an eighth of the window. Every step then lies in about 8 windows,
 # enough to average out where in a window it falls, at an eighth of the cost of stride 1.
@@ -77,8 +84,10 @@ def read_stream(path, labels=None) -> Stream:
         stream = stream_from_array(load_npy(path), path)
     elif suffix == ".txt":
         stream = _stream_from_txt(path)
+    elif suffix == ".parquet":
+        stream = _stream_from_parquet(path)
     else:
-        raise AelabError(f"{path}: a stream must be a .csv, a .txt of numbers or an .npy of shape (T, F)")
+        raise AelabError(f"{path}: a stream must be a .csv, a .parquet, a .txt of numbers or an .npy of shape (T, F)")
     if labels:
         stream.is_anomaly = _labels(Path(labels), len(stream))
     return stream
@@ -158,6 +167,29 @@ def _stream_from_csv(path: Path) -> Stream:
         _check_increasing(path, stamps)
     is_anomaly = np.frombuffer(labels, dtype=np.int8).copy() if label_col is not None else None
     return Stream(x, stamps if time_col is not None else None, is_anomaly, features, str(path))
+
+
+def _stream_from_parquet(path: Path) -> Stream:
+    """A parquet file's rows in time order, read as a CSV stream is: feature columns, an optional `timestamp` (a
+    date-time column comes back as ISO text) and `is_anomaly` (or `label`) 0/1 per step."""
+    columns = parquet_columns(path)
+    features = feature_columns(list(columns))
+    if not features:
+        raise AelabError(f"{path}: no feature columns (only {', '.join(columns)})")
+    n = len(columns[features[0]])
+    if n == 0:
+        raise AelabError(f"{path}: no data rows")
+    x = np.stack([column_values(path, name, columns[name]) for name in features], axis=1).astype(np.float32)
+    stamps = None
+    if "timestamp" in columns:
+        stamps = [cell.isoformat() if hasattr(cell, "isoformat") else str(cell) for cell in columns["timestamp"]]
+        _check_increasing(path, stamps)
+    label_name = next((c for c in ("is_anomaly", "label") if c in columns), None)
+    is_anomaly = None
+    if label_name is not None:
+        flags = [_flag(path, str(cell), label_name, row) for row, cell in enumerate(columns[label_name], start=1)]
+        is_anomaly = np.asarray(flags, dtype=np.int8)
+    return Stream(x, stamps, is_anomaly, features, str(path))
 
 
 def _number(path, cell: str, column: str, row: int) -> float:
