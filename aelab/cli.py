@@ -71,8 +71,8 @@ def data_options(f):
     f = click.option(
         "--window",
         default=None,
-        help="Read --data as one stream (rows in time order: a CSV, a .parquet, a .txt or a 2-D .npy) cut into windows of W steps; "
-        "'auto': one dominant period of the data (by autocorrelation).",
+        help="Read --data as one stream (rows in time order: a CSV, a .parquet, a .txt or a 2-D .npy) cut into "
+        "windows of W steps; 'auto': one dominant period of the data (by autocorrelation).",
     )(f)
     f = click.option(
         "--stride",
