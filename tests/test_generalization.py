@@ -311,9 +311,15 @@ def test_label_files_that_are_not_one_npy_array_and_test_labels_alone_are_one_li
     np.savez(tmp_path / "y.npz", y=np.arange(30) % 2)
     np.save(tmp_path / "y.npy", np.arange(30) % 2)
     train = ("train", "lstm", "--data", tmp_path / "x.npy", "--out", tmp_path / "r")
-    for labels, fragment in (("y.csv", "not an .npy file"), ("y.npz", "an .npz archive, not an .npy")):
+    for labels, fragment in (("y.csv", "not an .npy file"), ("y.npz", "an .npz archive of y (30,) int64; save each")):
         code, _, err = run_cli(capsys, *train, "--labels", tmp_path / labels)
         assert_one_line_error(code, err, labels, fragment)  # np.load read the CSV as a refused pickle before
+    # Keras's mnist.npz as --data, and renamed .npy (it was an internal error): the arrays it holds, and what to do
+    np.savez(tmp_path / "mnist.npz", x_train=np.zeros((6, 4, 4), np.uint8), y_train=np.arange(6))
+    (tmp_path / "renamed.npy").write_bytes((tmp_path / "mnist.npz").read_bytes())
+    for data in ("mnist.npz", "renamed.npy"):
+        code, _, err = run_cli(capsys, "train", "--data", tmp_path / data, "--out", tmp_path / "r")
+        assert_one_line_error(code, err, data, "archive of x_train (6, 4, 4) uint8, y_train (6,) int64", "--labels")
     code, _, err = run_cli(capsys, *train, "--test-data", tmp_path / "x.npy", "--test-labels", tmp_path / "y.npy")
     assert_one_line_error(code, err, "--test-labels", "the training data has no labels")
 

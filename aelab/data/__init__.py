@@ -29,7 +29,7 @@ from .images import (
 )
 from .lazy import LazyImages, should_stream
 from .normalization import Standardizer
-from .npy import flat_labels, load_npy
+from .npy import flat_labels, load_npy, npz_error
 from .sequences import LABELLED_SEQUENCE_FILES, label_sort_key, sequences_from_csv, sequences_from_npy, synthetic
 from .spec import DataSpec
 from .splits import HELD_OUT_TEST_FRACTION, sample, split_off
@@ -321,6 +321,8 @@ def _file_kind(path: Path) -> str:
         return TABLE
     if suffix == ".txt":
         raise AelabError(f"{path}: a .txt of numbers is read as a stream; pass --window W (or --window auto)")
+    if suffix == ".npz":
+        raise npz_error(path)
     raise AelabError(f"{path}: not an image folder, .npy, .csv, .parquet, or the UCR/UEA archives' .tsv or .ts")
 
 
@@ -341,11 +343,10 @@ def file_notes(data: str) -> list[str]:
         except Exception:  # unreadable: reading the data itself says why
             return []
     if suffix == ".npy":
-        try:
-            array = np.load(path, mmap_mode="r", allow_pickle=False)
-        except (ValueError, OSError):
-            return []  # reading the data itself says why
-        if array.ndim == 3 and array.dtype == np.uint8:  # MNIST-like files come as (N, 28, 28) bytes
+        array = _npy_or_none(path)
+        if (
+            array is not None and array.ndim == 3 and array.dtype == np.uint8
+        ):  # MNIST-like files come as (N, 28, 28) bytes
             n, t, f = array.shape
             return [
                 f"{path.name}: uint8 ({n}, {t}, {f}) read as {n} sequences of {t} steps x {f} features; "
@@ -354,11 +355,22 @@ def file_notes(data: str) -> list[str]:
     return []
 
 
-def _npy_ndim(path: Path) -> int:
+def _npy_or_none(path: Path) -> np.ndarray | None:
+    """The `.npy` at `path` memory-mapped, to tell its shape before reading it, or None where it is not one (a
+    pickle, an .npz under another name, a broken file): the loader then says what is wrong with it."""
     try:
-        return np.load(path, mmap_mode="r", allow_pickle=False).ndim
-    except (ValueError, OSError):
-        return -1  # reported properly by the loader
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError):
+        return None
+    if not isinstance(array, np.ndarray):
+        array.close()
+        return None
+    return array
+
+
+def _npy_ndim(path: Path) -> int:
+    array = _npy_or_none(path)
+    return -1 if array is None else array.ndim
 
 
 def _named_or_images(data: str) -> bool:
@@ -371,10 +383,8 @@ def _is_image_path(data: str) -> bool:
     if path.is_dir():
         return True
     if path.suffix.lower() == ".npy" and path.is_file():
-        try:
-            return np.load(path, mmap_mode="r", allow_pickle=False).ndim == 4
-        except (ValueError, OSError):
-            return False  # reported properly by the loader
+        array = _npy_or_none(path)
+        return array is not None and array.ndim == 4
     return False
 
 

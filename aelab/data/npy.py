@@ -6,11 +6,22 @@ plain file reads, so that memory stays flat for files larger than RAM.
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import AelabError
+
+
+def read_header(f) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, Fortran order, dtype) from the header of the `.npy` open in `f`, which it leaves at the data;
+    ValueError for anything else."""
+    version = np.lib.format.read_magic(f)
+    reader = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+    if reader is None:
+        raise ValueError(f"unsupported .npy format version {version}")
+    return reader(f)
 
 
 class NpyChunks:
@@ -20,13 +31,6 @@ class NpyChunks:
         self.path = Path(path)
         try:
             with open(self.path, "rb") as f:
-                version = np.lib.format.read_magic(f)
-                read_header = {
-                    (1, 0): np.lib.format.read_array_header_1_0,
-                    (2, 0): np.lib.format.read_array_header_2_0,
-                }.get(version)
-                if read_header is None:
-                    raise ValueError(f"unsupported .npy format version {version}")
                 shape, fortran, dtype = read_header(f)
                 self.offset = f.tell()
         except (ValueError, OSError, EOFError) as exc:
@@ -85,8 +89,27 @@ def load_npy(path: Path, mmap: bool = False) -> np.ndarray:
         raise AelabError(f"{path}: cannot read .npy ({getattr(exc, 'strerror', None) or exc})") from None
     if not isinstance(loaded, np.ndarray):
         loaded.close()
-        raise AelabError(f"{path}: an .npz archive, not an .npy; save the one array with np.save")
+        raise npz_error(path)
     return loaded
+
+
+def npz_error(path: Path) -> AelabError:
+    """The error for an `.npz` archive given where one array is read, naming the arrays it holds (read from their
+    headers alone), as Keras's mnist.npz holds x_train, y_train, x_test and y_test."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            arrays = []
+            for name in archive.namelist()[:8]:
+                with archive.open(name) as f:
+                    shape, _, dtype = read_header(f)
+                arrays.append(f"{name.removesuffix('.npy')} {shape} {dtype}")
+    except (OSError, ValueError, zipfile.BadZipFile):
+        arrays = []
+    held = f" of {', '.join(arrays)}" if arrays else ""
+    return AelabError(
+        f"{path}: an .npz archive{held}; save each array with np.save and pass them as --data X.npy, --labels "
+        "y.npy (and --test-data, --test-labels)"
+    )
 
 
 def flat_labels(y: np.ndarray) -> np.ndarray:
