@@ -364,12 +364,26 @@ def test_weight_decay_is_an_option_saved_with_the_run(capsys, tmp_path):
     assert_one_line_error(code, err, "weight", "must be 0 or more")
 
 
-def test_a_boolean_npy_table_reads_as_zeros_and_ones(tmp_path):
+def test_booleans_read_as_zeros_and_ones_in_npy_and_parquet_tables_and_as_pandas_writes_them_in_csvs(tmp_path):
+    pa, pq = pytest.importorskip("pyarrow"), pytest.importorskip("pyarrow.parquet")
+    from aelab.data.sequences import sequences_from_csv
+    from aelab.data.streams import read_stream
     from aelab.data.tables import read_table
 
     flags = np.random.default_rng(0).random((12, 4)) < 0.5
     np.save(tmp_path / "flags.npy", flags)
-    np.testing.assert_array_equal(read_table(tmp_path / "flags.npy").x, flags.astype(np.float32))
+    pq.write_table(pa.table({f"f{j}": flags[:, j] for j in range(4)}), tmp_path / "flags.parquet")
+    rows = [",".join(("True" if v else "false") for v in row) for row in flags]  # any case
+    write_table(tmp_path / "flags.csv", rows, "f0,f1,f2,f3")
+    for name in ("flags.npy", "flags.parquet", "flags.csv"):
+        np.testing.assert_array_equal(read_table(tmp_path / name).x, flags.astype(np.float32))
+    np.testing.assert_array_equal(read_stream(tmp_path / "flags.csv").values, flags.astype(np.float32))
+    lines = [f"s{i // 3},{i % 3},{row}" for i, row in enumerate(rows)]
+    write_table(tmp_path / "seqs.csv", lines, "sequence_id,t,f0,f1,f2,f3")
+    np.testing.assert_array_equal(sequences_from_csv(tmp_path / "seqs.csv").x, flags.reshape(4, 3, 4))
+    write_table(tmp_path / "maybe.csv", [rows[0].replace("false", "maybe", 1).replace("True", "maybe", 1)], "a,b,c,d")
+    with pytest.raises(AelabError, match=r"column '.' is not numeric \('maybe' in data row 1\)"):
+        read_table(tmp_path / "maybe.csv")
 
 
 def test_a_decimal_comma_is_named_in_the_error(capsys, tmp_path):

@@ -48,6 +48,30 @@ def is_number(text: str) -> bool:
         return False
 
 
+BOOLEANS = {"true": 1.0, "false": 0.0}  # as pandas writes a bool column (True/False)
+
+
+def feature_value(cell) -> float:
+    """A feature cell as a number: what `float` reads, or a boolean as pandas writes it, 1 or 0 (a parquet file's
+    booleans read so too). ValueError (TypeError for None) for anything else."""
+    try:
+        return float(cell)
+    except ValueError:
+        value = BOOLEANS.get(str(cell).strip().lower())
+        if value is None:
+            raise
+        return value
+
+
+def is_feature_value(text: str) -> bool:
+    """Whether `feature_value` reads `text`."""
+    try:
+        feature_value(text)
+        return True
+    except ValueError:
+        return False
+
+
 def time_value(text: str) -> float:
     """A time cell as a number: the number it holds, or its ISO date or time in seconds (a date without a time zone
     read as UTC, so that steps are even across daylight-saving changes). ValueError for anything else."""

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import AelabError
 from ..padding import misplaced_value, pad_sequences
-from .csvfile import is_number, not_numeric_hint, open_csv, read_csv_rows, time_value
+from .csvfile import feature_value, is_feature_value, is_number, not_numeric_hint, open_csv, read_csv_rows, time_value
 from .npy import load_npy, numeric_float32
 from .tables import feature_columns, is_sequence_header
 
@@ -203,9 +203,9 @@ def sequences_from_csv(path: Path, length: int | None = None) -> CsvSequences:
         except ValueError:
             raise AelabError(f"{path}:{line}: t {row[t_col]!r} is neither a number nor an ISO date or time") from None
         try:
-            values = [float(row[c]) for c in feature_cols]
+            values = [feature_value(row[c]) for c in feature_cols]
         except ValueError:
-            bad = next(c for c in feature_cols if not is_number(row[c]))
+            bad = next(c for c in feature_cols if not is_feature_value(row[c]))
             hint = not_numeric_hint(row[bad], classes=True)
             raise AelabError(f"{path}:{line}: non-numeric value {row[bad]!r} in column {header[bad]}{hint}") from None
         if not all(math.isfinite(v) for v in values) or not math.isfinite(t):

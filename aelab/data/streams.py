@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AelabError, ConfigError
-from .csvfile import csv_reader, is_number, is_time, not_numeric_hint, open_csv, time_value
+from .csvfile import csv_reader, feature_value, is_number, is_time, not_numeric_hint, open_csv, time_value
 from .npy import flat_labels, load_npy, numeric_float32
 from .tables import (
     MISSING_CELLS,
@@ -197,7 +197,7 @@ def _number(path, cell: str, column: str, row: int) -> float:
     if text in MISSING_CELLS:
         raise AelabError(f"{path}: column {column!r} has a gap (missing value) in data row {row}; fill or drop it")
     try:
-        value = float(text)
+        value = feature_value(text)
     except ValueError:
         hint = not_numeric_hint(cell)
         raise AelabError(f"{path}: column {column!r} is not numeric ({cell!r} in data row {row}){hint}") from None

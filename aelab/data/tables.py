@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AelabError
-from .csvfile import csv_reader, is_number, not_numeric_hint, open_csv, read_csv_rows
+from .csvfile import csv_reader, feature_value, is_number, not_numeric_hint, open_csv, read_csv_rows
 from .npy import load_npy, numeric_float32
 
 NOT_FEATURES = ("label", "is_anomaly", "timestamp")
@@ -171,7 +171,7 @@ def column_values(path: Path, name: str, cells: list) -> np.ndarray:
                 "rows); fill or drop them"
             )
         try:
-            values[i] = float(cell)
+            values[i] = feature_value(cell)
         except (TypeError, ValueError):
             hint = not_numeric_hint(cell, classes=True)
             raise AelabError(f"{path}: column {name!r} is not numeric ({cell!r} in data row {i + 1}){hint}") from None
