@@ -386,6 +386,24 @@ def test_booleans_read_as_zeros_and_ones_in_npy_and_parquet_tables_and_as_pandas
         read_table(tmp_path / "maybe.csv")
 
 
+def test_a_spreadsheets_trailing_unnamed_empty_columns_are_no_columns(capsys, tmp_path):
+    """Excel exports 'a,b,c,,' with CRLF line ends: the two empty names made 'repeated column names' before."""
+    from aelab.data.streams import read_stream
+    from aelab.data.tables import read_table
+
+    rows = [row.rsplit(",", 1)[0] + ",," for row in table_rows(30)]
+    data = tmp_path / "excel.csv"
+    data.write_text("\r\n".join(["a,b,c,,", *rows]) + "\r\n")
+    table = read_table(data)
+    assert table.feature_names == ["a", "b", "c"] and table.x.shape == (30, 3)
+    assert read_stream(data).values.shape == (30, 3)
+    code, out, err = run_cli(capsys, "train", "dense", "--data", data, "--epochs", "1", "--out", tmp_path / "r")
+    assert code == 0 and "row index" not in out, err  # no '' columns named as row indexes either
+    rows[3] = rows[3][:-2] + ",7,"  # a value in an unnamed column: a column after all
+    data.write_text("\n".join(["a,b,c,,", *rows]) + "\n")
+    assert read_table(data).feature_names == ["a", "b", "c"]  # read, as pandas' unnamed columns are, as an index
+
+
 def test_a_decimal_comma_is_named_in_the_error(capsys, tmp_path):
     data = write_table(
         tmp_path / "dec.csv", [r.replace(",", ";").replace(".", ",") for r in table_rows(10)], "a;b;c;label"

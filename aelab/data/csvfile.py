@@ -111,9 +111,25 @@ def not_numeric_hint(cell, dates: bool = True, classes: bool = False) -> str:
 
 
 def read_csv_rows(path: Path) -> tuple[list[str], list[list[str]]]:
-    """(header with surrounding spaces stripped, the rows after it)."""
+    """(header with surrounding spaces stripped, the rows after it), without the trailing columns that have neither
+    a name nor a value in any row, as spreadsheets export them ('a,b,c,,')."""
     with open_csv(path) as f:
         rows = list(csv_reader(f))
     if not rows:
         raise AelabError(f"{path}: empty CSV")
-    return [h.strip() for h in rows[0]], rows[1:]
+    header, body = [h.strip() for h in rows[0]], rows[1:]
+    width = named_width(header)
+    while width < len(header) and any("".join(row[width:]).strip() for row in body):
+        width += 1  # an unnamed column with values is kept (and read as a row index)
+    if width < len(header):
+        header, body = header[:width], [row[:width] for row in body]
+    return header, body
+
+
+def named_width(header: list[str]) -> int:
+    """The number of columns up to the last one with a name: spreadsheets export trailing columns with neither a
+    name nor values ('a,b,c,,'), which are no columns at all."""
+    width = len(header)
+    while width and not header[width - 1].strip():
+        width -= 1
+    return width

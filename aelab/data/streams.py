@@ -17,7 +17,16 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AelabError, ConfigError
-from .csvfile import csv_reader, feature_value, is_number, is_time, not_numeric_hint, open_csv, time_value
+from .csvfile import (
+    csv_reader,
+    feature_value,
+    is_number,
+    is_time,
+    named_width,
+    not_numeric_hint,
+    open_csv,
+    time_value,
+)
 from .npy import flat_labels, load_npy, numeric_float32
 from .tables import (
     MISSING_CELLS,
@@ -132,7 +141,8 @@ def _stream_from_csv(path: Path) -> Stream:
     """Read row by row into compact arrays, so that a long stream costs its numbers, not Python lists of text."""
     with open_csv(path) as f:
         reader = csv_reader(f)
-        header = [h.strip() for h in next(reader, [])]
+        cells = [h.strip() for h in next(reader, [])]
+        header = cells[: named_width(cells)]  # a spreadsheet's trailing unnamed columns: empty in every row below
         if not header:
             raise AelabError(f"{path}: empty CSV")
         if is_sequence_header(header):
@@ -152,6 +162,8 @@ def _stream_from_csv(path: Path) -> Stream:
         for row_number, row in enumerate(reader, start=1):
             if not row:
                 continue
+            if len(row) > len(header) and not "".join(row[len(header) :]).strip():
+                row = row[: len(header)]
             if len(row) != len(header):
                 raise AelabError(f"{path}: data row {row_number} has {len(row)} cells, the header has {len(header)}")
             for c in feature_cols:

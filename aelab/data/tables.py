@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AelabError
-from .csvfile import csv_reader, feature_value, is_number, not_numeric_hint, open_csv, read_csv_rows
+from .csvfile import csv_reader, feature_value, is_number, named_width, not_numeric_hint, open_csv, read_csv_rows
 from .npy import load_npy, numeric_float32
 
 NOT_FEATURES = ("label", "is_anomaly", "timestamp")
@@ -76,8 +76,10 @@ def column_notes(names) -> list[str]:
 
 
 def csv_header(path: Path) -> list[str]:
+    """The names of a CSV's columns, without a spreadsheet's trailing unnamed ones (`named_width`)."""
     with open_csv(path) as f:
-        return [h.strip() for h in next(csv_reader(f), [])]
+        header = [h.strip() for h in next(csv_reader(f), [])]
+    return header[: named_width(header)]
 
 
 def in_training_column_order(x: np.ndarray, names, trained, origin) -> np.ndarray:
