@@ -2,8 +2,8 @@
 written through a temporary file that is renamed into place only when complete.
 
 Inputs: an image folder (read lazily, recursively), one image file, an `.npy` of images (N, H, W, C) or of
-sequences (N, T, F) (memory-mapped), a sequence CSV, a table, or, for a run trained on a stream, a stream (CSV
-or 2-D `.npy`) whose results come per time step (scores, reconstructions) or per window (codes).
+sequences (N, T, F) (memory-mapped), a sequence CSV, a table, or, for a run trained on a stream, a stream (a CSV,
+`.parquet`, `.txt` or 2-D `.npy`) whose results come per time step (scores, reconstructions) or per window (codes).
 Outputs: `.npy`, `.csv` or `.parquet`; an image run's reconstructions also as a folder of PNG files.
 """
 

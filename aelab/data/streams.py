@@ -1,5 +1,5 @@
-"""Streams: one long series (T, F) in time order, from a CSV (optional `timestamp` column) or a 2-D `.npy`, cut
-into windows that any sequence model takes.
+"""Streams: one long series (T, F) in time order, from a CSV or a `.parquet` file (optional `timestamp` column), a
+`.txt` of numbers or a 2-D `.npy`, cut into windows that any sequence model takes.
 
 Windows are strided views of the stream, never copies: a batch gathers its windows when the trainer indexes it,
 so memory stays that of the stream itself however many windows overlap. Per-step results (anomaly scores,
@@ -81,8 +81,8 @@ class Stream:
 
 
 def read_stream(path, labels=None) -> Stream:
-    """A stream from a CSV (rows in time order) or a `.npy` of shape (T, F) or (T,); `labels` an `.npy` of (T,)
-    0/1 anomaly labels for an `.npy` stream."""
+    """A stream from a CSV or a `.parquet` file (rows in time order), a `.txt` of numbers or a `.npy` of shape (T, F)
+    or (T,); `labels` an `.npy` or `.txt` of (T,) 0/1 anomaly labels for a stream without its own."""
     path = Path(path)
     if not path.exists():
         raise AelabError(f"{path}: no such file")
