@@ -39,13 +39,18 @@ def csv_reader(f: TextIO):
     return csv.reader(itertools.chain([header_line], f), delimiter=delimiter)
 
 
-def is_number(text: str) -> bool:
-    """Whether `text` is a number as `float` reads it."""
+def _reads(parse, text: str) -> bool:
+    """Whether `parse` (a reader that raises ValueError) reads `text`."""
     try:
-        float(text)
+        parse(text)
         return True
     except ValueError:
         return False
+
+
+def is_number(text: str) -> bool:
+    """Whether `text` is a number as `float` reads it."""
+    return _reads(float, text)
 
 
 BOOLEANS = {"true": 1.0, "false": 0.0}  # as pandas writes a bool column (True/False)
@@ -65,11 +70,7 @@ def feature_value(cell) -> float:
 
 def is_feature_value(text: str) -> bool:
     """Whether `feature_value` reads `text`."""
-    try:
-        feature_value(text)
-        return True
-    except ValueError:
-        return False
+    return _reads(feature_value, text)
 
 
 def time_value(text: str) -> float:
@@ -84,11 +85,7 @@ def time_value(text: str) -> float:
 
 def is_time(text: str) -> bool:
     """Whether `time_value` reads `text`."""
-    try:
-        time_value(text)
-        return True
-    except ValueError:
-        return False
+    return _reads(time_value, text)
 
 
 def not_numeric_hint(cell, dates: bool = True, classes: bool = False) -> str:
