@@ -402,6 +402,8 @@ def test_a_spreadsheets_trailing_unnamed_empty_columns_are_no_columns(capsys, tm
     rows[3] = rows[3][:-2] + ",7,"  # a value in an unnamed column: a column after all
     data.write_text("\n".join(["a,b,c,,", *rows]) + "\n")
     assert read_table(data).feature_names == ["a", "b", "c"]  # read, as pandas' unnamed columns are, as an index
+    with pytest.raises(AelabError, match="data row 4 has a value .'7'. in column 4, which the header does not name"):
+        read_stream(data)  # a stream reads row by row: it names the cell rather than guess
 
 
 def test_a_decimal_comma_is_named_in_the_error(capsys, tmp_path):

@@ -162,7 +162,13 @@ def _stream_from_csv(path: Path) -> Stream:
         for row_number, row in enumerate(reader, start=1):
             if not row:
                 continue
-            if len(row) > len(header) and not "".join(row[len(header) :]).strip():
+            if len(header) < len(row) <= len(cells):  # cells under the header's trailing unnamed columns
+                extra = next((i for i, cell in enumerate(row) if i >= len(header) and cell.strip()), None)
+                if extra is not None:
+                    raise AelabError(
+                        f"{path}: data row {row_number} has a value ({row[extra]!r}) in column {extra + 1}, which the "
+                        "header does not name; name it, or drop it"
+                    )
                 row = row[: len(header)]
             if len(row) != len(header):
                 raise AelabError(f"{path}: data row {row_number} has {len(row)} cells, the header has {len(header)}")
