@@ -605,6 +605,18 @@ def test_train_says_which_columns_are_row_indexes_and_which_features_look_like_l
     assert json.loads((tmp_path / "r" / "config.json").read_text())["feature_names"] == ["a", "b", "c", "Target"]
 
 
+def test_a_table_whose_ids_repeat_says_it_may_hold_sequences_one_step_per_row(capsys, tmp_path):
+    rows = [f"unit-{i // 10},{i % 10},{np.sin(i):.4f},{np.cos(i):.4f}" for i in range(60)]
+    data = write_table(tmp_path / "long.csv", rows, "ID,time,x,y")
+    code, out, err = run_cli(capsys, "train", "dense", "--data", data, "--epochs", "1", "--out", tmp_path / "r")
+    assert code == 0, err
+    assert "column 'ID' repeats its values (6 ids in the first 60 rows)" in out and "sequence_id, t" in out
+    rows = [f"row-{i},{i % 10},{np.sin(i):.4f},{np.cos(i):.4f}" for i in range(60)]  # one row per id: a table
+    data = write_table(tmp_path / "wide.csv", rows, "ID,time,x,y")
+    code, out, err = run_cli(capsys, "train", "dense", "--data", data, "--epochs", "1", "--out", tmp_path / "r2")
+    assert code == 0 and "repeats its values" not in out
+
+
 def test_a_header_of_numbers_is_named_where_a_file_without_one_loses_its_first_row(capsys, tmp_path):
     data = tmp_path / "saved.csv"
     np.savetxt(data, np.random.default_rng(0).normal(size=(40, 3)), delimiter=",")  # no header line

@@ -34,7 +34,14 @@ from .sequences import LABELLED_SEQUENCE_FILES, label_sort_key, sequences_from_c
 from .spec import DataSpec
 from .splits import HELD_OUT_TEST_FRACTION, sample, split_off
 from .streams import Stream, auto_window, check_length, default_stride, read_stream, windows
-from .tables import column_notes, csv_header, in_training_column_order, is_sequence_csv, read_table
+from .tables import (
+    column_notes,
+    csv_header,
+    in_training_column_order,
+    is_sequence_csv,
+    long_format_note,
+    read_table,
+)
 
 CIFAR_DEFAULT_TRAIN, CIFAR_DEFAULT_TEST = 10_000, 2_000
 DEFAULT_DATA = {IMAGE: "cifar10", SEQUENCE: "synthetic"}  # what --data means when it is not given
@@ -334,7 +341,10 @@ def file_notes(data: str) -> list[str]:
         return []
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return column_notes(csv_header(path))
+        notes = column_notes(csv_header(path))
+        if not is_sequence_csv(path) and (long_format := long_format_note(path)):
+            notes.append(long_format)
+        return notes
     if suffix == ".parquet":
         try:
             import pyarrow.parquet as pq

@@ -75,6 +75,28 @@ def column_notes(names) -> list[str]:
     return notes
 
 
+LONG_FORMAT_ROWS = 1000  # rows `long_format_note` reads: a table's first rows tell whether its ids repeat
+
+
+def long_format_note(path: Path) -> str | None:
+    """A line for the user when a CSV table's `id` column repeats its values in the first rows: sequences written
+    one step per row (id, time, values), which aelab reads as sequences when the columns are `sequence_id, t`;
+    read as a table, every row would be a sample of its own."""
+    with open_csv(path) as f:
+        reader = csv_reader(f)
+        header = [h.strip() for h in next(reader, [])]
+        column = next((i for i, name in enumerate(header) if name.lower() == "id"), None)
+        if column is None:
+            return None
+        ids = [row[column] for row, _ in zip(reader, range(LONG_FORMAT_ROWS), strict=False) if len(row) > column]
+    if len(set(ids)) == len(ids):
+        return None
+    return (
+        f"column {header[column]!r} repeats its values ({len(set(ids))} ids in the first {len(ids)} rows): sequences "
+        "one step per row? name the columns sequence_id, t to read them as sequences"
+    )
+
+
 def csv_header(path: Path) -> list[str]:
     """The names of a CSV's columns, without a spreadsheet's trailing unnamed ones (`named_width`)."""
     with open_csv(path) as f:
