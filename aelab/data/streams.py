@@ -30,11 +30,11 @@ from .csvfile import (
 from .npy import flat_labels, load_npy, numeric_float32
 from .tables import (
     MISSING_CELLS,
-    column_values,
     feature_columns,
     in_training_column_order,
     is_sequence_header,
     parquet_columns,
+    table_from_columns,
 )
 
 # Default stride, training and scoring alike: an eighth of the window. Every step then lies in about 8 windows,
@@ -191,13 +191,7 @@ def _stream_from_parquet(path: Path) -> Stream:
     """A parquet file's rows in time order, read as a CSV stream is: feature columns, an optional `timestamp` (a
     date-time column comes back as ISO text) and `is_anomaly` (or `label`) 0/1 per step."""
     columns = parquet_columns(path)
-    features = feature_columns(list(columns))
-    if not features:
-        raise AelabError(f"{path}: no feature columns (only {', '.join(columns)})")
-    n = len(columns[features[0]])
-    if n == 0:
-        raise AelabError(f"{path}: no data rows")
-    x = np.stack([column_values(path, name, columns[name]) for name in features], axis=1).astype(np.float32)
+    table = table_from_columns(path, columns)  # its features, read and checked as a parquet table's are
     stamps = None
     if "timestamp" in columns:
         stamps = [cell.isoformat() if hasattr(cell, "isoformat") else str(cell) for cell in columns["timestamp"]]
@@ -207,7 +201,7 @@ def _stream_from_parquet(path: Path) -> Stream:
     if label_name is not None:
         flags = [_flag(path, str(cell), label_name, row) for row, cell in enumerate(columns[label_name], start=1)]
         is_anomaly = np.asarray(flags, dtype=np.int8)
-    return Stream(x, stamps, is_anomaly, features, str(path))
+    return Stream(table.x, stamps, is_anomaly, table.feature_names, str(path))
 
 
 def _number(path, cell: str, column: str, row: int) -> float:

@@ -134,9 +134,9 @@ def read_table(path) -> Table:
             raise AelabError(f"{path}: a table is a 2-D array (rows, columns), got shape {x.shape}")
         return Table(_numeric(x, path, None), None, None)
     if suffix == ".parquet":
-        return _table_from_columns(path, parquet_columns(path))
+        return table_from_columns(path, parquet_columns(path))
     if suffix == ".csv":
-        return _table_from_columns(path, _csv_columns(path))
+        return table_from_columns(path, _csv_columns(path))
     raise AelabError(f"{path}: a table must be .csv, .parquet or a 2-D .npy")
 
 
@@ -163,7 +163,8 @@ def parquet_columns(path: Path) -> dict[str, list]:
     return {name: table.column(name).to_pylist() for name in table.column_names}
 
 
-def _table_from_columns(path: Path, columns: dict[str, list]) -> Table:
+def table_from_columns(path: Path, columns: dict[str, list]) -> Table:
+    """The table of named `columns` (a CSV's or a parquet file's): its numeric features, labels and row ids."""
     if not columns:
         raise AelabError(f"{path}: no columns (an empty file?)")
     features = feature_columns(columns)
@@ -174,7 +175,7 @@ def _table_from_columns(path: Path, columns: dict[str, list]) -> Table:
         raise AelabError(f"{path}: no data rows")
     x = np.empty((n, len(features)), dtype=np.float32)
     for j, name in enumerate(features):
-        x[:, j] = column_values(path, name, columns[name])
+        x[:, j] = _column_values(path, name, columns[name])
     label_column = next((c for c in LABEL_COLUMNS if c in columns), None)
     labels = None if label_column is None else np.asarray([str(v) for v in columns[label_column]])
     id_column = next((c for c in columns if c.lower() == "id"), None)
@@ -182,7 +183,7 @@ def _table_from_columns(path: Path, columns: dict[str, list]) -> Table:
     return Table(x, labels, features, ids)
 
 
-def column_values(path: Path, name: str, cells: list) -> np.ndarray:
+def _column_values(path: Path, name: str, cells: list) -> np.ndarray:
     def missing(cell) -> bool:
         return cell is None or (isinstance(cell, str) and cell.strip() in MISSING_CELLS)
 
