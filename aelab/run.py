@@ -129,8 +129,8 @@ class Run:
         shape = tuple(self.model.input_shape)
         if x.shape[1:] != shape:
             if self.input_kind == IMAGE and x.shape[1:] == (*shape[1:], shape[0]):
-                raise AelabError(f"x: images of shape {x.shape[1:]} are channels-last; the run takes {shape}, "
-                                 "(N, C, H, W) in [0, 1]: x.transpose(0, 3, 1, 2)")  # fmt: skip
+                hint = "(N, C, H, W) in [0, 1]: x.transpose(0, 3, 1, 2)"
+                raise AelabError(f"x: images of shape {x.shape[1:]} are channels-last; the run takes {shape}, {hint}")
             raise AelabError(f"x: samples of shape {x.shape[1:]}, the run's model takes {shape} (N first)")
         if self.input_kind == SEQUENCE:
             check_padding(x, "x")

@@ -39,6 +39,7 @@ from .tables import (
     csv_header,
     in_training_column_order,
     is_sequence_csv,
+    is_sequence_header,
     long_format_note,
     read_table,
 )
@@ -341,8 +342,9 @@ def file_notes(data: str) -> list[str]:
         return []
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        notes = column_notes(csv_header(path))
-        if not is_sequence_csv(path) and (long_format := long_format_note(path)):
+        header = csv_header(path)
+        notes = column_notes(header)
+        if not is_sequence_header(header) and (long_format := long_format_note(path)):
             notes.append(long_format)
         return notes
     if suffix == ".parquet":
@@ -354,9 +356,8 @@ def file_notes(data: str) -> list[str]:
             return []
     if suffix == ".npy":
         array = _npy_or_none(path)
-        if (
-            array is not None and array.ndim == 3 and array.dtype == np.uint8
-        ):  # MNIST-like files come as (N, 28, 28) bytes
+        bytes_as_sequences = array is not None and array.ndim == 3 and array.dtype == np.uint8
+        if bytes_as_sequences:  # MNIST-like files come as (N, 28, 28) bytes
             n, t, f = array.shape
             return [
                 f"{path.name}: uint8 ({n}, {t}, {f}) read as {n} sequences of {t} steps x {f} features; "
