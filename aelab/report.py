@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import plots
 from .errors import AelabError
-from .evaluate import MATCH_BAND
+from .evaluate import pca_standing
 from .io import atomic_path, read_json, write_json
 from .kinds import IMAGE
 from .models import model_class, models_in_order
@@ -187,15 +187,18 @@ def _fmt(v, digits=4):
 
 
 def _verdict(m) -> str:
+    standing = pca_standing(m["test_mse"], m["pca_test_mse"])
+    if standing == "exact":
+        return f"matches PCA-{m['latent_dim']} (both reconstruct the test data exactly, to float precision)"
     ratio = m["test_mse"] / m["pca_test_mse"]
     if m.get("pca_fallback"):
         return (
             f"matches PCA-{m['latent_dim']} ({ratio:.3f}x its MSE) because it ended as PCA: trained from random "
             f"weights it reached {_fmt(m['trained_val_mse'])} validation MSE, PCA {_fmt(m['pca_val_mse'])}"
         )
-    if abs(ratio - 1) <= MATCH_BAND:
+    if standing == "matches":
         return f"matches PCA-{m['latent_dim']} ({ratio:.3f}x its MSE)"
-    if ratio < 1:
+    if standing == "beats":
         return f"beats PCA-{m['latent_dim']} ({ratio:.2f}x its MSE, {100 * (1 - ratio):.0f}% lower)"
     return f"**loses to PCA-{m['latent_dim']}** ({ratio:.2f}x its MSE)"
 
@@ -246,10 +249,13 @@ def _latent_size_findings(curves, sweeps) -> list[str]:
                 f"latent {dims[-1]} ({mse[0] / mse[-1]:.1f}x lower for {dims[-1] / dims[0]:.0f}x the codes)."
             )
     for model, s in sweeps.items():
-        wins = [r["latent_dim"] for r in s["rows"] if r["test_mse"] < r["pca_test_mse"]]
-        losses = [r["latent_dim"] for r in s["rows"] if r["test_mse"] >= r["pca_test_mse"]]
+        standings = {r["latent_dim"]: pca_standing(r["test_mse"], r["pca_test_mse"]) for r in s["rows"]}
+        wins = [d for d, st in standings.items() if st == "beats"]
+        ties = [d for d, st in standings.items() if st in ("matches", "exact")]
+        losses = [d for d, st in standings.items() if st == "loses"]
         out.append(
             f"`{model}` sweep: beats PCA at latent sizes {wins or 'none'}"
+            + (f", matches it at {ties}" if ties else "")
             + (f", loses at {losses}." if losses else ".")
         )
     if not sweeps:
@@ -321,10 +327,15 @@ def _where_findings(runs) -> list[str]:
             "Recurrent encoders suit sequences whose meaning lies in their dynamics (here, frequencies); in this "
             f"run {speed} ({conv_s:.0f}s conv1d vs {lstm_s:.0f}s lstm)."
         )
-    losers = [n for n, r in runs.items() if r["metrics"]["test_mse"] >= r["metrics"]["pca_test_mse"]]
+    standings = {n: pca_standing(r["metrics"]["test_mse"], r["metrics"]["pca_test_mse"]) for n, r in runs.items()}
+    losers = [n for n, st in standings.items() if st == "loses"]
+    ties = [n for n, st in standings.items() if st in ("matches", "exact")]
     if losers:
         out.append(f"PCA is the better reducer for {', '.join(losers)} in this run: use it there.")
-    else:
+    if ties:
+        verb = "reconstructs" if len(ties) == 1 else "reconstruct"
+        out.append(f"{', '.join(ties)} {verb} as well as PCA and no better: PCA is the cheaper choice there.")
+    if not losers and not ties:
         out.append(
             "Every autoencoder here beats its PCA baseline, so the non-linear codes are worth their training time; "
             "PCA stays the cheap first choice when seconds matter more than the last few percent of error."

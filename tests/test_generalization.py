@@ -656,6 +656,20 @@ def test_verdicts_in_words():
     assert "ended as PCA: trained from random weights it reached 8 validation MSE, PCA 1" in _verdict(fell_back)
 
 
+def test_one_rule_decides_beats_matches_and_loses_everywhere():
+    """A model that kept its PCA start differs from PCA by float noise; metrics.json, the report and a sweep's
+    findings must all call it a match (beats_pca was True on 0.9999999x)."""
+    from aelab.evaluate import pca_standing
+    from aelab.report import _verdict
+
+    assert pca_standing(0.9999999, 1.0) == "matches"
+    assert pca_standing(0.99, 1.0) == "beats"
+    assert pca_standing(1.01, 1.0) == "loses"
+    assert pca_standing(0.0, 0.0) == "exact"  # no division by a perfect PCA's error
+    assert _verdict(dict(test_mse=0.0, pca_test_mse=0.0, latent_dim=3)).startswith("matches PCA-3 (both")
+    assert _verdict(dict(test_mse=0.9999999, pca_test_mse=1.0, latent_dim=3)).startswith("matches PCA-3")
+
+
 def test_photos_of_different_sizes_train_with_image_size_and_encode_alike(capsys, tmp_path):
     from PIL import Image
 
@@ -844,6 +858,7 @@ def test_a_default_run_that_does_not_beat_pca_from_random_weights_ends_as_pca(ca
     metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
     assert metrics["pca_fallback"] and metrics["trained_val_mse"] > metrics["pca_val_mse"]
     assert metrics["mse_vs_pca"] == pytest.approx(1, abs=1e-4) and metrics["best_epoch"] == 0
+    assert metrics["beats_pca"] is False  # PCA's solution, within float noise of PCA's error, is no win
     assert json.loads((tmp_path / "a" / "config.json").read_text())["model_config"]["init"] == "pca"
     code, _, err = run_cli(capsys, "encode", tmp_path / "a", tmp_path / "x.npy", "-o", tmp_path / "codes.npy")
     assert code == 0, err
