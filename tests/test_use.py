@@ -393,6 +393,18 @@ def test_a_loaded_image_run_names_channels_last_and_8_bit_arrays_and_how_to_conv
     assert run.encode(pixels.transpose(0, 3, 1, 2) / 255).shape == (4, 4)
 
 
+def test_an_npy_of_images_in_another_layout_says_how_to_convert_it(tmp_path):
+    from aelab.data.images import images_from_npy
+
+    pixels = np.zeros((5, 8, 8, 3), np.uint8)
+    np.save(tmp_path / "chw.npy", pixels.transpose(0, 3, 1, 2))
+    with pytest.raises(AelabError, match=r"chw.npy: .*got shape \(5, 3, 8, 8\); .*np.transpose\(x, \(0, 2, 3, 1\)\)"):
+        images_from_npy(tmp_path / "chw.npy")
+    np.save(tmp_path / "rgba.npy", np.zeros((5, 8, 8, 4), np.uint8))
+    with pytest.raises(AelabError, match=r"rgba.npy: .*4 channels \(RGBA\)\? drop the alpha channel"):
+        images_from_npy(tmp_path / "rgba.npy")
+
+
 def test_estimator_follows_sklearn_conventions(tmp_path):
     from sklearn.base import clone
     from sklearn.linear_model import LogisticRegression

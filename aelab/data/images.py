@@ -263,8 +263,21 @@ def images_from_npy(path: Path, mmap: bool = False) -> np.ndarray:
     """(N, H, W, C) uint8 or float in [0, 1]; with `mmap`, left on disk."""
     arr = load_npy(path, mmap=mmap)
     if arr.ndim != 4 or arr.shape[3] not in (1, 3):
-        raise AelabError(f"{path}: expected images (N, H, W, C) with C in (1, 3), got shape {arr.shape}")
+        raise AelabError(
+            f"{path}: expected images (N, H, W, C) with C in (1, 3), got shape {arr.shape}{_layout_hint(arr)}"
+        )
     return arr
+
+
+def _layout_hint(arr: np.ndarray) -> str:
+    """How to bring a 4-D array in a layout users often have (PyTorch's, or with an alpha channel) to (N, H, W, C)."""
+    if arr.ndim != 4:
+        return ""
+    if arr.shape[1] in (1, 3):
+        return "; channels first (PyTorch's layout)? save np.transpose(x, (0, 2, 3, 1))"
+    if arr.shape[3] == 4:
+        return "; 4 channels (RGBA)? drop the alpha channel: x[..., :3]"
+    return ""
 
 
 def validate_image_values(arr: np.ndarray, origin, chunk: int = 4096) -> None:
