@@ -436,7 +436,11 @@ def test_a_ucr_archive_tsv_reads_as_the_same_sequences_and_labels_as_npy_files(t
 
 @pytest.mark.parametrize(
     "first_line, fragment",
-    [("label\tv1\tv2", "Set.tsv:1: value 'v1' is not a number"), ("1,0.5,0.7", "Set.tsv:1: no tab")],
+    [
+        ("label\tv1\tv2", "Set.tsv:1: value 'v1' is not a number.*with a header line\\? name the file .csv"),
+        ("1\t0.5\tx", "Set.tsv:1: value 'x' is not a number.*no header line\\)$"),  # one bad cell: no header
+        ("1,0.5,0.7", "Set.tsv:1: no tab"),
+    ],
 )
 def test_a_tsv_not_in_the_ucr_layout_is_one_line_naming_the_line(tmp_path, first_line, fragment):
     path = tmp_path / "Set.tsv"

@@ -406,12 +406,25 @@ def test_a_spreadsheets_trailing_unnamed_empty_columns_are_no_columns(capsys, tm
         read_stream(data)  # a stream reads row by row: it names the cell rather than guess
 
 
-def test_a_decimal_comma_is_named_in_the_error(capsys, tmp_path):
-    data = write_table(
-        tmp_path / "dec.csv", [r.replace(",", ";").replace(".", ",") for r in table_rows(10)], "a;b;c;label"
-    )
-    code, _, err = run_cli(capsys, "train", "dense", "--data", data, "--out", tmp_path / "r")
-    assert_one_line_error(code, err, "dec.csv", "column 'a' is not numeric", "'.' as the decimal mark")
+def test_decimal_commas_read_where_cells_are_split_by_semicolons_and_are_named_elsewhere(capsys, tmp_path):
+    """Spreadsheets in locales that write '1,5' separate cells by ';': there a comma can only be a decimal mark.
+    Quoted in a comma-separated file it could be a thousands separator, so it is an error that says so."""
+    from aelab.data.sequences import sequences_from_csv
+    from aelab.data.streams import read_stream
+    from aelab.data.tables import read_table
+
+    rows = table_rows(10)
+    european = [r.replace(",", ";").replace(".", ",") for r in rows]
+    table = read_table(write_table(tmp_path / "dec.csv", european, "a;b;c;label"))
+    np.testing.assert_array_equal(table.x, read_table(write_table(tmp_path / "point.csv", rows)).x)
+    (tmp_path / "stream.csv").write_text("timestamp;v\n0;1,5\n1;-2,5e-1\n")
+    assert read_stream(tmp_path / "stream.csv").values[:, 0].tolist() == [1.5, -0.25]
+    steps = "sequence_id;t;v\n" + "".join(f"{i // 4};{i % 4};{i},25\n" for i in range(12))
+    (tmp_path / "seq.csv").write_text(steps)
+    assert sequences_from_csv(tmp_path / "seq.csv")[0][2, :, 0].tolist() == [8.25, 9.25, 10.25, 11.25]
+    quoted = write_table(tmp_path / "quoted.csv", ['"1,5",2.0,3.0,yes', '"2,5",1.0,0.0,no'])
+    code, _, err = run_cli(capsys, "train", "dense", "--data", quoted, "--out", tmp_path / "r")
+    assert_one_line_error(code, err, "quoted.csv", "column 'a' is not numeric", "'.' as the decimal mark")
 
 
 def test_scoring_a_table_with_other_columns_is_refused(capsys, tmp_path):

@@ -235,7 +235,7 @@ BROKEN = [
     ("timestamp,v\n0,1.0\n1,abc\n2,3.0\n", "not numeric ('abc' in data row 2)"),
     ("timestamp,v\n0,1.0\n2,2.0\n1,3.0\n", "timestamp does not increase at data row 3"),
     ("timestamp,v\n2020-01-01,1.0\nnoon,2.0\n", "'noon' in data row 2 is neither a number nor an ISO date"),
-    ("timestamp;v\n0;1,5\n1;2,5\n", "not numeric ('1,5' in data row 1); aelab reads '.' as the decimal mark"),
+    ('timestamp,v\n0,"1,5"\n1,"2,5"\n', "not numeric ('1,5' in data row 1); aelab reads '.' as the decimal mark"),
     (
         "date,v\n2024-01-31 12:00,1.0\n2024-01-31 12:01,2.0\n",
         "column 'date' is not numeric ('2024-01-31 12:00' in "

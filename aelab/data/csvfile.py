@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -31,12 +32,20 @@ def open_csv(path: Path) -> Iterator[TextIO]:
         raise AelabError(f"{path}: cannot read CSV ({exc.strerror or exc})") from None
 
 
+# a number with a decimal comma ('1,5', '-0,25e-3'), as spreadsheets write them where they separate cells by ';'
+DECIMAL_COMMA = re.compile(r"\s*[+-]?\d*,\d+(?:[eE][+-]?\d+)?\s*")
+
+
 def csv_reader(f: TextIO):
     """A csv.reader over the open file `f`, split on commas unless its header line holds none and holds ';' or a
-    tab."""
+    tab. In a file split on ';', numbers written with a decimal comma are read with a point: such files come from
+    spreadsheets in locales that write '1,5', and there a comma can be nothing else."""
     header_line = f.readline()
     delimiter = "," if "," in header_line else next((d for d in OTHER_DELIMITERS if d in header_line), ",")
-    return csv.reader(itertools.chain([header_line], f), delimiter=delimiter)
+    rows = csv.reader(itertools.chain([header_line], f), delimiter=delimiter)
+    if delimiter != ";":
+        return rows
+    return ([cell.replace(",", ".") if DECIMAL_COMMA.fullmatch(cell) else cell for cell in row] for row in rows)
 
 
 def _reads(parse, text: str) -> bool:

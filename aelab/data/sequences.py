@@ -85,9 +85,11 @@ def sequences_from_ucr_tsv(path: Path) -> tuple[np.ndarray, np.ndarray]:
                 try:
                     values[j] = float(text)
                 except ValueError:
+                    header = number == 1 and not any(is_number(c) for c in cells)
+                    hint = "; a table or sequences with a header line? name the file .csv (tabs are read)" * header
                     raise AelabError(
                         f"{path}:{number}: value {cell!r} is not a number; a .tsv is read in the UCR archive's layout "
-                        "(a label, then the values, tab-separated, no header line)"
+                        f"(a label, then the values, tab-separated, no header line){hint}"
                     ) from None
             while len(values) and np.isnan(values[-1]):  # the archive's padding, redone below to the longest
                 values = values[:-1]
