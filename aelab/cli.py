@@ -491,6 +491,7 @@ FLAG_FIELDS = {
     "window",
     "stride",
     "length",
+    "test_labels",
 }
 
 

@@ -11,7 +11,8 @@ import numpy as np
 
 from . import plots
 from .data import DataSpec, load_dataset, with_test_file
-from .errors import AelabError
+from .data.spec import TEST_LABELS_ALONE
+from .errors import AelabError, ConfigError
 from .evaluate import ErrorSums, PCABaseline, evaluate_model, row_batches
 from .experiment import TRAINING_METRICS, data_spec_for, load_data_for, train_on
 from .io import read_json, write_json
@@ -47,12 +48,14 @@ def evaluate_run(
 ) -> dict:
     """Recompute a run's metrics on its own test split (rebuilt from config.json), on `data` (a whole new data
     set), or on `test_data` (the whole file is the test set; training split, PCA and probes stay the run's)."""
+    if test_labels is not None and test_data is None:
+        raise ConfigError("test_labels", TEST_LABELS_ALONE)
     run = load_run(run_dir)
     spec = DataSpec.from_dict(run.config["data"], cifar10=cifar10)
     if labels:
         spec = spec.replace(labels=labels)
     if data is not None:
-        spec = spec.replace(data=data, train_size=None, test_size=None, labels=labels, test_data=None)
+        spec = spec.replace(data=data, train_size=None, test_size=None, labels=labels, test_data=None, test_labels=None)
     dataset = load_dataset(spec, normalization=run.normalization)
     if test_data is not None:
         dataset = with_test_file(dataset, test_data, test_labels)

@@ -322,6 +322,9 @@ def test_label_files_that_are_not_one_npy_array_and_test_labels_alone_are_one_li
         assert_one_line_error(code, err, data, "archive of x_train (6, 4, 4) uint8, y_train (6,) int64", "--labels")
     code, _, err = run_cli(capsys, *train, "--test-data", tmp_path / "x.npy", "--test-labels", tmp_path / "y.npy")
     assert_one_line_error(code, err, "--test-labels", "the training data has no labels")
+    for command in (train, ("evaluate", tmp_path / "r")):  # without --test-data they were silently ignored
+        code, _, err = run_cli(capsys, *command, "--test-labels", tmp_path / "y.npy")
+        assert_one_line_error(code, err, "--test-labels", "pass --test-data too")
 
 
 def test_labels_saved_as_a_column_are_read_as_one_label_per_sample(tmp_path):

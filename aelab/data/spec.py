@@ -25,6 +25,9 @@ def parse_size(value, field: str) -> int | None:
     return n
 
 
+TEST_LABELS_ALONE = "label the samples of --test-data; pass --test-data too"
+
+
 @dataclass(frozen=True)
 class DataSpec:
     """A data set and its protocol. `data` is a name (cifar10, digits, synthetic) or a path.
@@ -62,6 +65,8 @@ class DataSpec:
                 raise ConfigError(name, f"must be a positive integer, got {value!r}")
         if self.stride is not None and self.window is None:
             raise ConfigError("stride", "applies to streams; pass --window too")
+        if self.test_labels is not None and self.test_data is None:
+            raise ConfigError("test_labels", TEST_LABELS_ALONE)
 
     @property
     def train_n(self) -> int | None:
