@@ -492,6 +492,8 @@ FLAG_FIELDS = {
     "stride",
     "length",
     "test_labels",
+    "labels",
+    "image_size",
 }
 
 

@@ -1,6 +1,7 @@
 import hashlib
 import io
 import pickle
+import re
 import shutil
 import time
 import urllib.error
@@ -432,6 +433,30 @@ def test_a_ucr_archive_tsv_reads_as_the_same_sequences_and_labels_as_npy_files(t
         np.testing.assert_array_equal(a.x, b.x)
         np.testing.assert_array_equal(a.y, b.y)
     assert from_tsv.class_names == ["1", "2", "3"]
+
+
+@pytest.mark.parametrize(
+    "data, options, fragment",
+    [
+        ("seq.npy", dict(image_size="8x8"), "image_size: applies to image folders"),
+        ("table.csv", dict(image_size="8x8"), "image_size: applies to image folders"),
+        ("digits", dict(image_size="8x8"), "image_size: applies to image folders"),
+        ("digits", dict(labels="y.npy"), "labels: digits brings its own labels"),
+        ("synthetic", dict(labels="y.npy"), "labels: synthetic brings its own labels"),
+        ("table.csv", dict(length=3), "length: applies to sequence files (.csv, .npy); table.csv is a table"),
+        ("stream.npy", dict(window=5, length=3), "length: applies to sequence files; a stream's windows"),
+    ],
+)
+def test_an_option_the_data_would_ignore_is_refused(tmp_path, monkeypatch, data, options, fragment):
+    """Each was silently ignored, and recorded in the run as if used."""
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    np.save("seq.npy", rng.normal(size=(20, 6, 1)).astype(np.float32))
+    np.save("stream.npy", rng.normal(size=(200, 2)).astype(np.float32))
+    np.save("y.npy", np.arange(20) % 2)
+    (tmp_path / "table.csv").write_text("a,b\n" + "".join(f"{i},{i % 3}\n" for i in range(20)))
+    with pytest.raises(AelabError, match=re.escape(fragment)):
+        load_dataset(data, **options)
 
 
 @pytest.mark.parametrize(

@@ -115,11 +115,10 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
         spec = DataSpec(spec, **options)
     elif options:
         spec = spec.replace(**options)
+    _check_options_apply(spec)
     if spec.window is not None:
         return _stream_dataset(spec, normalization)
     data, labels, seed, val_fraction = spec.data, spec.labels, spec.seed, spec.val_fraction
-    if spec.length and _named_or_images(data):
-        raise ConfigError("length", "applies to sequence files (.csv, .npy)")
     train_n, test_n = spec.train_n, spec.test_n
     if data in ("cifar10", "digits") or _is_image_path(data):
         size = parse_image_size(spec.image_size)
@@ -190,6 +189,19 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
         kind, x, y, names, features, train_n, test_n, val_fraction, seed, spec, path, normalization, test
     )
     return replace(dataset, no_probes=no_probes)
+
+
+def _check_options_apply(spec: DataSpec) -> None:
+    """Refuse an option that the data named would ignore, so that a run never records a setting it did not use."""
+    if spec.labels and spec.data in ("cifar10", "digits", "synthetic"):
+        raise ConfigError("labels", f"{spec.data} brings its own labels")
+    image_folder = spec.window is None and spec.data not in ("cifar10", "digits") and Path(spec.data).is_dir()
+    if spec.image_size and not image_folder:
+        raise ConfigError("image_size", "applies to image folders (files of different sizes)")
+    if spec.length and spec.window is not None:
+        raise ConfigError("length", "applies to sequence files; a stream's windows are --window steps long")
+    if spec.length and _named_or_images(spec.data):
+        raise ConfigError("length", "applies to sequence files (.csv, .npy)")
 
 
 def _unlabelled(test_data) -> str:
@@ -278,6 +290,8 @@ def _read_arrays(path: Path, labels, length: int | None = None):
         if length:
             x = fit_length(x, length, True, path)
     else:
+        if length:
+            raise ConfigError("length", f"applies to sequence files (.csv, .npy); {path.name} is a table")
         table = read_table(path)
         x, raw, features = table.x, table.labels, table.feature_names
     if labels:
