@@ -7,6 +7,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
+from .data.csvfile import time_value
 from .evaluate import has_spread
 from .io import atomic_path
 
@@ -194,27 +195,56 @@ def rate_distortion(curves: dict[str, dict[str, list]], path) -> None:
 PLOT_POINTS = 50_000  # a longer stream is drawn in bins: each bin's first values and its highest score
 
 
-def stream_scores(values, scores, threshold: float, flagged, path, title: str, feature_names=None) -> None:
-    """The stream (first three features) above its per-step scores, the threshold and the flagged stretches."""
+def _time_axis(timestamps) -> tuple[np.ndarray | None, str]:
+    """The x values of a stream's steps from its `timestamp` cells: dates where every cell is an ISO date or time
+    (read as UTC when zone-less, as the reader does), numbers where every cell is one, else None (steps)."""
+    if timestamps is None:
+        return None, "step"
+    try:
+        return np.array([float(t) for t in timestamps]), "timestamp"
+    except ValueError:
+        pass
+    try:
+        seconds = np.array([time_value(t) for t in timestamps])
+    except ValueError:
+        return None, "step"
+    return (seconds * 1e6).astype("datetime64[us]"), "time (UTC)"
+
+
+def stream_scores(
+    values, scores, threshold: float, flagged, path, title: str, feature_names=None, timestamps=None, labelled=None
+) -> None:
+    """The stream (first three features) above its per-step scores, the threshold and the flagged stretches, along
+    its timestamps where it has them, with the stretches its `is_anomaly` column marks (`labelled`) where given."""
     n = len(scores)
     step = max(1, -(-n // PLOT_POINTS))
     steps = np.arange(0, n, step)
+    times, x_label = _time_axis(timestamps)
+    x = steps if times is None else times[steps]
     binned_scores = np.maximum.reduceat(scores, steps) if step > 1 else scores
     binned_flags = np.maximum.reduceat(flagged.astype(np.int8), steps) if step > 1 else flagged
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(12, 5.5), sharex=True)
     for j in range(min(3, values.shape[1])):
-        top.plot(steps, values[steps, j], lw=0.7, label=(feature_names or [f"f{i}" for i in range(values.shape[1])])[j])
-    bottom.plot(steps, binned_scores, lw=0.7, color="black", label="score")
+        top.plot(x, values[steps, j], lw=0.7, label=(feature_names or [f"f{i}" for i in range(values.shape[1])])[j])
+    if labelled is not None:
+        binned_labels = np.maximum.reduceat(labelled.astype(np.int8), steps) if step > 1 else labelled
+        top.fill_between(
+            x, 0, 0.06, where=binned_labels > 0, color="tab:purple", transform=top.get_xaxis_transform(),
+            label="labelled anomaly",
+        )  # fmt: skip
+    bottom.plot(x, binned_scores, lw=0.7, color="black", label="score")
     bottom.axhline(threshold, color="tab:red", ls="--", lw=1, label="threshold")
     for ax in (top, bottom):  # flagged stretches, shaded on both panels
         ax.fill_between(
-            steps, 0, 1, where=binned_flags > 0, color="tab:red", alpha=0.15, transform=ax.get_xaxis_transform()
+            x, 0, 1, where=binned_flags > 0, color="tab:red", alpha=0.15, transform=ax.get_xaxis_transform()
         )
         ax.grid(alpha=0.3)
         ax.legend(loc="upper right", fontsize=8)
     bottom.set_yscale("log")
-    bottom.set_xlabel("step")
+    bottom.set_xlabel(x_label)
     bottom.set_ylabel("anomaly score")
     top.set_ylabel("value")
+    if times is not None and x_label != "timestamp":
+        fig.autofmt_xdate()
     fig.suptitle(f"{title}: {int(flagged.sum())} of {n} steps flagged")
     _save(fig, path)

@@ -129,6 +129,23 @@ def test_a_stream_splits_by_time_and_scales_with_training_statistics(tmp_path):
     assert ds.test.y is None  # windows have no class labels; no probes
 
 
+def test_a_stream_plot_runs_along_its_timestamps_and_shows_its_labelled_stretches(tmp_path):
+    from aelab.plots import _time_axis, stream_scores
+
+    times, label = _time_axis(["2024-03-31T01:00", "2024-03-31T03:00+02:00", "2024-03-31T02:00"])
+    assert label == "time (UTC)" and times.dtype == np.dtype("datetime64[us]")
+    assert times[1] == times[0]  # 03:00 at +02:00 is 01:00 UTC, as the reader reads it
+    assert _time_axis(["0", "0.5"])[1] == "timestamp" and _time_axis(["0", "0.5"])[0].tolist() == [0, 0.5]
+    assert _time_axis(["noon", "1pm"]) == (None, "step") and _time_axis(None) == (None, "step")
+    n = 200
+    stamps = [f"2024-01-01T{h:02d}:{m:02d}" for h in range(4) for m in range(0, 60, 1)][:n]
+    labelled = np.zeros(n, np.int8)
+    labelled[50:60] = 1
+    scores = np.random.default_rng(0).uniform(0.1, 1, n)
+    stream_scores(np.zeros((n, 1)), scores, 0.9, scores > 0.9, tmp_path / "p.png", "s", ["v"], stamps, labelled)
+    assert (tmp_path / "p.png").stat().st_size > 10_000
+
+
 def test_train_score_plot_and_anomaly_metrics_on_a_stream(capsys, tmp_path):
     x, _ = sine_stream(n=1500)
     xt, labels = sine_stream(n=800, anomaly=(500, 530), seed=1)
