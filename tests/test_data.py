@@ -445,14 +445,16 @@ def test_a_ucr_archive_tsv_reads_as_the_same_sequences_and_labels_as_npy_files(t
         ("synthetic", dict(labels="y.npy"), "labels: synthetic brings its own labels"),
         ("table.csv", dict(length=3), "length: applies to sequence files (.csv, .npy); table.csv is a table"),
         ("stream.npy", dict(window=5, length=3), "length: applies to sequence files; a stream's windows"),
+        ("series.npy", {}, "got shape (200,); one series? read it as a stream of windows with --window W"),
     ],
 )
-def test_an_option_the_data_would_ignore_is_refused(tmp_path, monkeypatch, data, options, fragment):
-    """Each was silently ignored, and recorded in the run as if used."""
+def test_an_ignored_option_or_a_series_as_a_table_is_refused(tmp_path, monkeypatch, data, options, fragment):
+    """Each option was silently ignored, and recorded in the run as if used."""
     monkeypatch.chdir(tmp_path)
     rng = np.random.default_rng(0)
     np.save("seq.npy", rng.normal(size=(20, 6, 1)).astype(np.float32))
     np.save("stream.npy", rng.normal(size=(200, 2)).astype(np.float32))
+    np.save("series.npy", rng.normal(size=200).astype(np.float32))  # and a shape it reads otherwise
     np.save("y.npy", np.arange(20) % 2)
     (tmp_path / "table.csv").write_text("a,b\n" + "".join(f"{i},{i % 3}\n" for i in range(20)))
     with pytest.raises(AelabError, match=re.escape(fragment)):

@@ -131,7 +131,8 @@ def read_table(path) -> Table:
     if suffix == ".npy":
         x = load_npy(path)
         if x.ndim != 2:
-            raise AelabError(f"{path}: a table is a 2-D array (rows, columns), got shape {x.shape}")
+            series = "; one series? read it as a stream of windows with --window W (or auto)" * (x.ndim == 1)
+            raise AelabError(f"{path}: a table is a 2-D array (rows, columns), got shape {x.shape}{series}")
         return Table(_numeric(x, path, None), None, None)
     if suffix == ".parquet":
         return table_from_columns(path, parquet_columns(path))
