@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from aelab import create_model
 from aelab.errors import AelabError, ConfigError
@@ -854,12 +855,56 @@ def test_the_estimator_returns_to_pca_as_train_does_and_says_so(monkeypatch):
     x = wavy(60, 24, 2)
     fitted = AutoencoderTransformer(model="conv1d", latent_dim=4, epochs=1).fit(x)
     assert not fitted.pca_fallback_ and fitted.model_.config.init == "pca"  # small data: it started as PCA
+    assert fitted.random_start_ is False  # one epoch did not move it: a random start was tried, and lost
     monkeypatch.setattr(aelab.estimator, "default_init", lambda *a: None)  # as for thousands of samples
     fitted = AutoencoderTransformer(model="conv1d", latent_dim=4, epochs=1).fit(x)
     assert fitted.pca_fallback_ and fitted.model_.config.init == "pca"
     scaled = fitted.standardizer_.apply(x)
     baseline = PCABaseline(4, seed=42).fit(scaled[np.random.default_rng(42).permutation(60)[6:]])
     np.testing.assert_allclose(fitted.transform(x), baseline.transform(scaled), atol=1e-4)
+
+
+def test_a_pca_start_that_training_does_not_move_gets_a_random_start_kept_where_clearly_better(
+    capsys, tmp_path, monkeypatch
+):
+    import aelab.experiment
+
+    np.save(tmp_path / "x.npy", wavy(60, 24, 2))
+    args = ["train", "conv1d", "--data", tmp_path / "x.npy", "--epochs", "1", "--latent-dim", "4", "--augment", "none"]
+    code, out, err = run_cli(capsys, *args, "--out", tmp_path / "a")  # small data: a PCA start, not moved in 1 epoch
+    assert code == 0, err
+    assert "training it again from random weights" in out and "PCA start kept" in out
+    metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert metrics["random_start"] is False and metrics["random_start_val_mse"] > metrics["anchored_val_mse"]
+    assert metrics["best_epoch"] == 0 and metrics["mse_vs_pca"] == pytest.approx(1, abs=1e-4)
+    assert json.loads((tmp_path / "a" / "config.json").read_text())["model_config"]["init"] == "pca"
+    code, _, err = run_cli(capsys, *args, "--out", tmp_path / "a", "--resume")  # both starts resume as finished
+    assert code == 0 and json.loads((tmp_path / "a" / "metrics.json").read_text()) == metrics, err
+
+    # where the random start is clearly better (forced here), the run is the one --init random makes, weight for weight
+    monkeypatch.setattr(aelab.experiment, "clearly_better", lambda errors, reference: True)
+    code, out, err = run_cli(capsys, *args, "--out", tmp_path / "b")
+    assert code == 0 and "the random start is kept" in out, err
+    assert json.loads((tmp_path / "b" / "metrics.json").read_text())["random_start"] is True
+    code, _, err = run_cli(capsys, *args, "--init", "random", "--out", tmp_path / "c")
+    assert code == 0, err
+    assert "random_start" not in json.loads((tmp_path / "c" / "metrics.json").read_text())  # asked for: one start
+    kept, asked = (load_file(tmp_path / run / "model.safetensors") for run in ("b", "c"))
+    assert kept.keys() == asked.keys() and all(torch.equal(kept[k], asked[k]) for k in kept)
+    code, out, err = run_cli(capsys, *args, "--init", "pca", "--out", tmp_path / "d")  # asked for: kept as trained
+    assert code == 0 and "random weights" not in out, err
+
+
+def test_the_outlier_detector_keeps_its_pca_start_without_a_random_second_start(monkeypatch):
+    import aelab.estimator
+    from aelab import AutoencoderOutlierDetector
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a detector that fits its training rows better fits their outliers too")
+
+    monkeypatch.setattr(aelab.estimator, "random_start_unless_beaten", refuse)
+    detector = AutoencoderOutlierDetector(latent_dim=2, epochs=1).fit(wavy(40, 6, 2).reshape(40, 12))
+    assert all(m.config.init == "pca" for m in detector.fold_models_)
 
 
 def test_a_default_run_that_does_not_beat_pca_from_random_weights_ends_as_pca(capsys, tmp_path, monkeypatch):
