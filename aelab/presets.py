@@ -162,7 +162,9 @@ def default_init(model: str, budget: Budget) -> str | None:
     can start from it, else the model's config default (None). Measured (benchmarks/README.md, "Generalization"):
     on four small UCR sets a PCA start took lstm from 5.5-14.8x PCA's test MSE to 1.00x and conv1d from 3.1-4.8x
     to 0.99-1.00x, and cnn on digits from 1.26-1.39x to 1.00x; on the lab's 3,200 synthetic sequences the anchored
-    lstm never left PCA's 0.54 validation MSE in its 12 epochs, while a random start reaches 0.18."""
+    lstm never left PCA's 0.54 validation MSE in its 12 epochs, while a random start reaches 0.18. A PCA start that
+    training does not move gets a random second start (`aelab.experiment.random_start_unless_beaten`), so data
+    below the threshold that a random start suits (the lab's at 1,280 sequences: 0.16x PCA-20) is not held at PCA."""
     cls = model_class(model)
     if cls.seed_replica or not cls.can_start_from_pca():
         return None
