@@ -20,16 +20,17 @@ ARGS = ["train", "conv1d", "--data", "synthetic", "--train-size", "2000", "--tes
         "--init", "random"]  # fmt: skip
 
 
-def test_sigkill_then_resume_matches_uninterrupted(capsys, tmp_path):
-    killed = tmp_path / "killed"
+def _kill_at(args, out, checkpoint_name: str, epoch_at_least: int = 2) -> int:
+    """Run `aelab *args --out out` and SIGKILL it once checkpoints/`checkpoint_name` holds `epoch_at_least`
+    epochs; return the epoch it held."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "aelab", *ARGS, "--out", str(killed)],
+        [sys.executable, "-m", "aelab", *args, "--out", str(out)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    checkpoint = killed / "checkpoints" / "last.pt"
+    checkpoint = out / "checkpoints" / checkpoint_name
     deadline = time.time() + 120
     epoch = 0
     while time.time() < deadline and proc.poll() is None:
@@ -38,11 +39,17 @@ def test_sigkill_then_resume_matches_uninterrupted(capsys, tmp_path):
                 epoch = torch.load(checkpoint, weights_only=True)["epoch"]
             except Exception:  # caught between write and rename: try again
                 epoch = 0
-            if epoch >= 2:
+            if epoch >= epoch_at_least:
                 break
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    return epoch
+
+
+def test_sigkill_then_resume_matches_uninterrupted(capsys, tmp_path):
+    killed = tmp_path / "killed"
+    epoch = _kill_at(ARGS, killed, "last.pt")
     assert 2 <= epoch < 8, f"killed at epoch {epoch}"
     assert not (killed / "metrics.json").exists()  # no final artefacts from a killed run
 
@@ -53,4 +60,21 @@ def test_sigkill_then_resume_matches_uninterrupted(capsys, tmp_path):
     resumed = json.loads((killed / "metrics.json").read_text())
     whole = json.loads((tmp_path / "whole" / "metrics.json").read_text())
     assert resumed["epochs"] == whole["epochs"] == 8
+    assert abs(resumed["test_mse"] - whole["test_mse"]) <= 0.01 * whole["test_mse"]
+
+
+def test_a_run_killed_in_its_random_second_start_resumes_it(capsys, tmp_path):
+    """A default run this small starts as PCA, which 8 epochs do not move; its random second start, kept here
+    (0.69x PCA-20), is killed midway and resumed from its own checkpoint."""
+    args = ARGS[: ARGS.index("--init")]
+    killed = tmp_path / "killed"
+    epoch = _kill_at(args, killed, "random-start.pt")
+    assert 2 <= epoch < 8, f"killed at epoch {epoch} of the second start"
+    code, _, err = run_cli(capsys, *args, "--out", killed, "--resume")
+    assert code == 0, err
+    code, _, err = run_cli(capsys, *args, "--out", tmp_path / "whole")
+    assert code == 0, err
+    resumed = json.loads((killed / "metrics.json").read_text())
+    whole = json.loads((tmp_path / "whole" / "metrics.json").read_text())
+    assert resumed["random_start"] is whole["random_start"] is True
     assert abs(resumed["test_mse"] - whole["test_mse"]) <= 0.01 * whole["test_mse"]
