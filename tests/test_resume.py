@@ -47,18 +47,20 @@ def _kill_at(args, out, checkpoint_name: str, epoch_at_least: int = 2) -> int:
     return epoch
 
 
+def _resumed_and_whole(capsys, args, killed, whole) -> tuple[dict, dict]:
+    """The metrics of the killed run resumed, and of the same run uninterrupted."""
+    for out, more in ((killed, ["--resume"]), (whole, [])):
+        code, _, err = run_cli(capsys, *args, "--out", out, *more)
+        assert code == 0, err
+    return tuple(json.loads((out / "metrics.json").read_text()) for out in (killed, whole))
+
+
 def test_sigkill_then_resume_matches_uninterrupted(capsys, tmp_path):
     killed = tmp_path / "killed"
     epoch = _kill_at(ARGS, killed, "last.pt")
     assert 2 <= epoch < 8, f"killed at epoch {epoch}"
     assert not (killed / "metrics.json").exists()  # no final artefacts from a killed run
-
-    code, _, err = run_cli(capsys, *ARGS, "--out", killed, "--resume")
-    assert code == 0, err
-    code, _, err = run_cli(capsys, *ARGS, "--out", tmp_path / "whole")
-    assert code == 0, err
-    resumed = json.loads((killed / "metrics.json").read_text())
-    whole = json.loads((tmp_path / "whole" / "metrics.json").read_text())
+    resumed, whole = _resumed_and_whole(capsys, ARGS, killed, tmp_path / "whole")
     assert resumed["epochs"] == whole["epochs"] == 8
     assert abs(resumed["test_mse"] - whole["test_mse"]) <= 0.01 * whole["test_mse"]
 
@@ -70,11 +72,6 @@ def test_a_run_killed_in_its_random_second_start_resumes_it(capsys, tmp_path):
     killed = tmp_path / "killed"
     epoch = _kill_at(args, killed, "random-start.pt")
     assert 2 <= epoch < 8, f"killed at epoch {epoch} of the second start"
-    code, _, err = run_cli(capsys, *args, "--out", killed, "--resume")
-    assert code == 0, err
-    code, _, err = run_cli(capsys, *args, "--out", tmp_path / "whole")
-    assert code == 0, err
-    resumed = json.loads((killed / "metrics.json").read_text())
-    whole = json.loads((tmp_path / "whole" / "metrics.json").read_text())
+    resumed, whole = _resumed_and_whole(capsys, args, killed, tmp_path / "whole")
     assert resumed["random_start"] is whole["random_start"] is True
     assert abs(resumed["test_mse"] - whole["test_mse"]) <= 0.01 * whole["test_mse"]
