@@ -141,7 +141,8 @@ def training_options(f):
         default=None,
         type=click.Choice(["random", "pca"]),
         help="Start from random weights or as the training split's PCA (default: pca for dense, and for cnn, "
-        "lstm and conv1d on small data; random otherwise; seed replicas always random).",
+        "lstm and conv1d on small data, with a random second start where training does not move it; random "
+        "otherwise; seed replicas always random). Given, only that start is trained.",
     )(f)
     f = click.option(
         "--precision",
