@@ -286,7 +286,7 @@ def train_on(
     if dataset.stream is not None:
         spec = dataset.spec
         echo(f"stream: windows of {spec.window} steps ({spec.window_rule or 'given'}), stride {spec.stride}")
-    for note in file_notes(dataset.spec.data):
+    for note in (*file_notes(dataset.spec.data), *dataset.notes):
         echo(note)
     echo(budget.describe())
     if chose_augmentation:

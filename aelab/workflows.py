@@ -59,6 +59,8 @@ def evaluate_run(
     dataset = load_dataset(spec, normalization=run.normalization)
     if test_data is not None:
         dataset = with_test_file(dataset, test_data, test_labels)
+    for note in dataset.notes:
+        echo(note)
     if note := dataset.probe_note():
         echo(note)
     if dataset.kind != run.input_kind or dataset.sample_shape != run.model.input_shape:

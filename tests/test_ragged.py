@@ -179,3 +179,22 @@ def test_ucr_archive_tsv_files_train_test_and_encode_at_their_own_lengths(capsys
     assert run_cli(capsys, "reconstruct", tmp_path / "r", test, "-o", tmp_path / "rec.csv")[0] == 0
     ids = [line.split(",")[0] for line in (tmp_path / "rec.csv").read_text().splitlines()[1:]]
     assert ids.count("0") == 22 and ids.count("1") == 30  # each sequence at its own length
+
+
+def test_a_test_file_of_shorter_sequences_than_equal_length_training_ones_is_named(tmp_path):
+    """Read as shorter sequences, as ragged data is; said, since two files of different lengths are as likely two
+    different data sets (an OSULeaf run took ArrowHead's TEST without a word)."""
+    from aelab.data import with_test_file
+
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "train.npy", rng.normal(size=(30, 12, 1)).astype(np.float32))
+    np.save(tmp_path / "short.npy", rng.normal(size=(8, 7, 1)).astype(np.float32))
+    dataset = load_dataset(str(tmp_path / "train.npy"), test_data=str(tmp_path / "short.npy"))
+    assert dataset.test.x.shape == (8, 12, 1) and np.isnan(dataset.test.x[:, 7:]).all()
+    (note,) = dataset.notes
+    assert "short.npy: sequences of 7 steps where the training ones have 12" in note
+    assert with_test_file(load_dataset(str(tmp_path / "train.npy")), tmp_path / "short.npy").notes == (note,)
+    ragged = rng.normal(size=(30, 12, 1)).astype(np.float32)
+    ragged[:5, 9:] = np.nan  # training data of several lengths: a shorter test file is ordinary
+    np.save(tmp_path / "ragged.npy", ragged)
+    assert load_dataset(str(tmp_path / "ragged.npy"), test_data=str(tmp_path / "short.npy")).notes == ()

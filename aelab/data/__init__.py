@@ -90,6 +90,7 @@ class Dataset:
     feature_names: list[str] | None = field(default=None)
     stream: StreamParts | None = None  # a stream cut into windows (`--window`)
     no_probes: str | None = None  # why there are no probes although the training data has labels
+    notes: tuple[str, ...] = ()  # lines for the user about how the data was read
 
     def probe_note(self) -> str | None:
         """A line for the user where the training data has labels and the probes are off anyway."""
@@ -157,13 +158,14 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
             f"{path}: a table of one feature column has nothing to compress; one long series? read it as a stream "
             "of windows with --window W (or auto)"
         )
-    test, no_probes = None, None
+    test, no_probes, notes = None, None, ()
     if spec.test_data:  # a test set of its own: the whole file, read like the training file
         test_path = Path(spec.test_data)
         if not test_path.exists():
             raise AelabError(f"--test-data: {test_path} does not exist")
         test_kind, x_test, raw_y_test, test_features = _read_arrays(test_path, spec.test_labels)
         if test_kind == kind == SEQUENCE:  # ragged or shorter test sequences are padded to the training length
+            notes = _shorter_test_note(x_test, x, test_path)
             x_test = fit_length(x_test, x.shape[1], bool(spec.length), test_path)
         if test_kind != kind or x_test.shape[1:] != x.shape[1:]:
             raise AelabError(
@@ -188,7 +190,19 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
     dataset = _array_dataset(
         kind, x, y, names, features, train_n, test_n, val_fraction, seed, spec, path, normalization, test
     )
-    return replace(dataset, no_probes=no_probes)
+    return replace(dataset, no_probes=no_probes, notes=notes)
+
+
+def _shorter_test_note(x_test: np.ndarray, x_train: np.ndarray, test_path) -> tuple[str, ...]:
+    """A line when every test sequence is shorter than the training ones, which all have one length: each is then
+    read as a shorter sequence (its missing steps masked), as ragged data is, but two files of different lengths are
+    as likely two different data sets."""
+    if x_test.shape[1] >= x_train.shape[1] or np.isnan(x_train[:, -1]).any():
+        return ()
+    return (
+        f"--test-data {test_path}: sequences of {x_test.shape[1]} steps where the training ones have "
+        f"{x_train.shape[1]}; each is scored as a shorter sequence (the steps it lacks masked)",
+    )
 
 
 def _check_options_apply(spec: DataSpec) -> None:
@@ -253,7 +267,9 @@ def with_test_file(dataset: Dataset, test_data, test_labels=None) -> Dataset:
     if not test_path.exists():
         raise AelabError(f"--test-data: {test_path} does not exist")
     kind, x, raw_y, features = _read_arrays(test_path, test_labels)
+    notes = ()
     if kind == dataset.kind == SEQUENCE:
+        notes = _shorter_test_note(x, dataset.train.x, test_path)
         x = fit_length(x, dataset.sample_shape[0], bool(dataset.spec.length), test_path)
     if kind != dataset.kind or x.shape[1:] != dataset.sample_shape:
         raise AelabError(
@@ -270,7 +286,7 @@ def with_test_file(dataset: Dataset, test_data, test_labels=None) -> Dataset:
             no_probes = unknown
         else:
             y = np.array([known[str(v)] for v in raw_y], dtype=np.int64)
-    return replace(dataset, test=Split(dataset.normalization.apply(x), y), no_probes=no_probes)
+    return replace(dataset, test=Split(dataset.normalization.apply(x), y), no_probes=no_probes, notes=notes)
 
 
 def _read_arrays(path: Path, labels, length: int | None = None):
