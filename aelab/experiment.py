@@ -29,7 +29,7 @@ from .data.augment import (
     get_contrastive_view,
 )
 from .distributed import barrier, is_main
-from .errors import AelabError, ConfigError
+from .errors import AelabError, ConfigError, TrainingDiverged
 from .evaluate import EXACT_MSE, MATCH_BAND, anchor_to_pca, evaluate_model, pca_verdict
 from .kinds import IMAGE, SEQUENCE, TABLE
 from .models import Autoencoder, create_model, model_class, shape_config
@@ -197,7 +197,7 @@ class RandomStart(NamedTuple):
     built: NewModel  # the model trained from random weights, on the same budget and augmentation
     history: dict
     best_epoch: int
-    val_mse: float  # its validation MSE
+    val_mse: float | None  # its validation MSE (None: its training diverged)
     anchored_val_mse: float  # the anchored model's, which kept its PCA start
     kept: bool  # clearly better on validation: it replaces the anchored model
 
@@ -220,9 +220,12 @@ def random_start_unless_beaten(
     if cls.seed_replica or getattr(anchored.config, "init", None) != "pca" or len(x_val) < 2:
         return None
     built = new_model(model_name, x_train, anchored.latent_dim, preset, seed, init="random", augment=augment)
-    history, best_epoch = fit(built)
-    errors = per_sample_errors(built.model, as_source(x_val))
     anchored_errors = per_sample_errors(anchored, as_source(x_val))
+    try:
+        history, best_epoch = fit(built)
+    except TrainingDiverged:  # the second start is a chance, not a requirement: the anchored model stands
+        return RandomStart(built, {}, 0, None, float(anchored_errors.mean()), False)
+    errors = per_sample_errors(built.model, as_source(x_val))
     kept = clearly_better(errors, anchored_errors)
     return RandomStart(built, history, best_epoch, float(errors.mean()), float(anchored_errors.mean()), kept)
 
@@ -395,9 +398,9 @@ def summary_line(name: str, m: dict, seconds: float, init: str | None = None, au
     if m["mse_vs_pca"] > 1 + MATCH_BAND and m["pca_test_mse"] >= EXACT_MSE and init == "random" and not tried_both:
         line += " (--init pca starts from PCA's solution and keeps it unless training improves on it)"
     if tried_both:  # training did not move the PCA start, so a random one was tried
-        tried = (
-            f"from random weights {m['random_start_val_mse']:.5g} validation MSE, from PCA {m['anchored_val_mse']:.5g}"
-        )
+        random_val = m["random_start_val_mse"]
+        reached = "diverged" if random_val is None else f"{random_val:.5g} validation MSE"
+        tried = f"from random weights {reached}, from PCA {m['anchored_val_mse']:.5g}"
         line += f" ({tried}: {'the random start is kept' if m['random_start'] else 'PCA start kept'})"
     if m.get("pca_fallback"):
         line += (

@@ -895,6 +895,29 @@ def test_a_pca_start_that_training_does_not_move_gets_a_random_start_kept_where_
     assert code == 0 and "random weights" not in out, err
 
 
+def test_a_second_start_that_diverges_leaves_the_anchored_run_standing(capsys, tmp_path, monkeypatch):
+    import aelab.experiment
+    from aelab.errors import TrainingDiverged
+
+    real = aelab.experiment.new_model
+
+    def diverging(*args, **kwargs):  # the random start's training meets a NaN loss
+        built = real(*args, **kwargs)
+        if kwargs.get("init") == "random":
+            monkeypatch.setattr(built.model, "forward", lambda *a: (_ for _ in ()).throw(TrainingDiverged("nan")))
+        return built
+
+    monkeypatch.setattr(aelab.experiment, "new_model", diverging)
+    np.save(tmp_path / "x.npy", wavy(60, 24, 2))
+    args = ["train", "conv1d", "--data", tmp_path / "x.npy", "--epochs", "1", "--latent-dim", "4", "--augment", "none"]
+    code, out, err = run_cli(capsys, *args, "--out", tmp_path / "a")
+    assert code == 0, err  # it failed the whole run, whose PCA start was sound
+    assert "from random weights diverged" in out and "PCA start kept" in out
+    metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert metrics["random_start"] is False and metrics["random_start_val_mse"] is None
+    assert metrics["mse_vs_pca"] == pytest.approx(1, abs=1e-4)
+
+
 def test_the_outlier_detector_keeps_its_pca_start_without_a_random_second_start(monkeypatch):
     import aelab.estimator
     from aelab import AutoencoderOutlierDetector
