@@ -109,6 +109,8 @@ def pca_standing(mse: float, pca_mse: float) -> str:
     that a PCA-anchored model that kept its start, within float noise of PCA, is never counted a win."""
     if max(mse, pca_mse) < EXACT_MSE:
         return "exact"
+    if pca_mse < EXACT_MSE:  # PCA reconstructs exactly, the model does not: no ratio to take
+        return "loses"
     ratio = mse / pca_mse
     if abs(ratio - 1) <= MATCH_BAND:
         return "matches"
@@ -120,6 +122,8 @@ def pca_verdict(mse: float, pca_mse: float) -> str:
     standing = pca_standing(mse, pca_mse)
     if standing == "exact":
         return "matches PCA (both reconstruct the data exactly, to float precision)"
+    if pca_mse < EXACT_MSE:
+        return "LOSES TO PCA, which reconstructs the data exactly"
     ratio = mse / pca_mse
     if standing == "matches":
         return f"matches PCA ({ratio:.3f}x its MSE)"

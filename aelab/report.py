@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import plots
 from .errors import AelabError
-from .evaluate import pca_standing
+from .evaluate import EXACT_MSE, pca_standing
 from .io import atomic_path, read_json, write_json
 from .kinds import IMAGE
 from .models import model_class, models_in_order
@@ -190,6 +190,8 @@ def _verdict(m) -> str:
     standing = pca_standing(m["test_mse"], m["pca_test_mse"])
     if standing == "exact":
         return f"matches PCA-{m['latent_dim']} (both reconstruct the test data exactly, to float precision)"
+    if m["pca_test_mse"] < EXACT_MSE:
+        return f"**loses to PCA-{m['latent_dim']}**, which reconstructs the test data exactly"
     ratio = m["test_mse"] / m["pca_test_mse"]
     if m.get("pca_fallback"):
         return (

@@ -676,13 +676,16 @@ def test_verdicts_in_words():
 def test_one_rule_decides_beats_matches_and_loses_everywhere():
     """A model that kept its PCA start differs from PCA by float noise; metrics.json, the report and a sweep's
     findings must all call it a match (beats_pca was True on 0.9999999x)."""
-    from aelab.evaluate import pca_standing
+    from aelab.evaluate import pca_standing, pca_verdict
     from aelab.report import _verdict
 
     assert pca_standing(0.9999999, 1.0) == "matches"
     assert pca_standing(0.99, 1.0) == "beats"
     assert pca_standing(1.01, 1.0) == "loses"
     assert pca_standing(0.0, 0.0) == "exact"  # no division by a perfect PCA's error
+    assert pca_standing(1e-3, 0.0) == "loses"  # nor where PCA alone is exact
+    assert pca_verdict(1e-3, 0.0) == "LOSES TO PCA, which reconstructs the data exactly"
+    assert _verdict(dict(test_mse=1e-3, pca_test_mse=0.0, latent_dim=3)).startswith("**loses to PCA-3**, which")
     assert _verdict(dict(test_mse=0.0, pca_test_mse=0.0, latent_dim=3)).startswith("matches PCA-3 (both")
     assert _verdict(dict(test_mse=0.9999999, pca_test_mse=1.0, latent_dim=3)).startswith("matches PCA-3")
 
