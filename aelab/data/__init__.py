@@ -164,9 +164,8 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
         if not test_path.exists():
             raise AelabError(f"--test-data: {test_path} does not exist")
         test_kind, x_test, raw_y_test, test_features = _read_arrays(test_path, spec.test_labels)
-        if test_kind == kind == SEQUENCE:  # ragged or shorter test sequences are padded to the training length
-            notes = _shorter_test_note(x_test, x, test_path)
-            x_test = fit_length(x_test, x.shape[1], bool(spec.length), test_path)
+        if test_kind == kind == SEQUENCE:
+            x_test, notes = _to_training_length(x_test, x, bool(spec.length), test_path)
         if test_kind != kind or x_test.shape[1:] != x.shape[1:]:
             raise AelabError(
                 f"--test-data {test_path}: {test_kind} samples of shape {x_test.shape[1:]}, "
@@ -193,16 +192,19 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
     return replace(dataset, no_probes=no_probes, notes=notes)
 
 
-def _shorter_test_note(x_test: np.ndarray, x_train: np.ndarray, test_path) -> tuple[str, ...]:
-    """A line when every test sequence is shorter than the training ones, which all have one length: each is then
-    read as a shorter sequence (its missing steps masked), as ragged data is, but two files of different lengths are
-    as likely two different data sets."""
+def _to_training_length(x_test: np.ndarray, x_train: np.ndarray, cut: bool, test_path) -> tuple[np.ndarray, tuple]:
+    """Test sequences at the training length (`fit_length`: ragged or shorter ones padded, longer ones cut only with
+    `cut`), and a line for the user when every one is shorter than the training sequences, which all have one
+    length: each is then read as a shorter sequence, as ragged data is, but two files of different lengths are as
+    likely two different data sets."""
+    fitted = fit_length(x_test, x_train.shape[1], cut, test_path)
     if x_test.shape[1] >= x_train.shape[1] or np.isnan(x_train[:, -1]).any():
-        return ()
-    return (
+        return fitted, ()
+    note = (
         f"--test-data {test_path}: sequences of {x_test.shape[1]} steps where the training ones have "
-        f"{x_train.shape[1]}; each is scored as a shorter sequence (the steps it lacks masked)",
+        f"{x_train.shape[1]}; each is scored as a shorter sequence (the steps it lacks masked)"
     )
+    return fitted, (note,)
 
 
 def _check_options_apply(spec: DataSpec) -> None:
@@ -269,8 +271,7 @@ def with_test_file(dataset: Dataset, test_data, test_labels=None) -> Dataset:
     kind, x, raw_y, features = _read_arrays(test_path, test_labels)
     notes = ()
     if kind == dataset.kind == SEQUENCE:
-        notes = _shorter_test_note(x, dataset.train.x, test_path)
-        x = fit_length(x, dataset.sample_shape[0], bool(dataset.spec.length), test_path)
+        x, notes = _to_training_length(x, dataset.train.x, bool(dataset.spec.length), test_path)
     if kind != dataset.kind or x.shape[1:] != dataset.sample_shape:
         raise AelabError(
             f"--test-data {test_path}: {kind} samples of shape {x.shape[1:]}, the run takes {dataset.kind} samples "
