@@ -30,7 +30,7 @@ from .data.augment import (
 )
 from .distributed import barrier, is_main
 from .errors import AelabError, ConfigError, TrainingDiverged
-from .evaluate import EXACT_MSE, MATCH_BAND, anchor_to_pca, evaluate_model, pca_verdict
+from .evaluate import EXACT_MSE, MATCH_BAND, anchor_to_pca, augmented_codes_note, evaluate_model, pca_verdict
 from .kinds import IMAGE, SEQUENCE, TABLE
 from .models import Autoencoder, create_model, model_class, shape_config
 from .models.dense import default_table_latent
@@ -360,6 +360,8 @@ def train_on(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     echo(summary_line(model_name, metrics, train_seconds, getattr(model.config, "init", None), cfg.augment))
+    if note := augmented_codes_note(metrics, cfg.augment):
+        echo(f"{model_name}: {note}")
     if note := dataset.probe_note():
         echo(note)
     return metrics

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import plots
 from .errors import AelabError
-from .evaluate import EXACT_MSE, pca_standing
+from .evaluate import EXACT_MSE, augmented_codes_note, pca_standing
 from .io import atomic_path, read_json, write_json
 from .kinds import IMAGE
 from .models import model_class, models_in_order
@@ -236,6 +236,8 @@ def _latent_findings(runs) -> list[str]:
                 f"{m['probe_logreg']:.1%} test accuracy and 5-NN {m['probe_knn']:.1%}, {better} PCA's codes "
                 f"({m['pca_probe_logreg']:.1%} and {m['pca_probe_knn']:.1%})."
             )
+            if note := augmented_codes_note(m, (r["config"].get("train") or {}).get("augment", "none")):
+                out[-1] += f" {note[0].upper()}{note[1:]}."
         else:
             out.append(f"`{name}`: {pcs}; the data has no labels, so no probe was run.")
     return out

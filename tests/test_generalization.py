@@ -690,6 +690,23 @@ def test_one_rule_decides_beats_matches_and_loses_everywhere():
     assert _verdict(dict(test_mse=0.9999999, pca_test_mse=1.0, latent_dim=3)).startswith("matches PCA-3")
 
 
+def test_codes_learned_with_an_augmentation_that_classify_worse_than_pcas_are_named_with_the_option():
+    """CBF (30 training sequences) kept the PCA of its time-shifted copies: 0.70x PCA's MSE, probe 76.8% vs 86.8%."""
+    from aelab.evaluate import augmented_codes_note
+    from aelab.report import _latent_findings
+
+    m = dict(mse_vs_pca=0.70, probe_logreg=0.768, pca_probe_logreg=0.868, latent_dim=20, probe_knn=0.6)
+    m.update(pca_probe_knn=0.7, latent_pc1_variance=0.3, latent_pc2_variance=0.2)
+    note = augmented_codes_note(m, "time-shift")
+    assert "76.8% vs 86.8%" in note and "time-shift" in note and "0.70x" in note and "--augment none" in note
+    assert augmented_codes_note(m, "none") is None  # PCA's own codes: nothing to trade
+    assert augmented_codes_note({**m, "probe_logreg": 0.85}, "time-shift") is None  # within 2 points
+    assert augmented_codes_note({k: v for k, v in m.items() if "probe" not in k}, "time-shift") is None  # no labels
+    run = {"metrics": m, "config": {"train": {"augment": "time-shift"}}}
+    assert "--augment none" in _latent_findings({"lstm": run})[0]
+    assert "--augment" not in _latent_findings({"lstm": {**run, "config": {"train": {"augment": "none"}}}})[0]
+
+
 def test_photos_of_different_sizes_train_with_image_size_and_encode_alike(capsys, tmp_path):
     from PIL import Image
 
