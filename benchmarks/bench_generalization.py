@@ -3,7 +3,8 @@
 Each set of ../shared/data/ucr-dev (`NAME_TRAIN_X.npy`, with labels where it has them): fit on TRAIN, report on
 TEST (`--test-data`), z-scored with TRAIN statistics, PCA fitted on the same training rows; sequences at latent 20.
 Also `digits` (cnn, latent 8), the lab's synthetic sequences (latent 20) and `synthetic-200`, the lab's generator
-at another shape (1,000 sequences of 200 steps x 3 features, the lab's 64/16/20 split; latent 20); `--cifar` adds the
+at another shape (1,000 sequences of 200 steps x 3 features, the lab's 64/16/20 split; latent 20) and `CBF`, the
+UCR archive's Cylinder-Bell-Funnel generator at the archive's sizes (30 TRAIN, 900 TEST); `--cifar` adds the
 CIFAR-10 seed protocol (cnn, latent 32; minutes per seed). Seeds 42, 43, 44: mean and spread. Everything runs
 through `aelab train`, as a user would call it, so the numbers include the training budget, the default init (and a
 random second start where the first did not move) and the augmentation each model chooses.
@@ -44,6 +45,21 @@ def ucr_args(name: str) -> list[str]:
     return args
 
 
+def cylinder_bell_funnel(n: int, rng: np.random.Generator, steps: int = 128) -> tuple[np.ndarray, np.ndarray]:
+    """Saito's CBF, as the UCR archive's set was made: a plateau (cylinder), a rise (bell) or a fall (funnel) of
+    height 6 + N(0, 1) from a ~ U{16..32} to b = a + U{32..96}, plus N(0, 1) noise per step; n/3 of each class."""
+    y = np.arange(n) % 3
+    t = np.arange(steps)
+    x = rng.normal(size=(n, steps))
+    for i in range(n):
+        a = rng.integers(16, 33)
+        b = a + rng.integers(32, 97)
+        on = (t >= a) & (t <= b)
+        shape = (np.ones(steps), (t - a) / (b - a), (b - t) / (b - a))[y[i]]
+        x[i] += (6 + rng.normal()) * on * shape
+    return x[:, :, None].astype(np.float32), y
+
+
 def run_one(model: str, data_args: list[str], latent: int, seed: int, init: str, work: Path) -> dict:
     args = [*data_args, "--latent-dim", str(latent), "--seed", str(seed)]
     metrics, config, timings = cli_train(model, args, work / f"{model}-{seed}-{init}", init)
@@ -78,7 +94,7 @@ def main_bench() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", default="lstm,conv1d,cnn")
     parser.add_argument("--inits", default="default", help="comma-separated: default, pca, random")
-    parser.add_argument("--sets", default=None, help="comma-separated subset of the ucr-dev sets, digits, synthetic")
+    parser.add_argument("--sets", default=None, help="comma-separated subset of the ucr-dev sets, digits, synthetic, synthetic-200, CBF")
     parser.add_argument("--seeds", default=",".join(map(str, SEEDS)))
     parser.add_argument("--cifar", action="store_true", help="also the CIFAR-10 seed protocol (cnn, latent 32)")
     parser.add_argument("--out", default=str(RESULTS / "generalization.json"))
@@ -87,7 +103,7 @@ def main_bench() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     tasks = [(name, "sequence", ucr_args(name), 20) for name in ucr_sets()]
     tasks += [("synthetic", "sequence", ["--data", "synthetic"], 20), ("digits", "image", ["--data", "digits"], 8)]
-    tasks.append(("synthetic-200", "sequence", None, 20))  # written below, into the temporary folder
+    tasks += [("synthetic-200", "sequence", None, 20), ("CBF", "sequence", None, 20)]  # written below, into tmp
     if args.cifar:
         tasks.append(("cifar10", "image", ["--data", "cifar10"], 32))
     if args.sets:
@@ -104,7 +120,17 @@ def main_bench() -> None:
             "--labels",
             str(Path(tmp) / "synthetic-200-labels.npy"),
         ]
-        tasks = [(n, k, other_shape if a is None else a, d) for n, k, a, d in tasks]
+        rng = np.random.default_rng(0)
+        for split, n in (("TRAIN", 30), ("TEST", 900)):
+            x, y = cylinder_bell_funnel(n, rng)
+            np.save(Path(tmp) / f"CBF_{split}_X.npy", x)
+            np.save(Path(tmp) / f"CBF_{split}_y.npy", y)
+        cbf = [f"{Path(tmp)}/CBF_{s}" for s in ("TRAIN_X.npy", "TEST_X.npy", "TRAIN_y.npy", "TEST_y.npy")]
+        written = {
+            "synthetic-200": other_shape,
+            "CBF": ["--data", cbf[0], "--test-data", cbf[1], "--labels", cbf[2], "--test-labels", cbf[3]],
+        }
+        tasks = [(n, k, written[n] if a is None else a, d) for n, k, a, d in tasks]
         for name, kind, data_args, latent in tasks:
             for model in models:
                 if (model == "cnn") != (kind == "image"):
