@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
-from .data.csvfile import time_value
+from .data.csvfile import time_values
 from .evaluate import has_spread
 from .io import atomic_path
 
@@ -196,8 +196,8 @@ PLOT_POINTS = 50_000  # a longer stream is drawn in bins: each bin's first value
 
 
 def _time_axis(timestamps) -> tuple[np.ndarray | None, str]:
-    """The x values of a stream's steps from its `timestamp` cells: dates where every cell is an ISO date or time
-    (read as UTC when zone-less, as the reader does), numbers where every cell is one, else None (steps)."""
+    """The x values of a stream's steps from its `timestamp` cells: numbers where every cell is one, else dates as
+    the reader reads them (`time_values`: UTC when zone-less), else None (steps)."""
     if timestamps is None:
         return None, "step"
     try:
@@ -205,7 +205,7 @@ def _time_axis(timestamps) -> tuple[np.ndarray | None, str]:
     except ValueError:
         pass
     try:
-        seconds = np.array([time_value(t) for t in timestamps])
+        seconds = time_values(timestamps)
     except ValueError:
         return None, "step"
     return (seconds * 1e6).astype("datetime64[us]"), "time (UTC)"

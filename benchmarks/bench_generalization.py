@@ -94,7 +94,9 @@ def main_bench() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", default="lstm,conv1d,cnn")
     parser.add_argument("--inits", default="default", help="comma-separated: default, pca, random")
-    parser.add_argument("--sets", default=None, help="comma-separated subset of the ucr-dev sets, digits, synthetic, synthetic-200, CBF")
+    parser.add_argument(
+        "--sets", default=None, help="comma-separated subset of the ucr-dev sets, digits, synthetic, synthetic-200, CBF"
+    )
     parser.add_argument("--seeds", default=",".join(map(str, SEEDS)))
     parser.add_argument("--cifar", action="store_true", help="also the CIFAR-10 seed protocol (cnn, latent 32)")
     parser.add_argument("--out", default=str(RESULTS / "generalization.json"))

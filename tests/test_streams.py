@@ -129,6 +129,23 @@ def test_a_stream_splits_by_time_and_scales_with_training_statistics(tmp_path):
     assert ds.test.y is None  # windows have no class labels; no probes
 
 
+def test_dates_month_or_day_first_are_read_one_way_per_column_the_way_that_steps_evenly():
+    """Loggers and spreadsheets write 01/31/2024 13:00 or 31.01.2024 13:00; a column of 01/01, 01/02, 01/03 reads in
+    order both ways, and only month first steps by a day (day first jumps by a month)."""
+    from aelab.data.csvfile import time_values
+
+    day = 86_400.0
+    us = [f"01/{d:02d}/2024 {h}:30" for d in (1, 2, 3) for h in (0, 12)]
+    assert np.diff(time_values(us)).tolist() == [day / 2] * 5
+    eu = [f"{d:02d}.01.2024 {h:02d}:30:00" for d in (1, 2, 3) for h in (0, 12)]
+    assert np.diff(time_values(eu)).tolist() == [day / 2] * 5
+    assert np.diff(time_values(["31/01/2024", "01/02/2024", "02/02/2024"])).tolist() == [day, day]  # only day first
+    assert time_values(["2024-01-01T00:00Z", "2024-01-01T00:01Z"]).tolist() == [1704067200.0, 1704067260.0]
+    assert time_values(["01/01/2024 12:00 AM", "01/01/2024 1:00 PM"])[1] - 1704067200.0 == 13 * 3600
+    with pytest.raises(ValueError, match="'noon' in data row 2 is neither a number nor a date"):
+        time_values(["01/01/2024", "noon"])
+
+
 def test_a_stream_plot_runs_along_its_timestamps_and_shows_its_labelled_stretches(tmp_path):
     from aelab.plots import _time_axis, stream_scores
 
@@ -137,6 +154,7 @@ def test_a_stream_plot_runs_along_its_timestamps_and_shows_its_labelled_stretche
     assert times[1] == times[0]  # 03:00 at +02:00 is 01:00 UTC, as the reader reads it
     assert _time_axis(["0", "0.5"])[1] == "timestamp" and _time_axis(["0", "0.5"])[0].tolist() == [0, 0.5]
     assert _time_axis(["noon", "1pm"]) == (None, "step") and _time_axis(None) == (None, "step")
+    assert _time_axis(["12/31/2024 23:00", "01/01/2025 00:00"])[0][1] == np.datetime64("2025-01-01T00:00", "us")
     n = 200
     stamps = [f"2024-01-01T{h:02d}:{m:02d}" for h in range(4) for m in range(0, 60, 1)][:n]
     labelled = np.zeros(n, np.int8)
@@ -251,7 +269,9 @@ BROKEN = [
     ("timestamp,v\n0,1.0\n1,\n2,3.0\n", "gap (missing value) in data row 2"),
     ("timestamp,v\n0,1.0\n1,abc\n2,3.0\n", "not numeric ('abc' in data row 2)"),
     ("timestamp,v\n0,1.0\n2,2.0\n1,3.0\n", "timestamp does not increase at data row 3"),
-    ("timestamp,v\n2020-01-01,1.0\nnoon,2.0\n", "'noon' in data row 2 is neither a number nor an ISO date"),
+    ("timestamp,v\n2020-01-01,1.0\nnoon,2.0\n", "'timestamp': 'noon' in data row 2 is neither a number nor a date"),
+    ("timestamp,v\n2020-01-01,1.0\n01/02/2020,2.0\n", "'timestamp': its dates are written in more than one layout"),
+    ("timestamp,v\n01/02/2020,1.0\n01/01/2020,2.0\n", "timestamp does not increase at data row 2"),
     ('timestamp,v\n0,"1,5"\n1,"2,5"\n', "not numeric ('1,5' in data row 1); aelab reads '.' as the decimal mark"),
     (
         "date,v\n2024-01-31 12:00,1.0\n2024-01-31 12:01,2.0\n",

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+import numpy as np
+
 from ..errors import AelabError
 
 # Separators besides the comma that a .csv may use: spreadsheets in locales with a decimal comma write ';', and
@@ -97,6 +99,55 @@ def is_time(text: str) -> bool:
     return _reads(time_value, text)
 
 
+# Dates as loggers and spreadsheets write them besides ISO 8601 (which `time_value` reads): month or day first,
+# with or without a time of day. A column is read in one layout throughout (see `time_values`).
+_DAYS = ("%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%m-%d-%Y", "%d-%m-%Y", "%Y/%m/%d", "%m/%d/%y", "%d/%m/%y", "%d.%m.%y")
+_HOURS = ("", " %H:%M", " %H:%M:%S", " %H:%M:%S.%f", " %I:%M %p", " %I:%M:%S %p")
+DATE_LAYOUTS = tuple(day + hour for day in _DAYS for hour in _HOURS)
+LAYOUT_SAMPLE = 1000  # cells a layout must read before it is tried on the whole column
+
+
+def time_values(cells: list[str]) -> np.ndarray:
+    """(N,) seconds of a column of time cells, read one way throughout: numbers or ISO dates (`time_value`), else
+    the first of DATE_LAYOUTS to read every cell, a zone-less date read as UTC. Where the layouts with the day and
+    the month either way round both read the column in time order, the one whose steps are most even wins: a logger
+    samples at a steady rate, and read the other way round its days jump by months. ValueError naming the first
+    cell that nothing reads."""
+    try:
+        return np.array([time_value(cell) for cell in cells], dtype=np.float64)
+    except ValueError:
+        pass
+    readings = []
+    for layout in DATE_LAYOUTS:
+        if any(_date(cell, layout) is None for cell in cells[:LAYOUT_SAMPLE]):
+            continue
+        stamps = [_date(cell, layout) for cell in cells]
+        if None not in stamps:
+            readings.append(np.array([stamp.timestamp() for stamp in stamps]))
+    if not readings:
+        bad = next((i for i, cell in enumerate(cells) if not is_time(cell) and not _is_date(cell)), None)
+        if bad is None:
+            raise ValueError("its dates are written in more than one layout; write them all one way")
+        raise ValueError(
+            f"{cells[bad]!r} in data row {bad + 1} is neither a number nor a date (ISO 8601, or as 01/31/2024 13:00 "
+            "or 31.01.2024 13:00)"
+        )
+    in_order = [r for r in readings if (np.diff(r) > 0).all()] or readings
+    return min(in_order, key=lambda r: np.ptp(np.diff(r)) if len(r) > 1 else 0.0)
+
+
+def _date(text: str, layout: str) -> datetime | None:
+    """`text` as a date in `layout`, read as UTC; None where it is not one."""
+    try:
+        return datetime.strptime(text.strip(), layout).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _is_date(text: str) -> bool:
+    return any(_date(text, layout) is not None for layout in DATE_LAYOUTS)
+
+
 def not_numeric_hint(cell, dates: bool = True, classes: bool = False) -> str:
     """What to add to a "not numeric" error when `cell` is a number written with a decimal comma ('1,5'), or (with
     `dates`: in a column that could be renamed) a date or time ('2024-01-31 12:00') in one not named `timestamp`,
@@ -109,9 +160,7 @@ def not_numeric_hint(cell, dates: bool = True, classes: bool = False) -> str:
         pass
     if not dates:
         return ""
-    try:
-        datetime.fromisoformat(text)
-    except ValueError:
+    if not is_time(text) and not _is_date(text):
         return "; a column of classes gives the labels (never a feature) when it is named 'label'" if classes else ""
     return "; a date or time column is the time index (never a feature) when it is named 'timestamp'"
 

@@ -21,11 +21,10 @@ from .csvfile import (
     csv_reader,
     feature_value,
     is_number,
-    is_time,
     named_width,
     not_numeric_hint,
     open_csv,
-    time_value,
+    time_values,
 )
 from .npy import flat_labels, load_npy, numeric_float32
 from .tables import (
@@ -228,14 +227,11 @@ def _flag(path, cell: str, column: str, row: int) -> int:
 
 
 def _check_increasing(path, stamps: list[str]) -> None:
-    """Timestamps, as numbers or ISO dates, must increase strictly: rows out of order are a broken stream."""
+    """Timestamps, numbers or dates (`time_values`), must increase strictly: rows out of order are a broken stream."""
     try:
-        keys = np.array([time_value(s) for s in stamps])
-    except ValueError:
-        bad = next(i for i, s in enumerate(stamps) if not is_time(s))
-        raise AelabError(
-            f"{path}: timestamp {stamps[bad]!r} in data row {bad + 1} is neither a number nor an ISO date"
-        ) from None
+        keys = time_values(stamps)
+    except ValueError as exc:
+        raise AelabError(f"{path}: column 'timestamp': {exc}") from None
     steps = np.diff(keys)
     if (steps <= 0).any():
         row = int(np.argmax(steps <= 0)) + 2
