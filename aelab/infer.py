@@ -428,6 +428,9 @@ def score_file(
 
 def _score_stream(run: Run, input_path, output, resize, batch_size, threshold: float, plot, echo) -> int:
     stream = _open_stream(run, input_path, resize, batch_size)
+    if echo is not None:
+        for note in stream.notes:
+            echo(note)
     if plot is not None and Path(plot).suffix.lower() != ".png":
         raise AelabError(f"--plot {plot}: must be a .png file")
     if plot is not None:

@@ -146,6 +146,23 @@ def test_dates_month_or_day_first_are_read_one_way_per_column_the_way_that_steps
         time_values(["01/01/2024", "noon"])
 
 
+def test_gaps_in_a_streams_timestamps_are_named_where_it_trains_and_where_it_is_scored(capsys, tmp_path):
+    """A logger that skipped readings: windows count rows, so the user is told where time jumps."""
+    x, _ = sine_stream(n=400)
+    minutes = [m for m in range(520) if not 100 <= m < 220][:400]  # two hours missing after 01:39
+    stamps = [f"2024-01-01T{m // 60:02d}:{m % 60:02d}" for m in minutes]
+    path = write_stream_csv(tmp_path / "gap.csv", x, timestamps=stamps)
+    note = "1 gap in its timestamps, the longest 2.02 h where a step is usually 1 min (the first after 2024-01-01T01:39"
+    assert len(read_stream(path).notes) == 1 and note in read_stream(path).notes[0]
+    assert note in load_dataset(str(path), window=20).notes[0]
+    assert read_stream(write_stream_csv(tmp_path / "even.csv", x)).notes == ()  # steps 0, 1, 2, ...
+    code, out, err = run_cli(capsys, "train", "lstm", "--data", path, "--window", "20", "--epochs", "1", "--out",
+                             tmp_path / "r")  # fmt: skip
+    assert code == 0 and note in out, err
+    code, out, err = run_cli(capsys, "score", tmp_path / "r", path, "-o", tmp_path / "s.csv")
+    assert code == 0 and note in out, err
+
+
 def test_a_stream_plot_runs_along_its_timestamps_and_shows_its_labelled_stretches(tmp_path):
     from aelab.plots import _time_axis, stream_scores
 

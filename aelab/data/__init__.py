@@ -264,6 +264,7 @@ def with_test_file(dataset: Dataset, test_data, test_labels=None) -> Dataset:
             dataset,
             test=Split(windows(test.values, parts.window, parts.stride), None),
             stream=replace(parts, test=test),
+            notes=test.notes,
         )
     test_path = Path(test_data)
     if not test_path.exists():
@@ -580,8 +581,10 @@ def _stream_dataset(spec: DataSpec, normalization: Standardizer | None) -> Datas
     if _named_or_images(spec.data):
         raise AelabError(f"--window: {spec.data} is not a stream (a .csv or a 2-D .npy)")
     stream = read_stream(spec.data, spec.labels)
+    notes = stream.notes
     if spec.test_data:  # its columns are checked against the training stream's when it is scaled below
         fit_part, test = stream, read_stream(spec.test_data, spec.test_labels)
+        notes += test.notes
     elif stream.train_steps:  # the file's own split (the UCR anomaly archive): its anomaly-free start trains
         fit_part, test = stream.part(0, stream.train_steps), stream.part(stream.train_steps, len(stream))
     else:
@@ -613,4 +616,5 @@ def _stream_dataset(spec: DataSpec, normalization: Standardizer | None) -> Datas
         normalization,
         stream.feature_names,
         StreamParts(window, stride, val, test),
+        notes=notes,
     )

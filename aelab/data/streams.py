@@ -53,6 +53,7 @@ class Stream:
     feature_names: list[str] | None
     origin: str
     train_steps: int | None = None  # where the file itself says its training part ends (the UCR anomaly archive)
+    notes: tuple[str, ...] = ()  # lines for the user about how it was read (`uneven_steps_note`)
 
     def __len__(self) -> int:
         return len(self.values)
@@ -180,10 +181,11 @@ def _stream_from_csv(path: Path) -> Stream:
     if not values:
         raise AelabError(f"{path}: no data rows")
     x = np.frombuffer(values, dtype=np.float32).reshape(-1, len(features)).copy()
+    notes = ()
     if time_col is not None:
-        _check_increasing(path, stamps)
+        notes = _timestamp_notes(path, stamps)
     is_anomaly = np.frombuffer(labels, dtype=np.int8).copy() if label_col is not None else None
-    return Stream(x, stamps if time_col is not None else None, is_anomaly, features, str(path))
+    return Stream(x, stamps if time_col is not None else None, is_anomaly, features, str(path), notes=notes)
 
 
 def _stream_from_parquet(path: Path) -> Stream:
@@ -191,16 +193,16 @@ def _stream_from_parquet(path: Path) -> Stream:
     date-time column comes back as ISO text) and `is_anomaly` (or `label`) 0/1 per step."""
     columns = parquet_columns(path)
     table = table_from_columns(path, columns)  # its features, read and checked as a parquet table's are
-    stamps = None
+    stamps, notes = None, ()
     if "timestamp" in columns:
         stamps = [cell.isoformat() if hasattr(cell, "isoformat") else str(cell) for cell in columns["timestamp"]]
-        _check_increasing(path, stamps)
+        notes = _timestamp_notes(path, stamps)
     label_name = next((c for c in ("is_anomaly", "label") if c in columns), None)
     is_anomaly = None
     if label_name is not None:
         flags = [_flag(path, str(cell), label_name, row) for row, cell in enumerate(columns[label_name], start=1)]
         is_anomaly = np.asarray(flags, dtype=np.int8)
-    return Stream(table.x, stamps, is_anomaly, table.feature_names, str(path))
+    return Stream(table.x, stamps, is_anomaly, table.feature_names, str(path), notes=notes)
 
 
 def _number(path, cell: str, column: str, row: int) -> float:
@@ -226,8 +228,14 @@ def _flag(path, cell: str, column: str, row: int) -> int:
     raise AelabError(f"{path}: column {column!r} must be 0 or 1 per step, got {cell!r} in data row {row}")
 
 
-def _check_increasing(path, stamps: list[str]) -> None:
-    """Timestamps, numbers or dates (`time_values`), must increase strictly: rows out of order are a broken stream."""
+# A step this many times the usual one is a gap: a logger that skipped readings, or a stream joined from pieces
+GAP_FACTOR = 1.5
+
+
+def _timestamp_notes(path, stamps: list[str]) -> tuple[str, ...]:
+    """Timestamps, numbers or dates (`time_values`), must increase strictly: rows out of order are a broken stream.
+    Gaps in them are not an error, but windows count rows, not time, so a window across a gap joins readings that
+    lie apart as if they were neighbours: a line for the user names them."""
     try:
         keys = time_values(stamps)
     except ValueError as exc:
@@ -239,6 +247,26 @@ def _check_increasing(path, stamps: list[str]) -> None:
             f"{path}: timestamp does not increase at data row {row} ({stamps[row - 2]!r} then {stamps[row - 1]!r}); "
             "rows must be in time order"
         )
+    if len(steps) < 2:
+        return ()
+    usual = float(np.median(steps))
+    gaps = np.flatnonzero(steps > GAP_FACTOR * usual)
+    if not len(gaps):
+        return ()
+    unit = _duration if not is_number(stamps[0]) else lambda value: f"{value:g}"
+    first = int(gaps[0])
+    return (
+        f"{path}: {len(gaps)} gap{'s' * (len(gaps) > 1)} in its timestamps, the longest {unit(float(steps.max()))} "
+        f"where a step is usually {unit(usual)} (the first after {stamps[first]}); windows count rows, not time, so "
+        "one across a gap joins the readings either side of it",
+    )
+
+
+def _duration(seconds: float) -> str:
+    for size, name in ((86_400, "d"), (3_600, "h"), (60, "min")):
+        if seconds >= size:
+            return f"{seconds / size:.3g} {name}"
+    return f"{seconds:.3g} s"
 
 
 def txt_numbers(path: Path) -> np.ndarray:
