@@ -82,13 +82,14 @@ def run_one(model: str, data_args: list[str], init: str, work: Path) -> dict:
 def main_bench() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", default="lstm,conv1d")
+    parser.add_argument("--inits", default="default,random", help="comma-separated: default, pca, random")
     parser.add_argument("--out", default=str(RESULTS / "larger.json"))
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, data_args in make_sets(Path(tmp)).items():
             for model in args.models.split(","):
-                for init in ("default", "random"):
+                for init in args.inits.split(","):
                     row = {"set": name, "model": model, **run_one(model, data_args, init, Path(tmp))}
                     rows.append(row)
                     print(f"{name:26s} {model:7s} {init:8s} ratio {row['ratio']:.3f} fallback {row['pca_fallback']} "
