@@ -402,7 +402,7 @@ def _score_options(f):
         show_default=True,
         type=float,
         help="Threshold: this percentile of the run's validation errors (stream runs: of its validation "
-        "stream's per-step scores).",
+        "stream's per-step scores, without those over 10x the training part's 99th percentile).",
     )(f)
     f = click.option(
         "--plot",

@@ -204,8 +204,9 @@ class Evaluation:
     shown_pca_reconstruction: np.ndarray
     test_codes: np.ndarray
     pca_codes: np.ndarray
-    val_errors: np.ndarray  # per-sample validation MSE: the reference for anomaly thresholds
+    val_errors: np.ndarray  # per-sample validation MSE (a stream's: per step): the reference for anomaly thresholds
     pca_fit_seconds: float
+    train_errors: np.ndarray | None = None  # a stream's training part, per step: see `aelab.anomaly.threshold`
 
 
 SHOWN = 10
@@ -314,11 +315,14 @@ def evaluate_model(model, dataset, seed: int = 42) -> Evaluation:
         )
     if dataset.stream is not None:
         metrics.update(_stream_metrics(model, pca, dataset.stream))
-        # a stream run's thresholds are set on per-step scores, so its reference is the validation stream's
+        # a stream run's thresholds are set on per-step scores, so its references are its parts' per-step scores
         parts = dataset.stream
-        val_errors = step_scores(lambda b: reconstruct(model, b), parts.val.values, parts.window, parts.stride)
-    else:
-        val_errors = np.concatenate([per_sample_mse(b, reconstruct(model, b)) for b in row_batches(dataset.val.x)])
+        val_errors, train_errors = (
+            step_scores(lambda b: reconstruct(model, b), part.values, parts.window, parts.stride)
+            for part in (parts.val, parts.train)
+        )
+        return Evaluation(metrics, *shown, codes, pca_codes, val_errors, pca_fit_seconds, train_errors)
+    val_errors = np.concatenate([per_sample_mse(b, reconstruct(model, b)) for b in row_batches(dataset.val.x)])
     return Evaluation(metrics, *shown, codes, pca_codes, val_errors, pca_fit_seconds)
 
 

@@ -355,7 +355,9 @@ def train_on(
             class_names=dataset.class_names,
             feature_names=dataset.feature_names,
         )
-        write_run_files(staging, config, model, history, metrics, timings, evaluation.val_errors)
+        write_run_files(
+            staging, config, model, history, metrics, timings, evaluation.val_errors, evaluation.train_errors
+        )
         publish(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -20,7 +20,7 @@ from PIL import Image
 from torch.nn import functional as F
 
 from . import plots
-from .anomaly import anomaly_metrics, step_scores
+from .anomaly import CEILING_FACTOR, anomaly_metrics, step_scores
 from .data import DataSpec, load_dataset
 from .data.images import IMAGE_SUFFIXES, LUMA, is_image_file, read_image, validate_image_values
 from .data.npy import ArrayRows, NpyChunks
@@ -400,13 +400,19 @@ def _write_image_folder(run: Run, source: Source, out: Path) -> int:
 def score_file(
     run_dir, input_path, output, resize=False, batch_size=256, percentile: float = 99.0, plot=None, echo=None
 ) -> int:
-    """Per-sample reconstruction MSE; flagged when above the given percentile of the run's validation errors.
-    A stream run scores per time step (see `aelab.anomaly`), can draw the result (`plot`) and, for a stream with an
-    `is_anomaly` column, reports (through `echo`) how well the scores find it, beside the PCA detector's."""
-    if not 0 < percentile <= 100:
-        raise AelabError(f"--percentile: must lie in (0, 100], got {percentile}")
+    """Per-sample reconstruction MSE; flagged when above the given percentile of the run's validation errors
+    (`Run.threshold`). A stream run scores per time step (see `aelab.anomaly`), can draw the result (`plot`) and,
+    for a stream with an `is_anomaly` column, reports (through `echo`) how well the scores find it, beside the PCA
+    detector's."""
     run = load_run(run_dir)
-    threshold = float(np.percentile(run.val_errors(), percentile))
+    found = run.threshold(percentile)
+    threshold = found.value
+    if found.left_out and echo is not None:
+        echo(
+            f"threshold {threshold:.4g}: the {percentile:g}th percentile of the validation part's per-step scores "
+            f"without the {found.left_out} over {CEILING_FACTOR:g}x the training part's 99th percentile "
+            f"({found.ceiling:.4g}): an anomaly within the validation part"
+        )
     if run.window:
         return _score_stream(run, input_path, output, resize, batch_size, threshold, plot, echo)
     if plot is not None:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from .anomaly import step_scores
+from .anomaly import Threshold, step_scores, threshold
 from .data.images import validate_image_values
 from .data.normalization import Standardizer
 from .data.npy import numeric_float32
@@ -42,6 +42,7 @@ ARTEFACTS = (
     "timings.json",
     "environment.json",
     "val_errors.npy",
+    "train_errors.npy",
     "plots",
 )
 CHECKPOINTS = "checkpoints"
@@ -79,6 +80,12 @@ class Run:
             raise AelabError(f"{path}: missing; this run saved no validation errors to set a threshold from")
         return np.load(path, allow_pickle=False)
 
+    def threshold(self, percentile: float = 99.0) -> Threshold:
+        """The score above which `aelab score` flags a sample or a time step (`aelab.anomaly.threshold`)."""
+        path = self.path / "train_errors.npy"  # a stream run's since 2026-12-01
+        train_errors = np.load(path, allow_pickle=False) if path.exists() else None
+        return threshold(self.val_errors(), percentile, train_errors)
+
     def encode(self, x) -> np.ndarray:
         """(N, latent_dim) codes of samples `x` given as the run's training data were before scaling: table rows
         (N, F), sequences (N, T, F) (shorter ones NaN-padded at their end), images (N, C, H, W) in [0, 1] as the
@@ -103,7 +110,7 @@ class Run:
 
     def score(self, x) -> np.ndarray:
         """(N,) reconstruction MSE of each sample of `x` (as for `encode`) over its real values, in the model's
-        scale: what `aelab score` writes, comparable with `val_errors()` (its threshold is their 99th percentile).
+        scale: what `aelab score` writes, comparable with `val_errors()` and `threshold()`.
         A stream gets (T,) scores, one per time step from the windows that cover it, as `aelab score` gives."""
         stream = self._stream_input(x)
         if stream is not None:
@@ -305,13 +312,22 @@ def publish(staging: Path, out: Path) -> None:
 
 
 def write_run_files(
-    staging: Path, config: dict, model, history: dict, metrics: dict, timings: dict, val_errors: np.ndarray
+    staging: Path,
+    config: dict,
+    model,
+    history: dict,
+    metrics: dict,
+    timings: dict,
+    val_errors: np.ndarray,
+    train_errors: np.ndarray | None = None,
 ) -> None:
     save_model(staging, config, model)
     write_json(staging / "history.json", history)
     write_json(staging / "metrics.json", metrics)
     write_json(staging / "timings.json", timings)
     write_json(staging / "environment.json", environment())
-    with atomic_path(staging / "val_errors.npy") as tmp:
-        with open(tmp, "wb") as f:
-            np.save(f, val_errors.astype(np.float64))
+    for name, errors in (("val_errors.npy", val_errors), ("train_errors.npy", train_errors)):
+        if errors is not None:
+            with atomic_path(staging / name) as tmp:
+                with open(tmp, "wb") as f:
+                    np.save(f, errors.astype(np.float64))

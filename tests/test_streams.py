@@ -146,6 +146,46 @@ def test_dates_month_or_day_first_are_read_one_way_per_column_the_way_that_steps
         time_values(["01/01/2024", "noon"])
 
 
+def test_the_threshold_leaves_out_validation_scores_far_above_the_training_parts():
+    from aelab.anomaly import CEILING_FACTOR, threshold
+
+    rng = np.random.default_rng(0)
+    train, clean = rng.chisquare(1, 8000), rng.chisquare(1, 2000)
+    plain = threshold(clean, 99.0)
+    assert plain.value == np.percentile(clean, 99) and plain.left_out == 0 and plain.ceiling is None
+    assert threshold(clean, 99.0, train).value == plain.value  # normal data: nothing beyond ten times the training p99
+    anomalous = np.concatenate([clean, np.full(60, 500.0)])  # 3% of the validation part: its 99th percentile is 500
+    assert np.percentile(anomalous, 99) == 500.0
+    found = threshold(anomalous, 99.0, train)
+    assert found.left_out == 60 and found.value == plain.value
+    assert found.ceiling == CEILING_FACTOR * np.percentile(train, 99)
+    assert threshold(np.full(5, 500.0), 99.0, train).value == 500.0  # nothing under the ceiling: the scores stand
+    with pytest.raises(AelabError, match="--percentile: must lie in"):
+        threshold(clean, 0.0)
+
+
+def test_a_stream_trained_whole_flags_the_anomaly_in_its_validation_part(capsys, tmp_path):
+    """One stream, trained and scored whole: time order puts its anomaly in the validation part (steps 960-1200 of
+    1,500), where it lifted the 99th percentile over itself; the training part tells it from normal variation."""
+    x, labels = sine_stream(n=1500, anomaly=(1000, 1030))
+    path = write_stream_csv(tmp_path / "s.csv", x, labels)
+    code, _, err = run_cli(capsys, "train", "lstm", "--data", path, "--window", "25", "--epochs", "2", "--out",
+                           tmp_path / "r")  # fmt: skip
+    assert code == 0, err
+    val = np.load(tmp_path / "r" / "val_errors.npy")
+    assert np.percentile(val, 99) > np.load(tmp_path / "r" / "train_errors.npy").max() * 10  # the old threshold
+    code, out, err = run_cli(capsys, "score", tmp_path / "r", path, "-o", tmp_path / "s.scores.csv")
+    assert code == 0, err
+    assert "an anomaly within the validation part" in out
+    rows = (tmp_path / "s.scores.csv").read_text().splitlines()[1:]
+    flagged = np.array([row.endswith("True") for row in rows])
+    before = np.array([float(row.split(",")[1]) for row in rows]) > np.percentile(val, 99)
+    assert flagged[1000:1030].sum() >= 20 and before[1000:1030].sum() <= 5  # measured: 23 of its 30 steps, 3 before
+    assert flagged.sum() < 30 + 0.02 * 1500  # and few others
+    (tmp_path / "r" / "train_errors.npy").unlink()  # a run from before it was saved: the plain percentile
+    assert load_run(tmp_path / "r").threshold(99.0) == (np.percentile(val, 99), 0, None)
+
+
 def test_gaps_in_a_streams_timestamps_are_named_where_it_trains_and_where_it_is_scored(capsys, tmp_path):
     """A logger that skipped readings: windows count rows, so the user is told where time jumps."""
     x, _ = sine_stream(n=400)

@@ -69,13 +69,13 @@ class Split:
 
 @dataclass
 class StreamParts:
-    """What a stream run keeps besides its windows: the standardised validation and test streams, whole, to score
-    per time step."""
+    """What a stream run keeps besides its windows: its standardised parts, whole, to score per time step."""
 
     window: int
     stride: int
     val: Stream
     test: Stream
+    train: Stream  # the reference that tells an anomaly within the validation part (`aelab.anomaly.threshold`)
 
 
 @dataclass
@@ -615,6 +615,6 @@ def _stream_dataset(spec: DataSpec, normalization: Standardizer | None) -> Datas
         spec,
         normalization,
         stream.feature_names,
-        StreamParts(window, stride, val, test),
+        StreamParts(window, stride, val, test, train),
         notes=notes,
     )
