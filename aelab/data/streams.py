@@ -53,7 +53,7 @@ class Stream:
     feature_names: list[str] | None
     origin: str
     train_steps: int | None = None  # where the file itself says its training part ends (the UCR anomaly archive)
-    notes: tuple[str, ...] = ()  # lines for the user about how it was read (`uneven_steps_note`)
+    notes: tuple[str, ...] = ()  # lines for the user about how it was read (gaps in its timestamps)
 
     def __len__(self) -> int:
         return len(self.values)
