@@ -186,6 +186,14 @@ def test_a_stream_trained_whole_flags_the_anomaly_in_its_validation_part(capsys,
     assert load_run(tmp_path / "r").threshold(99.0) == (np.percentile(val, 99), 0, None)
 
 
+def test_a_stream_npy_with_a_batch_axis_in_front_says_how_to_read_it(capsys, tmp_path):
+    x, _ = sine_stream(n=300)
+    np.save(tmp_path / "s.npy", x.reshape(1, -1, 1))
+    code, _, err = run_cli(capsys, "train", "lstm", "--data", tmp_path / "s.npy", "--window", "20", "--out",
+                           tmp_path / "r")  # fmt: skip
+    assert_one_line_error(code, err, "s.npy", "got shape (1, 300, 1); one series with a batch axis in front: take x[0]")
+
+
 def test_gaps_in_a_streams_timestamps_are_named_where_it_trains_and_where_it_is_scored(capsys, tmp_path):
     """A logger that skipped readings: windows count rows, so the user is told where time jumps."""
     x, _ = sine_stream(n=400)
@@ -324,7 +332,7 @@ def test_a_parquet_stream_reads_as_the_csv_of_the_same_rows_and_scores_per_step(
 
 BROKEN = [
     ("timestamp,v\n0,1.0\n1,\n2,3.0\n", "gap (missing value) in data row 2"),
-    ("timestamp,v\n0,1.0\n1,abc\n2,3.0\n", "not numeric ('abc' in data row 2)"),
+    ("timestamp,v\n0,1.0\n1,abc\n2,3.0\n", "not numeric ('abc' in data row 2); every column but timestamp, is_anomaly"),
     ("timestamp,v\n0,1.0\n2,2.0\n1,3.0\n", "timestamp does not increase at data row 3"),
     ("timestamp,v\n2020-01-01,1.0\nnoon,2.0\n", "'timestamp': 'noon' in data row 2 is neither a number nor a date"),
     ("timestamp,v\n2020-01-01,1.0\n01/02/2020,2.0\n", "'timestamp': its dates are written in more than one layout"),

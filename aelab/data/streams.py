@@ -108,7 +108,8 @@ def stream_from_array(x: np.ndarray, origin) -> Stream:
     if x.ndim == 1:
         x = x[:, None]
     if x.ndim != 2:
-        raise AelabError(f"{origin}: a stream is a 2-D array (steps, features), got shape {x.shape}")
+        hint = "; one series with a batch axis in front: take x[0]" if x.ndim == 3 and x.shape[0] == 1 else ""
+        raise AelabError(f"{origin}: a stream is a 2-D array (steps, features), got shape {x.shape}{hint}")
     x, bad = numeric_float32(x, origin, "stream")
     if bad is not None:
         raise AelabError(f"{origin}: NaN or inf at step {bad[0]} (feature {bad[1]}); fill or drop the gap first")
@@ -212,7 +213,7 @@ def _number(path, cell: str, column: str, row: int) -> float:
     try:
         value = feature_value(text)
     except ValueError:
-        hint = not_numeric_hint(cell)
+        hint = not_numeric_hint(cell) or "; every column but timestamp, is_anomaly and label is a feature: drop it"
         raise AelabError(f"{path}: column {column!r} is not numeric ({cell!r} in data row {row}){hint}") from None
     if not math.isfinite(value):
         raise AelabError(f"{path}: column {column!r} has a NaN or infinite value in data row {row}")
