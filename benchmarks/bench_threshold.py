@@ -38,10 +38,10 @@ def joined(folder: Path, path: Path) -> Path:
     """The training file then the test file, as one stream (steps renumbered; the training part labelled 0)."""
     train = folder.joinpath("train.csv").read_text().splitlines()
     test = folder.joinpath("test.csv").read_text().splitlines()
-    lines, labelled = [test[0]], train[0] != test[0]
+    lines, train_unlabelled = [test[0]], train[0] != test[0]  # a training file without the is_anomaly column
     for step, line in enumerate(train[1:] + test[1:]):
         cells = line.split(",")
-        if labelled and step < len(train) - 1:
+        if train_unlabelled and step < len(train) - 1:
             cells.append("0")
         lines.append(",".join([str(step), *cells[1:]]))
     path.write_text("\n".join(lines) + "\n")
