@@ -40,7 +40,7 @@ def threshold(val_errors: np.ndarray, percentile: float, train_errors: np.ndarra
     """The `percentile` of the validation errors, the score above which `aelab score` flags. Where the training
     part's per-step scores are given (a stream run), validation scores over CEILING_FACTOR times their 99th
     percentile are left out first: those are an anomaly within the validation part, not the normal variation that
-    a threshold should sit above.
+    a threshold should sit above (unless they are most of it: then the part differs from training as a whole).
 
     A stream trained whole holds its anomalies wherever they fall, and time order puts a stretch of it in the
     validation part. Measured on the 24 GutenTAG streams each joined into one (normal part, then the part with an
@@ -59,7 +59,7 @@ def threshold(val_errors: np.ndarray, percentile: float, train_errors: np.ndarra
     if train_errors is not None and len(train_errors):
         ceiling = CEILING_FACTOR * float(np.percentile(train_errors, 99))
         kept = val_errors[val_errors <= ceiling]
-        if len(kept) == 0:  # nothing below it: no reference but the scores themselves
+        if len(kept) < len(val_errors) / 2:  # most of the part over it: not an anomaly but a part unlike training
             kept = val_errors
     return Threshold(float(np.percentile(kept, percentile)), len(val_errors) - len(kept), ceiling)
 

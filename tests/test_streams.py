@@ -160,6 +160,8 @@ def test_the_threshold_leaves_out_validation_scores_far_above_the_training_parts
     assert found.left_out == 60 and found.value == plain.value
     assert found.ceiling == CEILING_FACTOR * np.percentile(train, 99)
     assert threshold(np.full(5, 500.0), 99.0, train).value == 500.0  # nothing under the ceiling: the scores stand
+    drifted = np.concatenate([clean[:900], np.full(1100, 500.0)])  # most of the part: it differs as a whole
+    assert threshold(drifted, 99.0, train) == (500.0, 0, found.ceiling)
     with pytest.raises(AelabError, match="--percentile: must lie in"):
         threshold(clean, 0.0)
 
