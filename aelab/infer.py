@@ -450,8 +450,8 @@ def _score_stream(run: Run, input_path, output, resize, batch_size, threshold: f
     if plot is not None:
         raw = run.normalization.invert(stream.values)
         plots.stream_scores(
-            raw, scores, threshold, flagged, plot, Path(input_path).name, stream.feature_names, stream.timestamps,
-            stream.is_anomaly,
+            raw, scores, threshold, flagged, plot, Path(input_path).name, stream.feature_names, stream.times,
+            stream.dated, stream.is_anomaly,
         )  # fmt: skip
     if echo is not None and stream.is_anomaly is not None:
         echo(_labelled_stream_summary(run, stream, scores, batch_size))

@@ -7,7 +7,6 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
-from .data.csvfile import time_values
 from .evaluate import has_spread
 from .io import atomic_path
 
@@ -195,32 +194,27 @@ def rate_distortion(curves: dict[str, dict[str, list]], path) -> None:
 PLOT_POINTS = 50_000  # a longer stream is drawn in bins: each bin's first values and its highest score
 
 
-def _time_axis(timestamps) -> tuple[np.ndarray | None, str]:
-    """The x values of a stream's steps from its `timestamp` cells: numbers where every cell is one, else dates as
-    the reader reads them (`time_values`: UTC when zone-less), else None (steps)."""
-    if timestamps is None:
+def _time_axis(times: np.ndarray | None, dated: bool) -> tuple[np.ndarray | None, str]:
+    """The x values of a stream's steps from its timestamps as the reader read them (`Stream.times`, `.dated`):
+    dates (UTC), numbers as written, or None (steps)."""
+    if times is None:
         return None, "step"
-    try:
-        return np.array([float(t) for t in timestamps]), "timestamp"
-    except ValueError:
-        pass
-    try:
-        seconds = time_values(timestamps)
-    except ValueError:
-        return None, "step"
-    return (seconds * 1e6).astype("datetime64[us]"), "time (UTC)"
+    if not dated:
+        return times, "timestamp"
+    return (times * 1e6).astype("datetime64[us]"), "time (UTC)"
 
 
 def stream_scores(
-    values, scores, threshold: float, flagged, path, title: str, feature_names=None, timestamps=None, labelled=None
-) -> None:
+    values, scores, threshold: float, flagged, path, title: str, feature_names=None, times=None, dated=False,
+    labelled=None,
+) -> None:  # fmt: skip
     """The stream (first three features) above its per-step scores, the threshold and the flagged stretches, along
     its timestamps where it has them, with the stretches its `is_anomaly` column marks (`labelled`) where given."""
     n = len(scores)
     step = max(1, -(-n // PLOT_POINTS))
     steps = np.arange(0, n, step)
-    times, x_label = _time_axis(timestamps)
-    x = steps if times is None else times[steps]
+    axis, x_label = _time_axis(times, dated)
+    x = steps if axis is None else axis[steps]
     binned_scores = np.maximum.reduceat(scores, steps) if step > 1 else scores
     binned_flags = np.maximum.reduceat(flagged.astype(np.int8), steps) if step > 1 else flagged
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(12, 5.5), sharex=True)
@@ -244,7 +238,7 @@ def stream_scores(
     bottom.set_xlabel(x_label)
     bottom.set_ylabel("anomaly score")
     top.set_ylabel("value")
-    if times is not None and x_label != "timestamp":
+    if dated and axis is not None:
         fig.autofmt_xdate()
     fig.suptitle(f"{title}: {int(flagged.sum())} of {n} steps flagged")
     _save(fig, path)

@@ -134,14 +134,22 @@ def test_dates_month_or_day_first_are_read_one_way_per_column_the_way_that_steps
     order both ways, and only month first steps by a day (day first jumps by a month)."""
     from aelab.data.csvfile import time_values
 
+    def seconds(cells):
+        values, dated = time_values(cells)
+        assert dated
+        return values
+
     day = 86_400.0
     us = [f"01/{d:02d}/2024 {h}:30" for d in (1, 2, 3) for h in (0, 12)]
-    assert np.diff(time_values(us)).tolist() == [day / 2] * 5
+    assert np.diff(seconds(us)).tolist() == [day / 2] * 5
     eu = [f"{d:02d}.01.2024 {h:02d}:30:00" for d in (1, 2, 3) for h in (0, 12)]
-    assert np.diff(time_values(eu)).tolist() == [day / 2] * 5
-    assert np.diff(time_values(["31/01/2024", "01/02/2024", "02/02/2024"])).tolist() == [day, day]  # only day first
-    assert time_values(["2024-01-01T00:00Z", "2024-01-01T00:01Z"]).tolist() == [1704067200.0, 1704067260.0]
-    assert time_values(["01/01/2024 12:00 AM", "01/01/2024 1:00 PM"])[1] - 1704067200.0 == 13 * 3600
+    assert np.diff(seconds(eu)).tolist() == [day / 2] * 5
+    assert np.diff(seconds(["31/01/2024", "01/02/2024", "02/02/2024"])).tolist() == [day, day]  # only day first
+    assert seconds(["2024-01-01T00:00Z", "2024-01-01T00:01Z"]).tolist() == [1704067200.0, 1704067260.0]
+    assert seconds(["2024-03-31T01:00", "2024-03-31T03:00+02:00"]).tolist() == [1711846800.0] * 2  # zone-less: UTC
+    assert seconds(["01/01/2024 12:00 AM", "01/01/2024 1:00 PM"])[1] - 1704067200.0 == 13 * 3600
+    values, dated = time_values(["0", "0.5"])
+    assert values.tolist() == [0, 0.5] and not dated  # numbers as written
     with pytest.raises(ValueError, match="'noon' in data row 2 is neither a number nor a date"):
         time_values(["01/01/2024", "noon"])
 
@@ -216,18 +224,23 @@ def test_gaps_in_a_streams_timestamps_are_named_where_it_trains_and_where_it_is_
 def test_a_stream_plot_runs_along_its_timestamps_and_shows_its_labelled_stretches(tmp_path):
     from aelab.plots import _time_axis, stream_scores
 
-    times, label = _time_axis(["2024-03-31T01:00", "2024-03-31T03:00+02:00", "2024-03-31T02:00"])
+    x, _ = sine_stream(n=200)
+    stamps = [f"12/31/2024 {h + 20}:{m:02d}" for h in range(4) for m in range(60)][:200]
+    stream = read_stream(write_stream_csv(tmp_path / "s.csv", x, timestamps=stamps))
+    times, label = _time_axis(stream.times, stream.dated)  # as the reader read them
     assert label == "time (UTC)" and times.dtype == np.dtype("datetime64[us]")
-    assert times[1] == times[0]  # 03:00 at +02:00 is 01:00 UTC, as the reader reads it
-    assert _time_axis(["0", "0.5"])[1] == "timestamp" and _time_axis(["0", "0.5"])[0].tolist() == [0, 0.5]
-    assert _time_axis(["noon", "1pm"]) == (None, "step") and _time_axis(None) == (None, "step")
-    assert _time_axis(["12/31/2024 23:00", "01/01/2025 00:00"])[0][1] == np.datetime64("2025-01-01T00:00", "us")
+    assert times[0] == np.datetime64("2024-12-31T20:00", "us") and times[-1] == np.datetime64("2024-12-31T23:19", "us")
+    numbered = read_stream(write_stream_csv(tmp_path / "n.csv", x))
+    assert _time_axis(numbered.times, numbered.dated)[1] == "timestamp" and numbered.times[:2].tolist() == [0, 1]
+    assert _time_axis(None, False) == (None, "step")
+    assert stream.part(10, 20).times.tolist() == stream.times[10:20].tolist()
     n = 200
-    stamps = [f"2024-01-01T{h:02d}:{m:02d}" for h in range(4) for m in range(0, 60, 1)][:n]
     labelled = np.zeros(n, np.int8)
     labelled[50:60] = 1
     scores = np.random.default_rng(0).uniform(0.1, 1, n)
-    stream_scores(np.zeros((n, 1)), scores, 0.9, scores > 0.9, tmp_path / "p.png", "s", ["v"], stamps, labelled)
+    stream_scores(
+        np.zeros((n, 1)), scores, 0.9, scores > 0.9, tmp_path / "p.png", "s", ["v"], stream.times, True, labelled
+    )
     assert (tmp_path / "p.png").stat().st_size > 10_000
 
 

@@ -107,14 +107,18 @@ DATE_LAYOUTS = tuple(day + hour for day in _DAYS for hour in _HOURS)
 LAYOUT_SAMPLE = 1000  # cells a layout must read before it is tried on the whole column
 
 
-def time_values(cells: list[str]) -> np.ndarray:
-    """(N,) seconds of a column of time cells, read one way throughout: numbers or ISO dates (`time_value`), else
-    the first of DATE_LAYOUTS to read every cell, a zone-less date read as UTC. Where the layouts with the day and
-    the month either way round both read the column in time order, the one whose steps are most even wins: a logger
-    samples at a steady rate, and read the other way round its days jump by months. ValueError naming the first
-    cell that nothing reads."""
+def time_values(cells: list[str]) -> tuple[np.ndarray, bool]:
+    """A column of time cells read one way throughout, and whether they are dates: (N,) numbers as written, else
+    seconds of ISO dates (`time_value`) or of the first of DATE_LAYOUTS to read every cell, a zone-less date read as
+    UTC. Where the layouts with the day and the month either way round both read the column in time order, the one
+    whose steps are most even wins: a logger samples at a steady rate, and read the other way round its days jump
+    by months. ValueError naming the first cell that nothing reads."""
     try:
-        return np.array([time_value(cell) for cell in cells], dtype=np.float64)
+        return np.array([float(cell) for cell in cells], dtype=np.float64), False
+    except ValueError:
+        pass
+    try:
+        return np.array([time_value(cell) for cell in cells], dtype=np.float64), True
     except ValueError:
         pass
     readings = []
@@ -133,7 +137,7 @@ def time_values(cells: list[str]) -> np.ndarray:
             "or 31.01.2024 13:00)"
         )
     in_order = [r for r in readings if (np.diff(r) > 0).all()] or readings
-    return min(in_order, key=lambda r: np.ptp(np.diff(r)) if len(r) > 1 else 0.0)
+    return min(in_order, key=lambda r: np.ptp(np.diff(r)) if len(r) > 1 else 0.0), True
 
 
 def _date(text: str, layout: str) -> datetime | None:

@@ -54,6 +54,8 @@ class Stream:
     origin: str
     train_steps: int | None = None  # where the file itself says its training part ends (the UCR anomaly archive)
     notes: tuple[str, ...] = ()  # lines for the user about how it was read (gaps in its timestamps)
+    times: np.ndarray | None = None  # the timestamps read: seconds (UTC) where `dated`, else the numbers written
+    dated: bool = False
 
     def __len__(self) -> int:
         return len(self.values)
@@ -77,6 +79,8 @@ class Stream:
             None if self.is_anomaly is None else self.is_anomaly[start:stop],
             self.feature_names,
             self.origin,
+            times=None if self.times is None else self.times[start:stop],
+            dated=self.dated,
         )
 
 
@@ -182,11 +186,9 @@ def _stream_from_csv(path: Path) -> Stream:
     if not values:
         raise AelabError(f"{path}: no data rows")
     x = np.frombuffer(values, dtype=np.float32).reshape(-1, len(features)).copy()
-    notes = ()
-    if time_col is not None:
-        notes = _timestamp_notes(path, stamps)
     is_anomaly = np.frombuffer(labels, dtype=np.int8).copy() if label_col is not None else None
-    return Stream(x, stamps if time_col is not None else None, is_anomaly, features, str(path), notes=notes)
+    stream = Stream(x, None, is_anomaly, features, str(path))
+    return _with_timestamps(stream, stamps) if time_col is not None else stream
 
 
 def _stream_from_parquet(path: Path) -> Stream:
@@ -194,16 +196,16 @@ def _stream_from_parquet(path: Path) -> Stream:
     date-time column comes back as ISO text) and `is_anomaly` (or `label`) 0/1 per step."""
     columns = parquet_columns(path)
     table = table_from_columns(path, columns)  # its features, read and checked as a parquet table's are
-    stamps, notes = None, ()
-    if "timestamp" in columns:
-        stamps = [cell.isoformat() if hasattr(cell, "isoformat") else str(cell) for cell in columns["timestamp"]]
-        notes = _timestamp_notes(path, stamps)
     label_name = next((c for c in ("is_anomaly", "label") if c in columns), None)
     is_anomaly = None
     if label_name is not None:
         flags = [_flag(path, str(cell), label_name, row) for row, cell in enumerate(columns[label_name], start=1)]
         is_anomaly = np.asarray(flags, dtype=np.int8)
-    return Stream(table.x, stamps, is_anomaly, table.feature_names, str(path), notes=notes)
+    stream = Stream(table.x, None, is_anomaly, table.feature_names, str(path))
+    if "timestamp" not in columns:
+        return stream
+    stamps = [cell.isoformat() if hasattr(cell, "isoformat") else str(cell) for cell in columns["timestamp"]]
+    return _with_timestamps(stream, stamps)
 
 
 def _number(path, cell: str, column: str, row: int) -> float:
@@ -233,12 +235,13 @@ def _flag(path, cell: str, column: str, row: int) -> int:
 GAP_FACTOR = 1.5
 
 
-def _timestamp_notes(path, stamps: list[str]) -> tuple[str, ...]:
-    """Timestamps, numbers or dates (`time_values`), must increase strictly: rows out of order are a broken stream.
-    Gaps in them are not an error, but windows count rows, not time, so a window across a gap joins readings that
-    lie apart as if they were neighbours: a line for the user names them."""
+def _with_timestamps(stream: Stream, stamps: list[str]) -> Stream:
+    """`stream` with its `timestamp` cells and what they read as (`time_values`), which must increase strictly:
+    rows out of order are a broken stream. Gaps in them are not an error, but windows count rows, not time, so a
+    window across a gap joins readings that lie apart as if they were neighbours: a line for the user names them."""
+    path = stream.origin
     try:
-        keys = time_values(stamps)
+        keys, dated = time_values(stamps)
     except ValueError as exc:
         raise AelabError(f"{path}: column 'timestamp': {exc}") from None
     steps = np.diff(keys)
@@ -248,13 +251,19 @@ def _timestamp_notes(path, stamps: list[str]) -> tuple[str, ...]:
             f"{path}: timestamp does not increase at data row {row} ({stamps[row - 2]!r} then {stamps[row - 1]!r}); "
             "rows must be in time order"
         )
+    notes = _gap_notes(path, stamps, steps, dated)
+    return replace(stream, timestamps=stamps, times=keys, dated=dated, notes=notes)
+
+
+def _gap_notes(path, stamps: list[str], steps: np.ndarray, dated: bool) -> tuple[str, ...]:
+    """A line naming the steps between timestamps (`steps`) over GAP_FACTOR times the usual one, if any."""
     if len(steps) < 2:
         return ()
     usual = float(np.median(steps))
     gaps = np.flatnonzero(steps > GAP_FACTOR * usual)
     if not len(gaps):
         return ()
-    unit = _duration if not is_number(stamps[0]) else lambda value: f"{value:g}"
+    unit = _duration if dated else lambda value: f"{value:g}"
     first = int(gaps[0])
     return (
         f"{path}: {len(gaps)} gap{'s' * (len(gaps) > 1)} in its timestamps, the longest {unit(float(steps.max()))} "
