@@ -109,22 +109,26 @@ def pca_standing(mse: float, pca_mse: float) -> str:
     that a PCA-anchored model that kept its start, within float noise of PCA, is never counted a win."""
     if max(mse, pca_mse) < EXACT_MSE:
         return "exact"
-    if pca_mse < EXACT_MSE:  # PCA reconstructs exactly, the model does not: no ratio to take
+    ratio = pca_ratio(mse, pca_mse)
+    if ratio is None:  # PCA reconstructs exactly, the model does not
         return "loses"
-    ratio = mse / pca_mse
     if abs(ratio - 1) <= MATCH_BAND:
         return "matches"
     return "beats" if ratio < 1 else "loses"
 
 
+def pca_ratio(mse: float, pca_mse: float) -> float | None:
+    """The model's MSE over PCA's; None where PCA reconstructs exactly and there is no ratio to take."""
+    return None if pca_mse < EXACT_MSE else mse / pca_mse
+
+
 def pca_verdict(mse: float, pca_mse: float) -> str:
     """How a model's test MSE compares with PCA's of the same size, in words a user reads at a glance."""
-    standing = pca_standing(mse, pca_mse)
+    standing, ratio = pca_standing(mse, pca_mse), pca_ratio(mse, pca_mse)
     if standing == "exact":
         return "matches PCA (both reconstruct the data exactly, to float precision)"
-    if pca_mse < EXACT_MSE:
+    if ratio is None:
         return "LOSES TO PCA, which reconstructs the data exactly"
-    ratio = mse / pca_mse
     if standing == "matches":
         return f"matches PCA ({ratio:.3f}x its MSE)"
     if standing == "beats":

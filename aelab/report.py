@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import plots
 from .errors import AelabError
-from .evaluate import EXACT_MSE, augmented_codes_note, pca_standing
+from .evaluate import augmented_codes_note, pca_ratio, pca_standing
 from .io import atomic_path, read_json, write_json
 from .kinds import IMAGE
 from .models import model_class, models_in_order
@@ -187,12 +187,11 @@ def _fmt(v, digits=4):
 
 
 def _verdict(m) -> str:
-    standing = pca_standing(m["test_mse"], m["pca_test_mse"])
+    standing, ratio = pca_standing(m["test_mse"], m["pca_test_mse"]), pca_ratio(m["test_mse"], m["pca_test_mse"])
     if standing == "exact":
         return f"matches PCA-{m['latent_dim']} (both reconstruct the test data exactly, to float precision)"
-    if m["pca_test_mse"] < EXACT_MSE:
+    if ratio is None:
         return f"**loses to PCA-{m['latent_dim']}**, which reconstructs the test data exactly"
-    ratio = m["test_mse"] / m["pca_test_mse"]
     if m.get("pca_fallback"):
         return (
             f"matches PCA-{m['latent_dim']} ({ratio:.3f}x its MSE) because it ended as PCA: trained from random "
