@@ -208,7 +208,7 @@ class Evaluation:
     shown_pca_reconstruction: np.ndarray
     test_codes: np.ndarray
     pca_codes: np.ndarray
-    val_errors: np.ndarray  # per-sample validation MSE (a stream's: per step): the reference for anomaly thresholds
+    val_errors: np.ndarray | None  # per-sample validation MSE (a stream's: per step), the thresholds' reference
     pca_fit_seconds: float
     train_errors: np.ndarray | None = None  # a stream's training part, per step: see `aelab.anomaly.threshold`
 
@@ -262,9 +262,12 @@ def _mean_over_real_values(errors: np.ndarray) -> np.ndarray:
     return np.mean(errors, axis=1, dtype=np.float64)
 
 
-def evaluate_model(model, dataset, seed: int = 42) -> Evaluation:
+def evaluate_model(model, dataset, seed: int = 42, references: bool = True) -> Evaluation:
     """Everything `metrics.json` and the plots need, in one pass over the test split (which, like the
-    training split, may be streamed from disk: only codes and the plotted samples are kept)."""
+    training split, may be streamed from disk: only codes and the plotted samples are kept). With `references`
+    (a run being written), also the errors its anomaly thresholds are set from (`aelab.anomaly.threshold`): a pass
+    over the validation split, and for a stream over its training part too, which re-evaluating a run does not
+    need."""
     x_train, x_test = dataset.train.x, dataset.test.x
     input_dim = math.prod(x_test.shape[1:])
     latent_dim = model.latent_dim
@@ -319,6 +322,9 @@ def evaluate_model(model, dataset, seed: int = 42) -> Evaluation:
         )
     if dataset.stream is not None:
         metrics.update(_stream_metrics(model, pca, dataset.stream))
+    if not references:
+        return Evaluation(metrics, *shown, codes, pca_codes, None, pca_fit_seconds)
+    if dataset.stream is not None:
         # a stream run's thresholds are set on per-step scores, so its references are its parts' per-step scores
         parts = dataset.stream
         val_errors, train_errors = (

@@ -68,7 +68,7 @@ def evaluate_run(
             f"--data {spec.data}: samples {dataset.sample_shape} do not fit the model's input {run.model.input_shape}"
         )
     started = time.perf_counter()
-    evaluation = evaluate_model(run.model, dataset, seed=spec.seed)
+    evaluation = evaluate_model(run.model, dataset, seed=spec.seed, references=False)  # the run keeps its own
     previous = run.metrics()
     metrics = {**evaluation.metrics, **{k: previous[k] for k in TRAINING_METRICS if k in previous}}
     if data is not None or test_data is not None:

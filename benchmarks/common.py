@@ -71,7 +71,7 @@ def timed_training(name: str, dataset, preset: str = "lab", **overrides) -> dict
     )
     train_seconds = init_seconds + sum(trainer.history["seconds"])
     model.cpu().eval()
-    metrics = evaluate_model(model, dataset).metrics
+    metrics = evaluate_model(model, dataset, references=False).metrics
     return {
         "model": name,
         "preset": preset,
