@@ -215,16 +215,18 @@ def stream_scores(
     steps = np.arange(0, n, step)
     axis, x_label = _time_axis(times, dated)
     x = steps if axis is None else axis[steps]
-    binned_scores = np.maximum.reduceat(scores, steps) if step > 1 else scores
-    binned_flags = np.maximum.reduceat(flagged.astype(np.int8), steps) if step > 1 else flagged
+
+    def peaks(per_step: np.ndarray) -> np.ndarray:  # each bin's highest value, so that no score or flag is lost
+        return np.maximum.reduceat(per_step, steps) if step > 1 else per_step
+
+    binned_scores, binned_flags = peaks(scores), peaks(flagged.astype(np.int8))
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(12, 5.5), sharex=True)
     for j in range(min(3, values.shape[1])):
         top.plot(x, values[steps, j], lw=0.7, label=(feature_names or [f"f{i}" for i in range(values.shape[1])])[j])
     if labelled is not None:
-        binned_labels = np.maximum.reduceat(labelled.astype(np.int8), steps) if step > 1 else labelled
         top.fill_between(
-            x, 0, 0.06, where=binned_labels > 0, color="tab:purple", transform=top.get_xaxis_transform(),
-            label="labelled anomaly",
+            x, 0, 0.06, where=peaks(labelled.astype(np.int8)) > 0, color="tab:purple",
+            transform=top.get_xaxis_transform(), label="labelled anomaly",
         )  # fmt: skip
     bottom.plot(x, binned_scores, lw=0.7, color="black", label="score")
     bottom.axhline(threshold, color="tab:red", ls="--", lw=1, label="threshold")
