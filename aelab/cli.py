@@ -83,7 +83,7 @@ def data_options(f):
     f = click.option(
         "--length",
         default=None,
-        type=click.IntRange(min=1),
+        type=click.IntRange(min=2),
         help="Ragged sequences: cut each to at most N steps (default: pad to the longest; padding is masked).",
     )(f)
     f = click.option(

@@ -5,3 +5,5 @@ SEQUENCE = "sequence"  # (T, F), z-scored per feature
 TABLE = "table"  # (F,), standardised per column
 
 KINDS = (IMAGE, SEQUENCE, TABLE)
+
+MIN_IMAGE_SIDE = 4  # pixels: the image models halve a side at least twice

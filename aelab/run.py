@@ -138,7 +138,8 @@ class Run:
             if self.input_kind == IMAGE and x.shape[1:] == (*shape[1:], shape[0]):
                 hint = "(N, C, H, W) in [0, 1]: x.transpose(0, 3, 1, 2)"
                 raise AelabError(f"x: images of shape {x.shape[1:]} are channels-last; the run takes {shape}, {hint}")
-            raise AelabError(f"x: samples of shape {x.shape[1:]}, the run's model takes {shape} (N first)")
+            one = "; one sample? pass x[None]" if x.shape == shape else ""
+            raise AelabError(f"x: samples of shape {x.shape[1:]}, the run's model takes {shape} (N first){one}")
         if self.input_kind == SEQUENCE:
             check_padding(x, "x")
         elif self.input_kind == IMAGE:

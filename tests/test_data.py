@@ -13,7 +13,7 @@ from PIL import Image
 from aelab.data import cifar10 as cifar
 from aelab.data import load_dataset, sample, split_off
 from aelab.data.sequences import synthetic
-from aelab.errors import AelabError
+from aelab.errors import AelabError, ConfigError
 
 from helpers import write_image_folder, write_sequence_csv
 
@@ -290,6 +290,24 @@ def test_data_constant_in_every_feature_is_one_clear_error(tmp_path):
         assert str(data) in str(info.value) and "\n" not in str(info.value)
 
 
+def test_sequences_of_one_step_are_one_error_naming_the_file(tmp_path):
+    """An (N, 1, F) file stopped in the model's config, "sequences need at least 2 steps", without the file."""
+    np.save(tmp_path / "rows.npy", np.random.default_rng(0).normal(size=(50, 1, 3)).astype(np.float32))
+    with pytest.raises(AelabError, match=r"rows\.npy: sequences of 1 step; .*save it as \(N, F\)"):
+        load_dataset(str(tmp_path / "rows.npy"))
+    with pytest.raises(ConfigError, match="length: must be a whole number of at least 2"):
+        load_dataset(str(tmp_path / "rows.npy"), length=1)
+
+
+def test_images_too_small_for_the_models_are_one_error_naming_the_data(tmp_path):
+    folder = write_image_folder(tmp_path / "icons", size=2)
+    np.save(tmp_path / "icons.npy", np.random.default_rng(0).random((30, 3, 3, 3)).astype(np.float32))
+    for data, files in ((folder, True), (tmp_path / "icons.npy", False)):
+        with pytest.raises(AelabError, match="too small") as info:
+            load_dataset(str(data))
+        assert str(info.value).startswith(f"{data}: images of ") and ("--image-size" in str(info.value)) == files
+
+
 def test_pickled_npy_refused(tmp_path):
     np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(AelabError, match="pickled"):
@@ -500,3 +518,15 @@ def test_a_uea_ts_file_reads_its_dimensions_lengths_and_class_labels(tmp_path):
     (tmp_path / "bad.ts").write_text("0.1,0.2:walk\n")
     with pytest.raises(AelabError, match=r"bad.ts:1: expected '@' header lines"):
         load_dataset(str(tmp_path / "bad.ts"))
+
+
+def test_constant_is_relative_to_a_features_size(tmp_path):
+    """A signal in small units (picoamperes, about 1e-12) is data, not a constant column; a large constant with
+    float32 rounding noise in it is constant."""
+    rng = np.random.default_rng(0)
+    tiny = (rng.normal(size=(300, 3)) * 1e-12).astype(np.float32)
+    tiny[:, 2] = np.float32(1000.0) + np.float32(1000.0) * np.finfo(np.float32).eps * rng.integers(-2, 3, 300)
+    np.save(tmp_path / "tiny.npy", tiny)
+    d = load_dataset(str(tmp_path / "tiny.npy"))
+    assert abs(d.train.x[:, 0].std() - 1) < 0.1 and abs(d.train.x[:, 1].std() - 1) < 0.1
+    assert d.normalization.std[2] == 1.0

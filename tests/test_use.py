@@ -374,8 +374,11 @@ def test_a_loaded_run_encodes_reconstructs_and_scores_arrays_as_the_cli_does_fil
     assert run_cli(capsys, "score", seq_run, tmp_path / "x.npy", "-o", tmp_path / "score.npy")[0] == 0
     np.testing.assert_array_equal(run.score(x), np.load(tmp_path / "score.npy")["score"])
     assert np.isnan(run.reconstruct(x)[2, 40:]).all() and not np.isnan(run.reconstruct(x)[2, :40]).any()
-    with pytest.raises(AelabError, match="the run's model takes"):
+    with pytest.raises(AelabError, match="the run's model takes") as info:
         run.encode(x[:, :10])
+    assert "one sample?" not in str(info.value)
+    with pytest.raises(AelabError, match=r"one sample\? pass x\[None\]"):
+        run.encode(x[0])
     x[3, 5, 0] = np.nan
     with pytest.raises(AelabError, match="sequence 3 has NaN or inf at step 5"):
         run.encode(x)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AelabError, ConfigError
-from ..kinds import IMAGE, SEQUENCE, TABLE
+from ..kinds import IMAGE, MIN_IMAGE_SIDE, SEQUENCE, TABLE
 from ..padding import fit_length
 from .cifar10 import locate_cifar10, open_cifar10
 from .images import (
@@ -312,6 +312,11 @@ def _read_arrays(path: Path, labels, length: int | None = None):
             raise ConfigError("length", f"applies to sequence files (.csv, .npy); {path.name} is a table")
         table = read_table(path)
         x, raw, features = table.x, table.labels, table.feature_names
+    if kind == SEQUENCE and x.shape[1] < 2:  # else the model's config refused it without naming the file
+        raise AelabError(
+            f"{path}: sequences of {x.shape[1]} step{'s' * (x.shape[1] != 1)}; a model needs at least 2 "
+            "(one row per sample is a table: save it as (N, F))"
+        )
     if labels:
         raw = _raw_labels_from_file(labels, len(x))
     elif raw is not None:
@@ -526,6 +531,11 @@ def _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, s
     if len(shapes) > 1:
         origin = f"--test-data {spec.test_data}" if spec.test_data else spec.data  # where the test images came from
         raise AelabError(f"{origin}: train and test images differ in size {sorted(shapes)}")
+    height, width = train.x.shape[-2:]
+    if min(height, width) < MIN_IMAGE_SIDE:  # else the model's config refused them without naming the data
+        side = MIN_IMAGE_SIDE
+        hint = " (--image-size HxW scales image files up)" if Path(spec.data).is_dir() else ""
+        raise AelabError(f"{spec.data}: images of {height}x{width} are too small: at least {side}x{side}{hint}")
     if isinstance(train.x, np.ndarray) and not np.ptp(train.x, axis=0).max() > 0:  # as Standardizer.fit refuses
         raise AelabError(f"{spec.data}: every training image is the same; there is nothing for a model to learn")
     return Dataset(IMAGE, train, val, test, train_pool.class_names, spec)

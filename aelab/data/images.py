@@ -16,6 +16,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import AelabError
 from ..io import atomic_path, cache_dir
+from ..kinds import MIN_IMAGE_SIDE
 from .npy import load_npy
 
 
@@ -118,8 +119,8 @@ def parse_image_size(text: str | None) -> tuple[int, int] | None:
         height, width = (int(v) for v in str(text).lower().split("x"))
     except ValueError:
         raise AelabError(f"--image-size: expected HxW such as 64x64, got {text!r}") from None
-    if height < 4 or width < 4:
-        raise AelabError(f"--image-size: at least 4x4, got {text!r}")
+    if min(height, width) < MIN_IMAGE_SIDE:
+        raise AelabError(f"--image-size: at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE}, got {text!r}")
     return height, width
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import AelabError
 
-MIN_STD = 1e-8  # below this a feature is constant on the training split and is not scaled
+CONSTANT_SHARE = 1e-6  # a feature whose std is at most this share of its typical size is constant (float noise)
 
 
 @dataclass(frozen=True, eq=False)
@@ -24,7 +24,11 @@ class Standardizer:
         centred, as scikit-learn's StandardScaler does: constant columns are common in tables (the border pixels of
         digits) and in recordings (a channel at rest), and it is the training data, not an error. Every feature
         constant is one (a stuck sensor, a column of ones): once centred the data are all zeros, which any model
-        reconstructs exactly, and t-SNE of such codes crashed the process. `origin` names the data in that error."""
+        reconstructs exactly, and t-SNE of such codes crashed the process. `origin` names the data in that error.
+
+        Constant is relative to the feature's own size (`CONSTANT_SHARE` of |mean| + std, i.e. a few float32
+        rounding steps), not an absolute floor: a floor of 1e-8 called a signal measured in picoamperes (values
+        about 1e-12) constant and refused the file."""
         axes = tuple(range(x_train.ndim - 1))
         if np.isnan(x_train).any():  # padded ragged sequences: statistics of the real steps
             mean = np.nanmean(x_train, axis=axes, dtype=np.float64)
@@ -32,11 +36,12 @@ class Standardizer:
         else:
             mean = x_train.mean(axis=axes, dtype=np.float64)
             std = x_train.std(axis=axes, dtype=np.float64)
-        if not (std >= MIN_STD).any():
+        constant = std <= CONSTANT_SHARE * (np.abs(mean) + std)
+        if constant.all():
             raise AelabError(
                 f"{origin}: every feature is constant on the training split; there is nothing for a model to learn"
             )
-        std[std < MIN_STD] = 1.0
+        std[constant] = 1.0
         return cls(mean.astype(np.float32), std.astype(np.float32))
 
     @classmethod

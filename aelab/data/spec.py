@@ -59,10 +59,10 @@ class DataSpec:
         parse_size(self.train_size, "train_size")
         parse_size(self.test_size, "test_size")
         object.__setattr__(self, "window", parse_window(self.window))  # frozen; "24" from the command line -> 24
-        for name in ("stride", "length"):
+        for name, least in (("stride", 1), ("length", 2)):  # a sequence model needs 2 steps
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ConfigError(name, f"must be a positive integer, got {value!r}")
+            if value is not None and (not isinstance(value, int) or value < least):
+                raise ConfigError(name, f"must be a whole number of at least {least}, got {value!r}")
         if self.stride is not None and self.window is None:
             raise ConfigError("stride", "applies to streams; pass --window too")
         if self.test_labels is not None and self.test_data is None:
