@@ -384,10 +384,11 @@ def _io_command(fn_name: str, help_text: str, extra=None, **fixed):
         from . import infer
         from .data import file_notes
 
-        n = getattr(infer, fn_name)(run_dir, input_path, output, resize=resize, batch_size=batch_size, **fixed, **kw)
+        write = getattr(infer, fn_name)
+        written = write(run_dir, input_path, output, resize=resize, batch_size=batch_size, **fixed, **kw)
         for note in file_notes(str(input_path)):
             _echo(note)
-        _echo(f"{n} samples -> {output}")
+        _echo(f"{written.count:,} {written.unit} -> {output}")
 
     command.__doc__ = help_text
     if extra:

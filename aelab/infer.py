@@ -13,6 +13,7 @@ import csv
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -299,10 +300,18 @@ def _write_columns(output, names: list[str], columns: list, dtype=None, chunk: i
             out.write(records, parts)
 
 
-def encode_file(run_dir, input_path, output, resize=False, batch_size=256) -> int:
+class Written(NamedTuple):
+    """What `encode_file`, `reconstruct_file` and `score_file` wrote: `count` rows of `unit` (samples, a stream's
+    windows or steps)."""
+
+    count: int
+    unit: str
+
+
+def encode_file(run_dir, input_path, output, resize=False, batch_size=256) -> Written:
     run = load_run(run_dir)
     if run.window:
-        return _encode_stream(run, input_path, output, resize, batch_size)
+        return Written(_encode_stream(run, input_path, output, resize, batch_size), "windows")
     source = open_input(run, input_path, resize, batch_size)
     k = run.model.latent_dim
     columns = ["index"] + [f"z{i}" for i in range(k)] + source.name_header()
@@ -312,15 +321,19 @@ def encode_file(run_dir, input_path, output, resize=False, batch_size=256) -> in
             stop = start + len(z)
             out.write(z, [np.arange(start, stop)] + [z[:, i] for i in range(k)] + source.name_columns(start, stop))
             start = stop
-    return source.n
+    return Written(source.n, "samples")
 
 
-def reconstruct_file(run_dir, input_path, output, resize=False, batch_size=256) -> int:
+def reconstruct_file(run_dir, input_path, output, resize=False, batch_size=256) -> Written:
     """Reconstructions in the input's own scale: uint8 or [0, 1] images (N, H, W, C); sequences and table rows
     un-standardised (a table comes back with its feature columns)."""
     run = load_run(run_dir)
     if run.window:
-        return _reconstruct_stream(run, input_path, output, resize, batch_size)
+        return Written(_reconstruct_stream(run, input_path, output, resize, batch_size), "steps")
+    return Written(_reconstruct_samples(run, input_path, output, resize, batch_size), "samples")
+
+
+def _reconstruct_samples(run: Run, input_path, output, resize, batch_size) -> int:
     source = open_input(run, input_path, resize, batch_size)
     if run.input_kind == IMAGE:
         if Path(output).suffix == "" or Path(output).is_dir():
@@ -399,7 +412,7 @@ def _write_image_folder(run: Run, source: Source, out: Path) -> int:
 
 def score_file(
     run_dir, input_path, output, resize=False, batch_size=256, percentile: float = 99.0, plot=None, echo=None
-) -> int:
+) -> Written:
     """Per-sample reconstruction MSE; flagged when above the given percentile of the run's validation errors
     (`Run.threshold`). A stream run scores per time step (see `aelab.anomaly`), can draw the result (`plot`) and,
     for a stream with an `is_anomaly` column, reports (through `echo`) how well the scores find it, beside the PCA
@@ -414,11 +427,26 @@ def score_file(
             f"({found.ceiling:.4g}): an anomaly within the validation part"
         )
     if run.window:
-        return _score_stream(run, input_path, output, resize, batch_size, threshold, plot, echo)
+        n, flagged = _score_stream(run, input_path, output, resize, batch_size, threshold, plot, echo)
+        unit, reference = "steps", "the validation part's per-step scores"
+    else:
+        n, flagged = _score_samples(run, input_path, output, resize, batch_size, threshold, plot)
+        unit, reference = "samples", "the validation samples' errors"
+    if echo is not None:
+        echo(
+            f"{flagged:,} of {n:,} {unit} flagged ({flagged / max(n, 1):.2%}): score over {threshold:.4g}, the "
+            f"{percentile:g}th percentile of {reference}"
+        )
+    return Written(n, unit)
+
+
+def _score_samples(run: Run, input_path, output, resize, batch_size, threshold: float, plot) -> tuple[int, int]:
+    """(samples, flagged) of `input_path`, each sample's score written to `output`."""
     if plot is not None:
         raise AelabError("--plot: draws per-step scores of a stream run (trained with --window)")
     source = open_input(run, input_path, resize, batch_size)
     dtype = np.dtype([("index", np.int64), ("score", np.float64), ("is_anomaly", np.bool_)])
+    flagged = 0
     with Writer(output, source.n, ["index", "score", "is_anomaly", *source.name_header()], (), dtype) as out:
         start = 0
         for x, x_hat in _run_batches(run, source, run.model):
@@ -428,11 +456,13 @@ def score_file(
             rows = np.empty(len(x), dtype)
             rows["index"], rows["score"], rows["is_anomaly"] = index, score, score > threshold
             out.write(rows, [index, score, score > threshold, *source.name_columns(start, stop)])
+            flagged += int(rows["is_anomaly"].sum())
             start = stop
-    return source.n
+    return source.n, flagged
 
 
-def _score_stream(run: Run, input_path, output, resize, batch_size, threshold: float, plot, echo) -> int:
+def _score_stream(run: Run, input_path, output, resize, batch_size, threshold: float, plot, echo) -> tuple[int, int]:
+    """(steps, flagged) of the stream at `input_path`, each step's score written to `output`."""
     stream = _open_stream(run, input_path, resize, batch_size)
     if echo is not None:
         for note in stream.notes:
@@ -455,7 +485,7 @@ def _score_stream(run: Run, input_path, output, resize, batch_size, threshold: f
         )  # fmt: skip
     if echo is not None and stream.is_anomaly is not None:
         echo(_labelled_stream_summary(run, stream, scores, batch_size))
-    return len(stream)
+    return len(stream), int(flagged.sum())
 
 
 def _labelled_stream_summary(run: Run, stream: Stream, scores: np.ndarray, batch_size: int) -> str:

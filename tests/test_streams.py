@@ -192,6 +192,9 @@ def test_a_stream_trained_whole_flags_the_anomaly_in_its_validation_part(capsys,
     before = np.array([float(row.split(",")[1]) for row in rows]) > np.percentile(val, 99)
     assert flagged[1000:1030].sum() >= 20 and before[1000:1030].sum() <= 5  # measured: 23 of its 30 steps, 3 before
     assert flagged.sum() < 30 + 0.02 * 1500  # and few others
+    assert f"{flagged.sum()} of 1,500 steps flagged" in out and "1,500 steps -> " in out
+    code, out, _ = run_cli(capsys, "encode", tmp_path / "r", path, "-o", tmp_path / "codes.npy")
+    assert code == 0 and f"{len(np.load(tmp_path / 'codes.npy')):,} windows -> " in out
     (tmp_path / "r" / "train_errors.npy").unlink()  # a run from before it was saved: the plain percentile
     assert load_run(tmp_path / "r").threshold(99.0) == (np.percentile(val, 99), 0, None)
 

@@ -155,12 +155,15 @@ def test_score_flags_outliers(capsys, seq_run, tmp_path):
     x = synthetic(n=40, seed=3)[0]
     x[-1] += np.random.default_rng(0).normal(0, 5, x[-1].shape).astype(np.float32)  # one wild sequence
     np.save(tmp_path / "s.npy", x)
-    code, _, err = run_cli(capsys, "score", seq_run, tmp_path / "s.npy", "-o", tmp_path / "scores.csv")
+    code, out, err = run_cli(capsys, "score", seq_run, tmp_path / "s.npy", "-o", tmp_path / "scores.csv")
     assert code == 0, err
     lines = (tmp_path / "scores.csv").read_text().splitlines()
     assert lines[0] == "index,score,is_anomaly" and len(lines) == 41
     scores = np.array([float(ln.split(",")[1]) for ln in lines[1:]])
     assert scores.argmax() == 39 and lines[-1].endswith("True")
+    flagged = sum(ln.endswith("True") for ln in lines[1:])
+    assert f"{flagged} of 40 samples flagged ({flagged / 40:.2%}): score over " in out
+    assert f"40 samples -> {tmp_path / 'scores.csv'}" in out
 
 
 def test_sequence_csv_input(capsys, tmp_path):
