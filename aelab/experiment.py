@@ -354,6 +354,7 @@ def train_on(
             normalization=dataset.normalization,
             class_names=dataset.class_names,
             feature_names=dataset.feature_names,
+            categories=dataset.categories,
         )
         write_run_files(
             staging, config, model, history, metrics, timings, evaluation.val_errors, evaluation.train_errors

@@ -27,7 +27,7 @@ from .data.images import IMAGE_SUFFIXES, LUMA, is_image_file, read_image, valida
 from .data.npy import ArrayRows, NpyChunks
 from .data.sequences import LABELLED_SEQUENCE_FILES, check_padding, sequences_from_csv
 from .data.streams import Stream, check_length, mean_over_windows, per_window, read_stream, window_starts
-from .data.tables import in_training_column_order, read_table
+from .data.tables import category_columns, in_training_column_order, read_table
 from .errors import AelabError
 from .evaluate import PCABaseline, encode, per_sample_mse, reconstruct
 from .io import atomic_path, check_writable
@@ -168,7 +168,7 @@ def _sequence_source(run: Run, path: Path, batch_size: int) -> Source:
 def _table_source(run: Run, path: Path, batch_size: int) -> Source:
     """Rows of a table file, checked against the training table's columns and standardised like them."""
     (n_features,) = run.model.input_shape
-    table = read_table(path)
+    table = read_table(path, run.config.get("categories", {}))
     x = in_training_column_order(table.x, table.feature_names, run.config.get("feature_names"), path)
     if x.shape[1] != n_features:
         raise AelabError(f"{path}: {x.shape[1]} columns, the model was trained on {n_features}")
@@ -350,10 +350,12 @@ def _reconstruct_samples(run: Run, input_path, output, resize, batch_size) -> in
     if run.input_kind == TABLE:
         (f,) = run.model.input_shape
         features = run.config.get("feature_names") or [f"f{i}" for i in range(f)]
-        with Writer(output, source.n, features, (f,), np.float32) as out:
+        categories = run.config.get("categories", {})
+        columns = category_columns(features, np.zeros((0, f)), categories)[0]  # a category's value in one column
+        with Writer(output, source.n, columns, (f,), np.float32) as out:
             for _, x_hat in _run_batches(run, source, run.model):
                 rows = scaler.invert(x_hat)
-                out.write(rows, [rows[:, j] for j in range(f)])
+                out.write(rows, category_columns(features, rows, categories)[1])
         return source.n
     t, f = run.model.input_shape
     features = run.config.get("feature_names") or [f"f{i}" for i in range(f)]

@@ -166,11 +166,13 @@ def run_config(
     data=None,
     class_names=None,
     feature_names=None,
+    categories: dict | None = None,
     estimator_params: dict | None = None,
 ) -> dict:
     """config.json: everything `load_run` needs to rebuild the model and prepare new data like its training data.
     `data` is the run's `DataSpec` (None for an estimator, which is given arrays); `estimator_params` are the
-    `get_params()` of an `AutoencoderTransformer` that saved itself."""
+    `get_params()` of an `AutoencoderTransformer` that saved itself; `categories`, a table's text columns and their
+    values (its features `column=value`), only where it has some."""
     config = {
         "schema_version": SCHEMA_VERSION,
         "model": model.name,
@@ -184,6 +186,8 @@ def run_config(
         "class_names": class_names,
         "feature_names": feature_names,
     }
+    if categories:
+        config["categories"] = categories
     if estimator_params is not None:
         config["estimator_params"] = estimator_params
     return config

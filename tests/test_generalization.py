@@ -219,6 +219,39 @@ def test_a_table_csv_trains_dense_and_every_command_reads_tables(capsys, tmp_pat
     assert code == 0 and np.load(tmp_path / "z.npy").shape == (40, 2), err
 
 
+def test_a_tables_text_columns_are_categories_that_every_command_reads_as_training_did(capsys, tmp_path):
+    """A column of text with few values (a colour, a city) was "not numeric": now one 0/1 feature per value, saved
+    in the run, so that a test file or new rows holding only some of the values get the same features."""
+    rng = np.random.default_rng(0)
+    colours, cities = rng.choice(["red", "green", "blue"], 60), rng.choice(["Paris", "Rome"], 60)
+    rows = [
+        f"{a:.3f},{c},{t},{a * 2 + (c == 'red'):.3f}"
+        for a, c, t in zip(rng.normal(size=60), colours, cities, strict=True)
+    ]
+    data = write_table(tmp_path / "t.csv", rows, "a,colour,city,b")
+    test = write_table(tmp_path / "test.csv", [r for r in rows if ",blue," not in r][:10], "a,colour,city,b")
+    code, out, err = run_cli(capsys, "train", "dense", "--data", data, "--test-data", test, "--epochs", "3",
+                             "--out", tmp_path / "r")  # fmt: skip
+    assert code == 0, err
+    assert "read as categories" in out and "'colour' (3 values), 'city' (2 values)" in out
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert config["categories"] == {"colour": ["blue", "green", "red"], "city": ["Paris", "Rome"]}
+    assert config["feature_names"] == ["a", "colour=blue", "colour=green", "colour=red", "city=Paris", "city=Rome", "b"]
+    code, _, err = run_cli(capsys, "reconstruct", tmp_path / "r", test, "-o", tmp_path / "rec.csv")
+    assert code == 0, err
+    lines = (tmp_path / "rec.csv").read_text().splitlines()
+    assert lines[0] == "a,colour,city,b" and all(line.split(",")[1] in ("green", "red") for line in lines[1:])
+    assert run_cli(capsys, "encode", tmp_path / "r", test, "-o", tmp_path / "z.npy")[0] == 0
+    assert np.load(tmp_path / "z.npy").shape == (10, config["model_config"]["latent_dim"])
+    unseen = write_table(tmp_path / "unseen.csv", [rows[0].replace("Paris", "Oslo").replace("Rome", "Oslo")],
+                         "a,colour,city,b")  # fmt: skip
+    code, _, err = run_cli(capsys, "score", tmp_path / "r", unseen, "-o", tmp_path / "s.csv")
+    assert_one_line_error(code, err, "unseen.csv", "column 'city' has 'Oslo' in data row 1", "'Paris', 'Rome'")
+    many = write_table(tmp_path / "ids.csv", [f"{i},user{i},{i % 3}" for i in range(80)], "a,name,b")
+    code, _, err = run_cli(capsys, "train", "dense", "--data", many, "--out", tmp_path / "r2")
+    assert_one_line_error(code, err, "ids.csv", "column 'name' holds 80 different texts", "drop it")
+
+
 def test_a_table_parquet_and_npy_train(capsys, tmp_path):
     pa = pytest.importorskip("pyarrow")
     import pyarrow.parquet as pq
@@ -238,7 +271,7 @@ def test_a_table_parquet_and_npy_train(capsys, tmp_path):
     [
         (["1,2,,0", "3,4,,1"], "a,b,c,label", ["column 'c' has a missing value in data row 11 (2 of its 12 rows)"]),
         (["1,x,3,0"], "a,b,c,label", ["column 'b' is not numeric", "'x'"]),
-        (["1,2,3,setosa"], "a,b,c,species", ["column 'species' is not numeric", "classes", "named 'label'"]),
+        (["1,2,?,0"], "a,b,c,label", ["column 'c' is not numeric ('?' in data row 11)", "a mark for a missing"]),
         (["1,2,nan,0"], "a,b,c,label", ["column 'c' has a missing value"]),
         (None, "label", ["no feature columns"]),
     ],
@@ -385,7 +418,8 @@ def test_booleans_read_as_zeros_and_ones_in_npy_and_parquet_tables_and_as_pandas
     lines = [f"s{i // 3},{i % 3},{row}" for i, row in enumerate(rows)]
     write_table(tmp_path / "seqs.csv", lines, "sequence_id,t,f0,f1,f2,f3")
     np.testing.assert_array_equal(sequences_from_csv(tmp_path / "seqs.csv").x, flags.reshape(4, 3, 4))
-    write_table(tmp_path / "maybe.csv", [rows[0].replace("false", "maybe", 1).replace("True", "maybe", 1)], "a,b,c,d")
+    maybe = rows[0].replace("false", "maybe", 1).replace("True", "maybe", 1)
+    write_table(tmp_path / "maybe.csv", [maybe, rows[1]], "a,b,c,d")  # a column of booleans but for one cell
     with pytest.raises(AelabError, match=r"column '.' is not numeric \('maybe' in data row 1\)"):
         read_table(tmp_path / "maybe.csv")
 

@@ -35,6 +35,7 @@ from .spec import DataSpec
 from .splits import HELD_OUT_TEST_FRACTION, sample, split_off
 from .streams import Stream, auto_window, check_length, default_stride, read_stream, windows
 from .tables import (
+    category_note,
     column_notes,
     csv_header,
     in_training_column_order,
@@ -91,6 +92,7 @@ class Dataset:
     stream: StreamParts | None = None  # a stream cut into windows (`--window`)
     no_probes: str | None = None  # why there are no probes although the training data has labels
     notes: tuple[str, ...] = ()  # lines for the user about how the data was read
+    categories: dict[str, list[str]] = field(default_factory=dict)  # a table's text columns: their values
 
     def probe_note(self) -> str | None:
         """A line for the user where the training data has labels and the probes are off anyway."""
@@ -152,20 +154,22 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
     path = Path(data)
     if not path.exists():
         raise AelabError(f"--data: {data!r} is neither cifar10, digits, synthetic nor an existing path")
-    kind, x, raw_y, features = _read_arrays(path, labels, spec.length)
+    kind, x, raw_y, features, categories = _read_arrays(path, labels, spec.length)
+    notes = (f"{path.name}: {category_note(categories)}",) if categories else ()
     if kind == TABLE and x.shape[1] < 2:  # a code of one value would copy it: every error 0, nothing learnt
         raise AelabError(
             f"{path}: a table of one feature column has nothing to compress; one long series? read it as a stream "
             "of windows with --window W (or auto)"
         )
-    test, no_probes, notes = None, None, ()
+    test, no_probes = None, None
     if spec.test_data:  # a test set of its own: the whole file, read like the training file
         test_path = Path(spec.test_data)
         if not test_path.exists():
             raise AelabError(f"--test-data: {test_path} does not exist")
-        test_kind, x_test, raw_y_test, test_features = _read_arrays(test_path, spec.test_labels)
+        test_kind, x_test, raw_y_test, test_features, _ = _read_arrays(test_path, spec.test_labels, None, categories)
         if test_kind == kind == SEQUENCE:
-            x_test, notes = _to_training_length(x_test, x, bool(spec.length), test_path)
+            x_test, length_notes = _to_training_length(x_test, x, bool(spec.length), test_path)
+            notes += length_notes
         if test_kind != kind or x_test.shape[1:] != x.shape[1:]:
             raise AelabError(
                 f"--test-data {test_path}: {test_kind} samples of shape {x_test.shape[1:]}, "
@@ -189,7 +193,7 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
     dataset = _array_dataset(
         kind, x, y, names, features, train_n, test_n, val_fraction, seed, spec, path, normalization, test
     )
-    return replace(dataset, no_probes=no_probes, notes=notes)
+    return replace(dataset, no_probes=no_probes, notes=notes, categories=categories)
 
 
 def _to_training_length(x_test: np.ndarray, x_train: np.ndarray, cut: bool, test_path) -> tuple[np.ndarray, tuple]:
@@ -269,7 +273,7 @@ def with_test_file(dataset: Dataset, test_data, test_labels=None) -> Dataset:
     test_path = Path(test_data)
     if not test_path.exists():
         raise AelabError(f"--test-data: {test_path} does not exist")
-    kind, x, raw_y, features = _read_arrays(test_path, test_labels)
+    kind, x, raw_y, features, _ = _read_arrays(test_path, test_labels, None, dataset.categories)
     notes = ()
     if kind == dataset.kind == SEQUENCE:
         x, notes = _to_training_length(x, dataset.train.x, bool(dataset.spec.length), test_path)
@@ -291,9 +295,11 @@ def with_test_file(dataset: Dataset, test_data, test_labels=None) -> Dataset:
     return replace(dataset, test=Split(dataset.normalization.apply(x), y), no_probes=no_probes, notes=notes)
 
 
-def _read_arrays(path: Path, labels, length: int | None = None):
-    """(kind, x, raw labels or None, feature names or None) of a sequence or table file; sequences cut or padded
-    to `length` steps when given."""
+def _read_arrays(path: Path, labels, length: int | None = None, categories: dict[str, list[str]] | None = None):
+    """(kind, x, raw labels or None, feature names or None, categories) of a sequence or table file; sequences cut
+    or padded to `length` steps when given; a table's text columns read as `categories` (a test file's: the
+    training table's), or as the categories they hold (`read_table`)."""
+    read_as = {}
     kind = _file_kind(path)
     if kind == SEQUENCE and path.suffix.lower() == ".csv":
         read = sequences_from_csv(path, length)
@@ -310,8 +316,8 @@ def _read_arrays(path: Path, labels, length: int | None = None):
     else:
         if length:
             raise ConfigError("length", f"applies to sequence files (.csv, .npy); {path.name} is a table")
-        table = read_table(path)
-        x, raw, features = table.x, table.labels, table.feature_names
+        table = read_table(path, categories)
+        x, raw, features, read_as = table.x, table.labels, table.feature_names, table.categories
     if kind == SEQUENCE and x.shape[1] < 2:  # else the model's config refused it without naming the file
         raise AelabError(
             f"{path}: sequences of {x.shape[1]} step{'s' * (x.shape[1] != 1)}; a model needs at least 2 "
@@ -322,7 +328,7 @@ def _read_arrays(path: Path, labels, length: int | None = None):
     elif raw is not None:
         where = "its class labels" if path.suffix.lower() in LABELLED_SEQUENCE_FILES else "column 'label'"
         _check_class_labels(raw, f"{path}: {where}")
-    return kind, x, raw, features
+    return kind, x, raw, features, read_as
 
 
 def _encode_labels(raw_train, raw_test):

@@ -195,7 +195,7 @@ def _stream_from_parquet(path: Path) -> Stream:
     """A parquet file's rows in time order, read as a CSV stream is: feature columns, an optional `timestamp` (a
     date-time column comes back as ISO text) and `is_anomaly` (or `label`) 0/1 per step."""
     columns = parquet_columns(path)
-    table = table_from_columns(path, columns)  # its features, read and checked as a parquet table's are
+    table = table_from_columns(path, columns, {})  # its features, read as a parquet table's, numbers only
     label_name = next((c for c in ("is_anomaly", "label") if c in columns), None)
     is_anomaly = None
     if label_name is not None:

@@ -1,13 +1,15 @@
 """Tables: one sample per row, numeric feature columns. From a CSV (without `sequence_id, t`), a `.parquet` file
 or a 2-D `.npy`. The columns `label`, `is_anomaly` and `timestamp` are never features: `label` (else
 `is_anomaly`) becomes the labels. Nor are columns that number the rows (`is_row_index`), in any file with named
-columns."""
+columns. A column of text with few different values (`MAX_CATEGORIES`) is a category: one 0/1 feature per value,
+named `column=value`."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,8 @@ ROW_INDEX_NAMES = ("id", "index")  # in any case
 PANDAS_INDEX = re.compile(r"Unnamed: \d+|__index_level_\d+__")
 LABEL_COLUMNS = ("label", "is_anomaly")  # the first present gives the labels
 MISSING_CELLS = ("", "nan", "NaN", "NA", "null")  # CSV cells that mean "no value here"
+MAX_CATEGORIES = 50  # different texts a column may hold to be read as categories; more: an identifier, free text
+CATEGORY_MARK = "="  # a category's feature is named column=value
 
 
 @dataclass
@@ -29,6 +33,7 @@ class Table:
     labels: np.ndarray | None  # (N,) raw values of the label column
     feature_names: list[str] | None  # None for a .npy, whose columns have no names
     ids: tuple[str, list[str]] | None = None  # an `id` column (any case): its name and cells, to name output rows
+    categories: dict[str, list[str]] = field(default_factory=dict)  # text columns read as categories: their values
 
 
 def is_row_index(name: str) -> bool:
@@ -125,7 +130,9 @@ def is_sequence_csv(path: Path) -> bool:
     return is_sequence_header(csv_header(path))
 
 
-def read_table(path) -> Table:
+def read_table(path, categories: dict[str, list[str]] | None = None) -> Table:
+    """The table at `path`. Its text columns are read as `categories` (column -> values: a trained model's, so that
+    new rows get its 0/1 features), or where that is None, as the categories they hold."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".npy":
@@ -135,9 +142,9 @@ def read_table(path) -> Table:
             raise AelabError(f"{path}: a table is a 2-D array (rows, columns), got shape {x.shape}{series}")
         return Table(_numeric(x, path, None), None, None)
     if suffix == ".parquet":
-        return table_from_columns(path, parquet_columns(path))
+        return table_from_columns(path, parquet_columns(path), categories)
     if suffix == ".csv":
-        return table_from_columns(path, _csv_columns(path))
+        return table_from_columns(path, _csv_columns(path), categories)
     raise AelabError(f"{path}: a table must be .csv, .parquet or a 2-D .npy")
 
 
@@ -164,8 +171,9 @@ def parquet_columns(path: Path) -> dict[str, list]:
     return {name: table.column(name).to_pylist() for name in table.column_names}
 
 
-def table_from_columns(path: Path, columns: dict[str, list]) -> Table:
-    """The table of named `columns` (a CSV's or a parquet file's): its numeric features, labels and row ids."""
+def table_from_columns(path: Path, columns: dict[str, list], categories: dict[str, list[str]] | None = None) -> Table:
+    """The table of named `columns` (a CSV's or a parquet file's): its features (text columns as `categories`, see
+    `read_table`; {}: numbers only), labels and row ids."""
     if not columns:
         raise AelabError(f"{path}: no columns (an empty file?)")
     features = feature_columns(columns)
@@ -174,32 +182,127 @@ def table_from_columns(path: Path, columns: dict[str, list]) -> Table:
     n = len(columns[features[0]])
     if n == 0:
         raise AelabError(f"{path}: no data rows")
-    x = np.empty((n, len(features)), dtype=np.float32)
-    for j, name in enumerate(features):
-        x[:, j] = _column_values(path, name, columns[name])
+    blocks, names, read_as_categories = [], [], {}
+    for name in features:
+        cells = columns[name]
+        values = _new_categories(path, name, cells) if categories is None else categories.get(name)
+        if values is not None:
+            blocks.append(_one_hot(path, name, cells, values))
+            names += [f"{name}{CATEGORY_MARK}{value}" for value in values]
+            read_as_categories[name] = values
+        else:
+            blocks.append(_column_values(path, name, cells)[:, None])
+            names.append(name)
+    x = np.concatenate(blocks, axis=1).astype(np.float32)
     label_column = next((c for c in LABEL_COLUMNS if c in columns), None)
     labels = None if label_column is None else np.asarray([str(v) for v in columns[label_column]])
     id_column = next((c for c in columns if c.lower() == "id"), None)
     ids = None if id_column is None else (id_column, [str(v) for v in columns[id_column]])
-    return Table(x, labels, features, ids)
+    return Table(x, labels, names, ids, read_as_categories)
+
+
+def _missing(cell) -> bool:
+    return cell is None or (isinstance(cell, str) and cell.strip() in MISSING_CELLS)
+
+
+def _missing_error(path: Path, name: str, cells: list, i: int) -> AelabError:
+    count = sum(map(_missing, cells))
+    return AelabError(
+        f"{path}: column {name!r} has a missing value in data row {i + 1} ({count} of its {len(cells)} rows); "
+        "fill or drop them"
+    )
+
+
+def category_note(categories: dict[str, list[str]]) -> str:
+    """A line for the user naming the columns read as `categories`."""
+    shown = ", ".join(f"{name!r} ({len(values)} values)" for name, values in categories.items())
+    return (
+        f"read as categories, one 0/1 feature each value (named column{CATEGORY_MARK}value): {shown}; class labels "
+        "are never a feature in a column named label"
+    )
+
+
+def category_columns(names: list[str], rows: np.ndarray, categories: dict[str, list[str]]) -> tuple[list, list]:
+    """(names, columns) of table `rows` (N, F) whose features are `names`, with each category's 0/1 features back in
+    one column of its value: the largest (a reconstruction's most likely value)."""
+    starts = {f"{column}{CATEGORY_MARK}{values[0]}": column for column, values in categories.items()}
+    out_names, out_columns, j = [], [], 0
+    while j < len(names):
+        if names[j] in starts:
+            column = starts[names[j]]
+            values = categories[column]
+            out_names.append(column)
+            out_columns.append(np.asarray(values, dtype=object)[rows[:, j : j + len(values)].argmax(1)])
+            j += len(values)
+        else:
+            out_names.append(names[j])
+            out_columns.append(rows[:, j])
+            j += 1
+    return out_names, out_columns
+
+
+def is_text_column(cells: list) -> bool:
+    """Whether a column holds words and no numbers: categories. Not a number column with a stray mark in it ('?' for
+    a missing value), nor numbers with a decimal comma, nor dates or times: those stay the "not numeric" error that
+    names the cell and says what to do."""
+    distinct = dict.fromkeys(cell for cell in cells if not _missing(cell))  # in order of appearance
+    looked_at = itertools.islice(distinct, MAX_CATEGORIES + 1)  # enough to tell; a date is slow to rule out
+    return bool(distinct) and all(_is_word(cell) for cell in looked_at)
+
+
+def _is_word(cell) -> bool:
+    try:
+        feature_value(cell)
+    except (TypeError, ValueError):
+        return not not_numeric_hint(cell)
+    return False
+
+
+def _new_categories(path: Path, name: str, cells: list) -> list[str] | None:
+    """The values of a text column (`is_text_column`), sorted; None for a column of numbers."""
+    if not is_text_column(cells):
+        return None
+    values = sorted({str(cell).strip() for cell in cells if not _missing(cell)})
+    if len(values) > MAX_CATEGORIES:
+        shown = ", ".join(map(repr, values[:3]))
+        raise AelabError(
+            f"{path}: column {name!r} holds {len(values):,} different texts ({shown}, ...), more than the "
+            f"{MAX_CATEGORIES} aelab reads as categories; an identifier or free text? drop it (or name it id)"
+        )
+    return values
+
+
+def _one_hot(path: Path, name: str, cells: list, values: list[str]) -> np.ndarray:
+    """(N, len(values)) 0/1: which of `values` each cell holds. A missing cell or another value is an error."""
+    column = {value: j for j, value in enumerate(values)}
+    x = np.zeros((len(cells), len(values)), dtype=np.float32)
+    for i, cell in enumerate(cells):
+        if _missing(cell):
+            raise _missing_error(path, name, cells, i)
+        j = column.get(str(cell).strip())
+        if j is None:
+            shown = ", ".join(map(repr, values[:5])) + (", ..." if len(values) > 5 else "")
+            raise AelabError(
+                f"{path}: column {name!r} has {cell!r} in data row {i + 1}, a category the training data did not "
+                f"have ({shown})"
+            )
+        x[i, j] = 1.0
+    return x
 
 
 def _column_values(path: Path, name: str, cells: list) -> np.ndarray:
-    def missing(cell) -> bool:
-        return cell is None or (isinstance(cell, str) and cell.strip() in MISSING_CELLS)
-
     values = np.empty(len(cells), dtype=np.float64)
     for i, cell in enumerate(cells):
-        if missing(cell):
-            count = sum(map(missing, cells))
-            raise AelabError(
-                f"{path}: column {name!r} has a missing value in data row {i + 1} ({count} of its {len(cells)} "
-                "rows); fill or drop them"
-            )
+        if _missing(cell):
+            raise _missing_error(path, name, cells, i)
         try:
             values[i] = feature_value(cell)
         except (TypeError, ValueError):
-            hint = not_numeric_hint(cell, classes=True)
+            hint = not_numeric_hint(cell) or (
+                "; a column of text is no feature here: drop it"
+                if is_text_column(cells)  # a stream's, or one a model trained on as numbers
+                else "; other cells are numbers: a mark for a missing value? fill or drop it"
+            )
             raise AelabError(f"{path}: column {name!r} is not numeric ({cell!r} in data row {i + 1}){hint}") from None
         if not math.isfinite(values[i]):
             raise AelabError(f"{path}: column {name!r} has a missing or infinite value in data row {i + 1}")
