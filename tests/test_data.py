@@ -308,6 +308,23 @@ def test_images_too_small_for_the_models_are_one_error_naming_the_data(tmp_path)
         assert str(info.value).startswith(f"{data}: images of ") and ("--image-size" in str(info.value)) == files
 
 
+@pytest.mark.parametrize(
+    "name, content, options, fragment",
+    [
+        ("log.csv", "# exported by logger v2\na,b,c\n1,2,3\n4,5,6\n", {}, "the first line is a comment (#): remove it"),
+        ("log.csv", "# exported by logger v2\ntimestamp,v\n1,2\n2,5\n", {"window": 2}, "the first line is a comment"),
+        ("sheet.xlsx", "PK", {}, "a spreadsheet: save the sheet as CSV"),
+        ("data.csv.gz", "x", {}, "compressed: unpack it first"),
+        ("data.json", "{}", {}, "save it as CSV or parquet"),
+    ],
+)
+def test_files_users_have_in_other_shapes_say_how_to_bring_them(tmp_path, name, content, options, fragment):
+    (tmp_path / name).write_text(content)
+    with pytest.raises(AelabError, match=re.escape(fragment)) as info:
+        load_dataset(str(tmp_path / name), **options)
+    assert str(info.value).startswith(str(tmp_path / name))
+
+
 def test_pickled_npy_refused(tmp_path):
     np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(AelabError, match="pickled"):

@@ -358,6 +358,14 @@ def data_kind(data: str, window=None) -> str:
     return _file_kind(path)
 
 
+OTHER_FORMATS = (  # files users have, and how to bring them
+    ((".gz", ".zip", ".bz2", ".xz", ".zst", ".7z", ".tar"), "; compressed: unpack it first"),
+    ((".xlsx", ".xls", ".xlsm", ".ods"), "; a spreadsheet: save the sheet as CSV"),
+    ((".json", ".jsonl", ".ndjson", ".feather", ".arrow", ".h5", ".hdf5", ".mat", ".pkl", ".pickle"),
+     "; save it as CSV or parquet (a table, a stream), or its arrays with np.save"),
+)  # fmt: skip
+
+
 def _file_kind(path: Path) -> str:
     """SEQUENCE or TABLE: what a file that is not images holds, by its suffix, an .npy's rank or a CSV's header
     (`_read_arrays` reads it so; `data_kind` tells the kind before reading)."""
@@ -374,7 +382,8 @@ def _file_kind(path: Path) -> str:
         raise AelabError(f"{path}: a .txt of numbers is read as a stream; pass --window W (or --window auto)")
     if suffix == ".npz":
         raise npz_error(path)
-    raise AelabError(f"{path}: not an image folder, .npy, .csv, .parquet, or the UCR/UEA archives' .tsv or .ts")
+    hint = next((h for suffixes, h in OTHER_FORMATS if suffix in suffixes), "")
+    raise AelabError(f"{path}: not an image folder, .npy, .csv, .parquet, or the UCR/UEA archives' .tsv or .ts{hint}")
 
 
 def file_notes(data: str) -> list[str]:

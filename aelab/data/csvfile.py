@@ -50,6 +50,14 @@ def csv_reader(f: TextIO):
     return ([cell.replace(",", ".") if DECIMAL_COMMA.fullmatch(cell) else cell for cell in row] for row in rows)
 
 
+def width_error(where: str, row: list[str], header: list[str]) -> AelabError:
+    """A row of another width than the header, said after `where` ("FILE:LINE:", or words that run on into the
+    count), and where the header is a comment line that a logger wrote above the real one, what to do about it."""
+    comment = len(header) == 1 and header[0].lstrip().startswith("#")
+    hint = "; the first line is a comment (#): remove it, the column names come first" if comment else ""
+    return AelabError(f"{where} {len(row)} cells, the header has {len(header)}{hint}")
+
+
 def _reads(parse, text: str) -> bool:
     """Whether `parse` (a reader that raises ValueError) reads `text`."""
     try:

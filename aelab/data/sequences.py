@@ -10,7 +10,16 @@ import numpy as np
 
 from ..errors import AelabError
 from ..padding import misplaced_value, pad_sequences
-from .csvfile import feature_value, is_feature_value, is_number, not_numeric_hint, open_csv, read_csv_rows, time_value
+from .csvfile import (
+    feature_value,
+    is_feature_value,
+    is_number,
+    not_numeric_hint,
+    open_csv,
+    read_csv_rows,
+    time_value,
+    width_error,
+)
 from .npy import load_npy, numeric_float32
 from .tables import feature_columns, is_sequence_header
 
@@ -198,7 +207,7 @@ def sequences_from_csv(path: Path, length: int | None = None) -> CsvSequences:
         if not row:
             continue
         if len(row) != len(header):
-            raise AelabError(f"{path}:{line}: {len(row)} cells, the header has {len(header)}")
+            raise width_error(f"{path}:{line}:", row, header)
         sid = row[id_col]
         try:
             t = time_value(row[t_col])  # a step number or a time

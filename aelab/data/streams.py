@@ -25,6 +25,7 @@ from .csvfile import (
     not_numeric_hint,
     open_csv,
     time_values,
+    width_error,
 )
 from .npy import flat_labels, load_npy, numeric_float32
 from .tables import (
@@ -176,7 +177,7 @@ def _stream_from_csv(path: Path) -> Stream:
                     )
                 row = row[: len(header)]
             if len(row) != len(header):
-                raise AelabError(f"{path}: data row {row_number} has {len(row)} cells, the header has {len(header)}")
+                raise width_error(f"{path}: data row {row_number} has", row, header)
             for c in feature_cols:
                 values.append(_number(path, row[c], header[c], row_number))
             if time_col is not None:
