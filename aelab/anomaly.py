@@ -15,6 +15,7 @@ from sklearn.metrics import average_precision_score, precision_recall_curve, roc
 
 from .data.streams import mean_over_windows
 from .errors import AelabError
+from .stats import EXACT_MSE
 
 UCR_MARGIN = 100  # ucr_hit: the top-scoring step within the labelled anomaly +-100 steps, as the UCR archive scores
 # A validation score above this many times the training part's 99th percentile is an anomaly, not normal variation
@@ -51,7 +52,9 @@ def threshold(val_errors: np.ndarray, percentile: float, train_errors: np.ndarra
     The training part, fitted but far longer, keeps the heavy tail of normal data that no model predicts (CBF's
     random shapes: a validation 99th percentile 20 times its 90th), so a ceiling set from it leaves those scores
     in, where one set from the validation scores' own body took them for anomalies and flagged 2-7 times as many
-    normal steps."""
+    normal steps. The threshold is at least EXACT_MSE: where a model reconstructs its data exactly (a table of fewer
+    independent columns than the code has numbers), the errors are float noise, and their percentile flagged 4% of
+    such a table's rows."""
     if not 0 < percentile <= 100:
         raise AelabError(f"--percentile: must lie in (0, 100], got {percentile}")
     ceiling = None
@@ -61,7 +64,8 @@ def threshold(val_errors: np.ndarray, percentile: float, train_errors: np.ndarra
         kept = val_errors[val_errors <= ceiling]
         if len(kept) < len(val_errors) / 2:  # most of the part over it: not an anomaly but a part unlike training
             kept = val_errors
-    return Threshold(float(np.percentile(kept, percentile)), len(val_errors) - len(kept), ceiling)
+    value = max(float(np.percentile(kept, percentile)), EXACT_MSE)  # errors of exact reconstructions are noise
+    return Threshold(value, len(val_errors) - len(kept), ceiling)
 
 
 def anomaly_segments(labels: np.ndarray) -> list[tuple[int, int]]:

@@ -22,6 +22,7 @@ from sklearn.preprocessing import StandardScaler
 from .anomaly import anomaly_metrics, step_scores
 from .data.augment import CHOICE_VALUES, variants, variants_per_sample
 from .padding import filled, masked_like
+from .stats import EXACT_MSE
 
 PCA_MAX_ROWS = 20_000
 BATCH = 512
@@ -98,9 +99,6 @@ class PCABaseline:
 
 
 MATCH_BAND = 0.005  # a ratio within 0.5% of 1 is "matches PCA": a PCA-anchored model that kept its start
-
-
-EXACT_MSE = 1e-9  # below this both reconstructions are exact to float32 precision, and their ratio is noise
 
 
 def pca_standing(mse: float, pca_mse: float) -> str:

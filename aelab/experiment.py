@@ -30,13 +30,13 @@ from .data.augment import (
 )
 from .distributed import barrier, is_main
 from .errors import AelabError, ConfigError, TrainingDiverged
-from .evaluate import EXACT_MSE, MATCH_BAND, anchor_to_pca, augmented_codes_note, evaluate_model, pca_verdict
+from .evaluate import MATCH_BAND, anchor_to_pca, augmented_codes_note, evaluate_model, pca_verdict
 from .kinds import IMAGE, SEQUENCE, TABLE
 from .models import Autoencoder, create_model, model_class, shape_config
 from .models.dense import default_table_latent
 from .presets import default_init, model_settings, train_config, training_budget
 from .run import CHECKPOINTS, prepare_out_dir, publish, run_config, write_run_files
-from .stats import clearly_better
+from .stats import EXACT_MSE, clearly_better
 from .summary import format_table
 from .train import Trainer, per_sample_errors
 

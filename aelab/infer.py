@@ -34,6 +34,7 @@ from .io import atomic_path, check_writable
 from .kinds import IMAGE, TABLE
 from .padding import filled, fit_length, masked_like
 from .run import Run, load_run
+from .stats import EXACT_MSE
 
 OUTPUT_SUFFIXES = (".npy", ".csv", ".parquet")
 
@@ -435,9 +436,14 @@ def score_file(
         n, flagged = _score_samples(run, input_path, output, resize, batch_size, threshold, plot)
         unit, reference = "samples", "the validation samples' errors"
     if echo is not None:
+        if threshold <= EXACT_MSE:
+            reference = (
+                f"float noise: the {percentile:g}th percentile of {reference} is below it (exact reconstructions)"
+            )
+        else:
+            reference = f"the {percentile:g}th percentile of {reference}"
         echo(
-            f"{flagged:,} of {n:,} {unit} flagged ({flagged / max(n, 1):.2%}): score over {threshold:.4g}, the "
-            f"{percentile:g}th percentile of {reference}"
+            f"{flagged:,} of {n:,} {unit} flagged ({flagged / max(n, 1):.2%}): score over {threshold:.4g}, {reference}"
         )
     return Written(n, unit)
 

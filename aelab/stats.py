@@ -1,6 +1,7 @@
 """The test aelab decides with wherever a candidate must beat a reference on the same samples: a one-sided paired
 t-test on per-sample errors. Small splits rank candidates by noise; a gain counts only when it is larger than its
-own spread, by as much as a sample of that size can show."""
+own spread, by as much as a sample of that size can show. And the error below which there is no difference to
+test: float noise."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import math
 
 import numpy as np
 from scipy.stats import norm, t
+
+EXACT_MSE = 1e-9  # a mean squared error below this is an exact reconstruction to float32 precision: its size is noise
 
 # The one-sided level a gain must reach to replace its reference: two standard errors under a normal distribution.
 # For few samples the threshold is Student's t quantile at that level (2.52 for 7 samples, 2.07 for 40, 2.01 for
