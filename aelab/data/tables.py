@@ -15,16 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AelabError
-from .csvfile import (
-    csv_reader,
-    feature_value,
-    is_number,
-    named_width,
-    not_numeric_hint,
-    open_csv,
-    read_csv_rows,
-    width_error,
-)
+from . import csvfile
+from .csvfile import csv_reader, feature_value, is_number, named_width, not_numeric_hint, open_csv, read_csv_rows
 from .npy import load_npy, numeric_float32
 
 NOT_FEATURES = ("label", "is_anomaly", "timestamp")
@@ -164,7 +156,7 @@ def _csv_columns(path: Path) -> dict[str, list[str]]:
     body = [r for r in rows if r]
     for line, row in enumerate(body, start=2):
         if len(row) != len(header):
-            raise width_error(f"{path}:{line}:", row, header)
+            raise csvfile.width_error(f"{path}:{line}:", row, header)
     return {name: [r[i] for r in body] for i, name in enumerate(header)}
 
 
