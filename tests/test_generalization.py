@@ -253,15 +253,16 @@ def test_a_tables_text_columns_are_categories_that_every_command_reads_as_traini
     assert_one_line_error(code, err, "ids.csv", "column 'name' holds 80 different texts", "drop it")
 
 
-def test_a_table_reconstructed_exactly_flags_no_row_for_its_float_noise(capsys, tmp_path):
+def test_a_table_reconstructed_exactly_stops_training_and_flags_no_row_for_its_float_noise(capsys, tmp_path):
     rng = np.random.default_rng(0)
     cents = rng.integers(-300, 300, size=(200, 2))  # exact sums in decimal: c and d are a's and b's to the digit
     rows = [f"{a / 100},{b / 100},{(a + b) / 100},{(a - b) / 100}" for a, b in cents]
     data = write_table(tmp_path / "rank2.csv", rows, "a,b,c,d")
-    code, _, err = run_cli(capsys, "train", "dense", "--data", data, "--latent-dim", "2", "--epochs", "2",
-                           "--out", tmp_path / "r")  # fmt: skip
+    code, _, err = run_cli(capsys, "train", "dense", "--data", data, "--latent-dim", "2", "--out", tmp_path / "r")
     assert code == 0, err
     assert np.percentile(np.load(tmp_path / "r" / "val_errors.npy"), 99) < 1e-9  # exact, to float noise
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert metrics["epochs"] == 1 and metrics.get("random_start") is None  # nothing left to learn, nor to try
     code, out, err = run_cli(capsys, "score", tmp_path / "r", data, "-o", tmp_path / "s.csv")
     assert code == 0 and "0 of 200 samples flagged" in out, err + out
 
