@@ -136,7 +136,7 @@ def test_an_npy_of_sequences_padded_with_nan_at_their_end_trains_and_comes_back_
     x[3, 2, 0] = np.nan  # a gap inside a sequence is not padding
     np.save(tmp_path / "gap.npy", x)
     code, _, err = run_cli(capsys, "encode", run, tmp_path / "gap.npy", "-o", tmp_path / "z.npy")
-    assert_one_line_error(code, err, "gap.npy", "sequence 3 has NaN or inf at step 2")
+    assert_one_line_error(code, err, "gap.npy", "sequence 3 has NaN or inf at step 2", "fill a gap (e.g. interpolate)")
     code, _, err = run_cli(capsys, "train", "lstm", "--data", tmp_path / "gap.npy", "--out", tmp_path / "r2")
     assert_one_line_error(code, err, "gap.npy", "sequence 3 has NaN or inf at step 2")
 

@@ -59,7 +59,8 @@ def check_padding(x: np.ndarray, origin, first: int = 0) -> None:
     if bad is not None:
         raise AelabError(
             f"{origin}: sequence {first + bad[0]} has NaN or inf at step {bad[1]}; only NaN in every feature from a "
-            "step to the end (padding after at least one real step) marks a shorter sequence"
+            "step to the end (padding after at least one real step) marks a shorter sequence: fill a gap (e.g. "
+            "interpolate) or drop the sequence"
         )
 
 
