@@ -246,9 +246,12 @@ def is_text_column(cells: list) -> bool:
     """Whether a column holds words and no numbers: categories. Not a number column with a stray mark in it ('?' for
     a missing value), nor numbers with a decimal comma, nor dates or times: those stay the "not numeric" error that
     names the cell and says what to do."""
+    first = next((cell for cell in cells if not _missing(cell)), None)
+    if first is None or not _is_word(first):  # a column of numbers says so in its first cell
+        return False
     distinct = dict.fromkeys(cell for cell in cells if not _missing(cell))  # in order of appearance
     looked_at = itertools.islice(distinct, MAX_CATEGORIES + 1)  # enough to tell; a date is slow to rule out
-    return bool(distinct) and all(_is_word(cell) for cell in looked_at)
+    return all(_is_word(cell) for cell in looked_at)
 
 
 def _is_word(cell) -> bool:
