@@ -23,7 +23,7 @@ from torch.nn import functional as F
 from . import plots
 from .anomaly import CEILING_FACTOR, anomaly_metrics, step_scores
 from .data import DataSpec, load_dataset
-from .data.images import IMAGE_SUFFIXES, LUMA, is_image_file, read_image, validate_image_values
+from .data.images import IMAGE_SUFFIXES, LUMA, image_files_under, read_image, validate_image_values
 from .data.npy import ArrayRows, NpyChunks
 from .data.sequences import LABELLED_SEQUENCE_FILES, check_padding, sequences_from_csv
 from .data.streams import Stream, check_length, mean_over_windows, per_window, read_stream, window_starts
@@ -64,11 +64,7 @@ class Source:
 
 
 def _image_files(root: Path) -> list[Path]:
-    files = sorted(
-        p
-        for p in root.rglob("*")
-        if is_image_file(p) and not any(part.startswith(".") for part in p.relative_to(root).parts)
-    )
+    files = image_files_under(root)
     if not files:
         raise AelabError(f"{root}: no image files to read")
     return files

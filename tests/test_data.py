@@ -325,6 +325,22 @@ def test_files_users_have_in_other_shapes_say_how_to_bring_them(tmp_path, name, 
     assert str(info.value).startswith(str(tmp_path / name))
 
 
+def test_a_class_folder_with_images_in_sub_folders_is_read_whole(tmp_path):
+    """<class>/<session>/<image> (as ImageFolder reads it) stopped at "the class folders hold no image files"."""
+    flat = load_dataset(str(write_image_folder(tmp_path / "flat", per_class=8)), stream=False)
+    nested = write_image_folder(tmp_path / "nested", per_class=8)
+    for image in sorted((nested / "train").rglob("*.png")):
+        session = image.parent / ("day1" if int(image.stem) < 4 else "day2")
+        session.mkdir(exist_ok=True)
+        image.rename(session / image.name)
+    (nested / "train" / "a" / ".thumbs").mkdir()
+    Image.new("RGB", (8, 8)).save(nested / "train" / "a" / ".thumbs" / "0.png")  # hidden: not an image of the set
+    d = load_dataset(str(nested), stream=False)
+    assert d.class_names == flat.class_names == ["a", "b", "c"]
+    assert len(d.train.x) + len(d.val.x) == len(flat.train.x) + len(flat.val.x) == 24
+    assert sorted(np.bincount(np.concatenate([d.train.y, d.val.y]))) == [8, 8, 8]
+
+
 def test_pickled_npy_refused(tmp_path):
     np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(AelabError, match="pickled"):

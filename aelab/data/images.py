@@ -29,6 +29,16 @@ def _visible(entries):
     return sorted(p for p in entries if not p.name.startswith("."))
 
 
+def image_files_under(root: Path) -> list[Path]:
+    """The image files anywhere under `root`, in sorted order, none under a hidden name (as torchvision's
+    ImageFolder finds a class's images: recordings are often kept in a sub-folder per session or day)."""
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if is_image_file(p) and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
+
+
 LUMA = (0.299, 0.587, 0.114)  # ITU-R 601-2, the weights of Pillow's convert("L")
 IMAGE_SUFFIXES = frozenset(Image.registered_extensions())  # every suffix Pillow reads: .jpg, .png, .bmp, .tif, ...
 
@@ -143,8 +153,8 @@ class ArrayPool:
 
 @dataclass
 class FolderPool:
-    """`<root>/<class>/<image>` files (labelled by class), or `<root>/<image>` (unlabelled); nothing is decoded
-    until `take`."""
+    """`<root>/<class>/.../<image>` files (labelled by class, at any depth in it), or `<root>/<image>` (unlabelled);
+    nothing is decoded until `take`."""
 
     files: list[Path]
     labels: np.ndarray | None
@@ -182,7 +192,7 @@ class FolderPool:
         unknown = tuple(d.name for d in class_dirs if d.name not in names)
         files, labels = [], []
         for d in class_dirs:
-            members = [p for p in _visible(d.iterdir()) if is_image_file(p)]
+            members = image_files_under(d)
             files += members
             labels += [] if unknown else [names.index(d.name)] * len(members)
         if not files:
