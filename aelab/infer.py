@@ -323,7 +323,7 @@ def encode_file(run_dir, input_path, output, resize=False, batch_size=256) -> Wr
 
 def reconstruct_file(run_dir, input_path, output, resize=False, batch_size=256) -> Written:
     """Reconstructions in the input's own scale: uint8 or [0, 1] images (N, H, W, C); sequences and table rows
-    un-standardised (a table comes back with its feature columns)."""
+    un-standardised (a table comes back with its feature columns, a category's as its most likely value)."""
     run = load_run(run_dir)
     if run.window:
         return Written(_reconstruct_stream(run, input_path, output, resize, batch_size), "steps")
