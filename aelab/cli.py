@@ -386,7 +386,7 @@ def _io_command(fn_name: str, help_text: str, extra=None, **fixed):
 
         write = getattr(infer, fn_name)
         written = write(run_dir, input_path, output, resize=resize, batch_size=batch_size, **fixed, **kw)
-        for note in file_notes(str(input_path)):
+        for note in (*file_notes(str(input_path)), *written.notes):
             _echo(note)
         _echo(f"{written.count:,} {written.unit} -> {output}")
 

@@ -42,8 +42,9 @@ OUTPUT_SUFFIXES = (".npy", ".csv", ".parquet")
 class Source:
     """N samples in model layout, produced batch by batch; `raw_dtype` says how to write reconstructions back."""
 
-    def __init__(self, n: int, batches, raw_dtype=np.float32, ragged: bool = False, names=None, steps=None):
+    def __init__(self, n: int, batches, raw_dtype=np.float32, ragged: bool = False, names=None, steps=None, notes=()):
         self.n = n
+        self.notes: tuple[str, ...] = notes  # lines for the user about how the input was read
         self._batches = batches
         self.raw_dtype = raw_dtype
         self.ragged = ragged  # sequences padded with NaN (aelab.padding)
@@ -175,7 +176,7 @@ def _table_source(run: Run, path: Path, batch_size: int) -> Source:
         for i in range(0, len(scaled), batch_size):
             yield scaled[i : i + batch_size]
 
-    return Source(len(scaled), batches, names=table.ids)
+    return Source(len(scaled), batches, names=table.ids, notes=table.notes)
 
 
 def open_input(run: Run, path, resize: bool = False, batch_size: int = 256) -> Source:
@@ -299,10 +300,11 @@ def _write_columns(output, names: list[str], columns: list, dtype=None, chunk: i
 
 class Written(NamedTuple):
     """What `encode_file`, `reconstruct_file` and `score_file` wrote: `count` rows of `unit` (samples, a stream's
-    windows or steps)."""
+    windows or steps), and lines for the user about how the input was read."""
 
     count: int
     unit: str
+    notes: tuple[str, ...] = ()
 
 
 def encode_file(run_dir, input_path, output, resize=False, batch_size=256) -> Written:
@@ -318,7 +320,7 @@ def encode_file(run_dir, input_path, output, resize=False, batch_size=256) -> Wr
             stop = start + len(z)
             out.write(z, [np.arange(start, stop)] + [z[:, i] for i in range(k)] + source.name_columns(start, stop))
             start = stop
-    return Written(source.n, "samples")
+    return Written(source.n, "samples", source.notes)
 
 
 def reconstruct_file(run_dir, input_path, output, resize=False, batch_size=256) -> Written:
@@ -327,11 +329,11 @@ def reconstruct_file(run_dir, input_path, output, resize=False, batch_size=256) 
     run = load_run(run_dir)
     if run.window:
         return Written(_reconstruct_stream(run, input_path, output, resize, batch_size), "steps")
-    return Written(_reconstruct_samples(run, input_path, output, resize, batch_size), "samples")
-
-
-def _reconstruct_samples(run: Run, input_path, output, resize, batch_size) -> int:
     source = open_input(run, input_path, resize, batch_size)
+    return Written(_reconstruct_samples(run, source, input_path, output), "samples", source.notes)
+
+
+def _reconstruct_samples(run: Run, source: Source, input_path, output) -> int:
     if run.input_kind == IMAGE:
         if Path(output).suffix == "" or Path(output).is_dir():
             return _write_image_folder(run, source, Path(output))
@@ -427,10 +429,13 @@ def score_file(
         )
     if run.window:
         n, flagged = _score_stream(run, input_path, output, resize, batch_size, threshold, plot, echo)
-        unit, reference = "steps", "the validation part's per-step scores"
+        unit, reference, notes = "steps", "the validation part's per-step scores", ()
     else:
-        n, flagged = _score_samples(run, input_path, output, resize, batch_size, threshold, plot)
-        unit, reference = "samples", "the validation samples' errors"
+        if plot is not None:
+            raise AelabError("--plot: draws per-step scores of a stream run (trained with --window)")
+        source = open_input(run, input_path, resize, batch_size)
+        n, flagged = _score_samples(run, source, output, threshold)
+        unit, reference, notes = "samples", "the validation samples' errors", source.notes
     if echo is not None:
         if threshold <= EXACT_MSE:
             reference = (
@@ -441,14 +446,11 @@ def score_file(
         echo(
             f"{flagged:,} of {n:,} {unit} flagged ({flagged / max(n, 1):.2%}): score over {threshold:.4g}, {reference}"
         )
-    return Written(n, unit)
+    return Written(n, unit, notes)
 
 
-def _score_samples(run: Run, input_path, output, resize, batch_size, threshold: float, plot) -> tuple[int, int]:
-    """(samples, flagged) of `input_path`, each sample's score written to `output`."""
-    if plot is not None:
-        raise AelabError("--plot: draws per-step scores of a stream run (trained with --window)")
-    source = open_input(run, input_path, resize, batch_size)
+def _score_samples(run: Run, source: Source, output, threshold: float) -> tuple[int, int]:
+    """(samples, flagged) of `source`, each sample's score written to `output`."""
     dtype = np.dtype([("index", np.int64), ("score", np.float64), ("is_anomaly", np.bool_)])
     flagged = 0
     with Writer(output, source.n, ["index", "score", "is_anomaly", *source.name_header()], (), dtype) as out:

@@ -244,10 +244,13 @@ def test_a_tables_text_columns_are_categories_that_every_command_reads_as_traini
     assert lines[0] == "a,colour,city,b" and all(line.split(",")[1] in ("green", "red") for line in lines[1:])
     assert run_cli(capsys, "encode", tmp_path / "r", test, "-o", tmp_path / "z.npy")[0] == 0
     assert np.load(tmp_path / "z.npy").shape == (10, config["model_config"]["latent_dim"])
-    unseen = write_table(tmp_path / "unseen.csv", [rows[0].replace("Paris", "Oslo").replace("Rome", "Oslo")],
-                         "a,colour,city,b")  # fmt: skip
-    code, _, err = run_cli(capsys, "score", tmp_path / "r", unseen, "-o", tmp_path / "s.csv")
-    assert_one_line_error(code, err, "unseen.csv", "column 'city' has 'Oslo' in data row 1", "'Paris', 'Rome'")
+    oslo = [row.replace("Paris", "Oslo").replace("Rome", "Oslo") for row in rows[:3]]  # a city training lacked
+    unseen = write_table(tmp_path / "unseen.csv", rows[3:20] + oslo, "a,colour,city,b")
+    code, out, err = run_cli(capsys, "score", tmp_path / "r", unseen, "-o", tmp_path / "s.csv")
+    assert code == 0, err
+    assert "column 'city' holds values the training data did not have in 3 row(s): 'Oslo' (first in data row 18)" in out
+    scores = [float(line.split(",")[1]) for line in (tmp_path / "s.csv").read_text().splitlines()[1:]]
+    assert len(scores) == 20 and min(scores[17:]) > max(scores[:17])  # scored, and the most unusual rows
     many = write_table(tmp_path / "ids.csv", [f"{i},user{i},{i % 3}" for i in range(80)], "a,name,b")
     code, _, err = run_cli(capsys, "train", "dense", "--data", many, "--out", tmp_path / "r2")
     assert_one_line_error(code, err, "ids.csv", "column 'name' holds 80 different texts", "drop it")

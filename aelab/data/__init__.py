@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -154,7 +155,7 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
     path = Path(data)
     if not path.exists():
         raise AelabError(f"--data: {data!r} is neither cifar10, digits, synthetic nor an existing path")
-    kind, x, raw_y, features, categories = _read_arrays(path, labels, spec.length)
+    kind, x, raw_y, features, categories, _ = _read_arrays(path, labels, spec.length)
     notes = (f"{path.name}: {category_note(categories)}",) if categories else ()
     if kind == TABLE and x.shape[1] < 2:  # a code of one value would copy it: every error 0, nothing learnt
         raise AelabError(
@@ -166,7 +167,10 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
         test_path = Path(spec.test_data)
         if not test_path.exists():
             raise AelabError(f"--test-data: {test_path} does not exist")
-        test_kind, x_test, raw_y_test, test_features, _ = _read_arrays(test_path, spec.test_labels, None, categories)
+        test_kind, x_test, raw_y_test, test_features, _, test_notes = _read_arrays(
+            test_path, spec.test_labels, None, categories
+        )
+        notes += test_notes
         if test_kind == kind == SEQUENCE:
             x_test, length_notes = _to_training_length(x_test, x, bool(spec.length), test_path)
             notes += length_notes
@@ -273,10 +277,10 @@ def with_test_file(dataset: Dataset, test_data, test_labels=None) -> Dataset:
     test_path = Path(test_data)
     if not test_path.exists():
         raise AelabError(f"--test-data: {test_path} does not exist")
-    kind, x, raw_y, features, _ = _read_arrays(test_path, test_labels, None, dataset.categories)
-    notes = ()
+    kind, x, raw_y, features, _, notes = _read_arrays(test_path, test_labels, None, dataset.categories)
     if kind == dataset.kind == SEQUENCE:
-        x, notes = _to_training_length(x, dataset.train.x, bool(dataset.spec.length), test_path)
+        x, length_notes = _to_training_length(x, dataset.train.x, bool(dataset.spec.length), test_path)
+        notes += length_notes
     if kind != dataset.kind or x.shape[1:] != dataset.sample_shape:
         raise AelabError(
             f"--test-data {test_path}: {kind} samples of shape {x.shape[1:]}, the run takes {dataset.kind} samples "
@@ -295,11 +299,23 @@ def with_test_file(dataset: Dataset, test_data, test_labels=None) -> Dataset:
     return replace(dataset, test=Split(dataset.normalization.apply(x), y), no_probes=no_probes, notes=notes)
 
 
-def _read_arrays(path: Path, labels, length: int | None = None, categories: dict[str, list[str]] | None = None):
-    """(kind, x, raw labels or None, feature names or None, categories) of a sequence or table file; sequences cut
-    or padded to `length` steps when given; a table's text columns read as `categories` (a test file's: the
-    training table's), or as the categories they hold (`read_table`)."""
-    read_as = {}
+class ReadArrays(NamedTuple):
+    """A sequence or table file as read (`_read_arrays`)."""
+
+    kind: str
+    x: np.ndarray
+    raw_labels: np.ndarray | None
+    features: list[str] | None
+    categories: dict[str, list[str]]  # a table's text columns and their values
+    notes: tuple[str, ...]  # lines for the user about how it was read
+
+
+def _read_arrays(
+    path: Path, labels, length: int | None = None, categories: dict[str, list[str]] | None = None
+) -> ReadArrays:
+    """A sequence or table file, its sequences cut or padded to `length` steps when given; a table's text columns
+    read as `categories` (a test file's: the training table's), or as the categories they hold (`read_table`)."""
+    read_as, notes = {}, ()
     kind = _file_kind(path)
     if kind == SEQUENCE and path.suffix.lower() == ".csv":
         read = sequences_from_csv(path, length)
@@ -317,7 +333,7 @@ def _read_arrays(path: Path, labels, length: int | None = None, categories: dict
         if length:
             raise ConfigError("length", f"applies to sequence files (.csv, .npy); {path.name} is a table")
         table = read_table(path, categories)
-        x, raw, features, read_as = table.x, table.labels, table.feature_names, table.categories
+        x, raw, features, read_as, notes = table.x, table.labels, table.feature_names, table.categories, table.notes
     if kind == SEQUENCE and x.shape[1] < 2:  # else the model's config refused it without naming the file
         raise AelabError(
             f"{path}: sequences of {x.shape[1]} step{'s' * (x.shape[1] != 1)}; a model needs at least 2 "
@@ -328,7 +344,7 @@ def _read_arrays(path: Path, labels, length: int | None = None, categories: dict
     elif raw is not None:
         where = "its class labels" if path.suffix.lower() in LABELLED_SEQUENCE_FILES else "column 'label'"
         _check_class_labels(raw, f"{path}: {where}")
-    return kind, x, raw, features, read_as
+    return ReadArrays(kind, x, raw, features, read_as, notes)
 
 
 def _encode_labels(raw_train, raw_test):

@@ -35,6 +35,7 @@ class Table:
     feature_names: list[str] | None  # None for a .npy, whose columns have no names
     ids: tuple[str, list[str]] | None = None  # an `id` column (any case): its name and cells, to name output rows
     categories: dict[str, list[str]] = field(default_factory=dict)  # text columns read as categories: their values
+    notes: tuple[str, ...] = ()  # lines for the user: values of a category that training lacked
 
 
 def is_row_index(name: str) -> bool:
@@ -183,12 +184,14 @@ def table_from_columns(path: Path, columns: dict[str, list], categories: dict[st
     n = len(columns[features[0]])
     if n == 0:
         raise AelabError(f"{path}: no data rows")
-    blocks, names, read_as_categories = [], [], {}
+    blocks, names, read_as_categories, notes = [], [], {}, []
     for name in features:
         cells = columns[name]
         values = _new_categories(path, name, cells) if categories is None else categories.get(name)
         if values is not None:
-            blocks.append(_one_hot(path, name, cells, values))
+            block, note = _one_hot(path, name, cells, values)
+            blocks.append(block)
+            notes += [note] if note else []
             names += [f"{name}{CATEGORY_MARK}{value}" for value in values]
             read_as_categories[name] = values
         else:
@@ -199,7 +202,7 @@ def table_from_columns(path: Path, columns: dict[str, list], categories: dict[st
     labels = None if label_column is None else np.asarray([str(v) for v in columns[label_column]])
     id_column = next((c for c in columns if c.lower() == "id"), None)
     ids = None if id_column is None else (id_column, [str(v) for v in columns[id_column]])
-    return Table(x, labels, names, ids, read_as_categories)
+    return Table(x, labels, names, ids, read_as_categories, tuple(notes))
 
 
 def _missing(cell) -> bool:
@@ -276,22 +279,32 @@ def _new_categories(path: Path, name: str, cells: list) -> list[str] | None:
     return values
 
 
-def _one_hot(path: Path, name: str, cells: list, values: list[str]) -> np.ndarray:
-    """(N, len(values)) 0/1: which of `values` each cell holds. A missing cell or another value is an error."""
+def _one_hot(path: Path, name: str, cells: list, values: list[str]) -> tuple[np.ndarray, str | None]:
+    """(N, len(values)) 0/1: which of `values` each cell holds, and a line for the user where some cells hold none
+    of them (new rows with a category the training data lacked). Such a row gets 0 in every one of the column's
+    features, as scikit-learn's OneHotEncoder(handle_unknown="ignore") gives it: it is scored, and an autoencoder
+    that never saw the pattern reconstructs it badly, which is what `aelab score` should find. A missing cell is an
+    error."""
     column = {value: j for j, value in enumerate(values)}
     x = np.zeros((len(cells), len(values)), dtype=np.float32)
+    unseen: dict[str, int] = {}
     for i, cell in enumerate(cells):
         if _missing(cell):
             raise _missing_error(path, name, cells, i)
         j = column.get(str(cell).strip())
         if j is None:
-            shown = ", ".join(map(repr, values[:5])) + (", ..." if len(values) > 5 else "")
-            raise AelabError(
-                f"{path}: column {name!r} has {cell!r} in data row {i + 1}, a category the training data did not "
-                f"have ({shown})"
-            )
+            unseen.setdefault(str(cell).strip(), i + 1)
+            continue
         x[i, j] = 1.0
-    return x
+    if not unseen:
+        return x, None
+    rows = int((x.sum(1) == 0).sum())
+    shown = ", ".join(f"{value!r} (first in data row {row})" for value, row in list(unseen.items())[:3])
+    more = f" and {len(unseen) - 3} more" if len(unseen) > 3 else ""
+    return x, (
+        f"{path}: column {name!r} holds values the training data did not have in {rows:,} row(s): {shown}{more}; "
+        "read as none of its categories"
+    )
 
 
 def _column_values(path: Path, name: str, cells: list) -> np.ndarray:
