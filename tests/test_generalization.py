@@ -238,6 +238,7 @@ def test_a_tables_text_columns_are_categories_that_every_command_reads_as_traini
     config = json.loads((tmp_path / "r" / "config.json").read_text())
     assert config["categories"] == {"colour": ["blue", "green", "red"], "city": ["Paris", "Rome"]}
     assert config["feature_names"] == ["a", "colour=blue", "colour=green", "colour=red", "city=Paris", "city=Rome", "b"]
+    assert config["model_config"]["latent_dim"] == 4  # F - 1 with a category of k values counted as k - 1 numbers
     code, _, err = run_cli(capsys, "reconstruct", tmp_path / "r", test, "-o", tmp_path / "rec.csv")
     assert code == 0, err
     lines = (tmp_path / "rec.csv").read_text().splitlines()
