@@ -443,3 +443,16 @@ def test_smd_style_txt_files_train_a_stream_with_labels_from_a_txt(tmp_path):
     with pytest.raises(AelabError, match="anomaly labels must be a 1-D array of 400 steps"):
         load_dataset(str(tmp_path / "train.txt"), window=25, test_data=str(tmp_path / "test.txt"),
                      test_labels=str(tmp_path / "short.txt"))  # fmt: skip
+
+
+def test_a_streams_text_columns_that_never_change_are_left_out_and_ones_that_change_are_one_error(tmp_path):
+    """A logger writes its sensor's name and unit in every row: they stopped the stream as "not numeric"."""
+    x, _ = sine_stream(n=300)
+    rows = "".join(f"{60 * i},S-17,{v:.4f},degC\n" for i, v in enumerate(np.ravel(x)))
+    (tmp_path / "log.csv").write_text("timestamp,sensor,temp,unit\n" + rows)
+    stream = read_stream(tmp_path / "log.csv")
+    assert stream.feature_names == ["temp"] and stream.values.shape == (300, 1)
+    assert any("not features: 'sensor' ('S-17'), 'unit' ('degC')" in note for note in stream.notes)
+    (tmp_path / "status.csv").write_text("temp,status\n1.0,OK\n2.0,OK\n3.0,WARN\n")
+    with pytest.raises(AelabError, match=r"'status' holds text that changes \('OK', then 'WARN' in data row 3\)"):
+        read_stream(tmp_path / "status.csv")

@@ -8,6 +8,7 @@ reconstructions) come back by averaging over every window that covers a step (`m
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from array import array
@@ -33,6 +34,7 @@ from .tables import (
     feature_columns,
     in_training_column_order,
     is_sequence_header,
+    is_word,
     parquet_columns,
     table_from_columns,
 )
@@ -158,6 +160,12 @@ def _stream_from_csv(path: Path) -> Stream:
         features = feature_columns(header)
         if not features:
             raise AelabError(f"{path}: no feature columns (only {', '.join(header)})")
+        first = next(reader, [])  # its text columns, if any, must hold the same text in every row
+        reader = itertools.chain([first], reader)
+        fixed = {i: first[i].strip() for i in map(header.index, features) if i < len(first) and is_word(first[i])}
+        features = [h for h in features if header.index(h) not in fixed]
+        if not features:
+            raise AelabError(f"{path}: no columns of numbers (only {', '.join(header)})")
         feature_cols = [header.index(h) for h in features]
         time_col = header.index("timestamp") if "timestamp" in header else None
         label_name = next((c for c in ("is_anomaly", "label") if c in header), None)
@@ -178,6 +186,12 @@ def _stream_from_csv(path: Path) -> Stream:
                 row = row[: len(header)]
             if len(row) != len(header):
                 raise width_error(f"{path}: data row {row_number} has", row, header)
+            for c, text in fixed.items():
+                if row[c].strip() != text:
+                    raise AelabError(
+                        f"{path}: column {header[c]!r} holds text that changes ({text!r}, then {row[c]!r} in data row "
+                        f"{row_number}); a stream's features are numbers: drop it"
+                    )
             for c in feature_cols:
                 values.append(_number(path, row[c], header[c], row_number))
             if time_col is not None:
@@ -188,7 +202,11 @@ def _stream_from_csv(path: Path) -> Stream:
         raise AelabError(f"{path}: no data rows")
     x = np.frombuffer(values, dtype=np.float32).reshape(-1, len(features)).copy()
     is_anomaly = np.frombuffer(labels, dtype=np.int8).copy() if label_col is not None else None
-    stream = Stream(x, None, is_anomaly, features, str(path))
+    notes = ()
+    if fixed:
+        shown = ", ".join(f"{header[c]!r} ({text!r})" for c, text in fixed.items())
+        notes = (f"{path}: not features: {shown}, the same text in every row",)
+    stream = Stream(x, None, is_anomaly, features, str(path), notes=notes)
     return _with_timestamps(stream, stamps) if time_col is not None else stream
 
 
@@ -253,7 +271,7 @@ def _with_timestamps(stream: Stream, stamps: list[str]) -> Stream:
             "rows must be in time order"
         )
     notes = _gap_notes(path, stamps, steps, dated)
-    return replace(stream, timestamps=stamps, times=keys, dated=dated, notes=notes)
+    return replace(stream, timestamps=stamps, times=keys, dated=dated, notes=stream.notes + notes)
 
 
 def _gap_notes(path, stamps: list[str], steps: np.ndarray, dated: bool) -> tuple[str, ...]:

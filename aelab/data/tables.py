@@ -250,14 +250,17 @@ def is_text_column(cells: list) -> bool:
     a missing value), nor numbers with a decimal comma, nor dates or times: those stay the "not numeric" error that
     names the cell and says what to do."""
     first = next((cell for cell in cells if not _missing(cell)), None)
-    if first is None or not _is_word(first):  # a column of numbers says so in its first cell
+    if first is None or not is_word(first):  # a column of numbers says so in its first cell
         return False
     distinct = dict.fromkeys(cell for cell in cells if not _missing(cell))  # in order of appearance
     looked_at = itertools.islice(distinct, MAX_CATEGORIES + 1)  # enough to tell; a date is slow to rule out
-    return all(_is_word(cell) for cell in looked_at)
+    return all(is_word(cell) for cell in looked_at)
 
 
-def _is_word(cell) -> bool:
+def is_word(cell) -> bool:
+    """Whether `cell` is text: not missing, a number, a number with a decimal comma, nor a date or time."""
+    if _missing(cell):
+        return False
     try:
         feature_value(cell)
     except (TypeError, ValueError):
