@@ -162,7 +162,9 @@ def _stream_from_csv(path: Path) -> Stream:
             raise AelabError(f"{path}: no feature columns (only {', '.join(header)})")
         first = next(reader, [])  # its text columns, if any, must hold the same text in every row
         reader = itertools.chain([first], reader)
-        fixed = {i: first[i].strip() for i in map(header.index, features) if i < len(first) and is_word(first[i])}
+        fixed = {}  # column -> its text; a first row of another width is the error the loop below names
+        if len(header) <= len(first) <= len(cells):
+            fixed = {i: first[i].strip() for i in map(header.index, features) if is_word(first[i])}
         features = [h for h in features if header.index(h) not in fixed]
         if not features:
             raise AelabError(f"{path}: no columns of numbers (only {', '.join(header)})")
