@@ -27,7 +27,7 @@ from .data.images import IMAGE_SUFFIXES, LUMA, image_files_under, read_image, va
 from .data.npy import ArrayRows, NpyChunks
 from .data.sequences import LABELLED_SEQUENCE_FILES, check_padding, sequences_from_csv
 from .data.streams import Stream, check_length, mean_over_windows, per_window, read_stream, window_starts
-from .data.tables import category_columns, in_training_column_order, read_table
+from .data.tables import category_columns, category_names, in_training_column_order, read_table
 from .errors import AelabError
 from .evaluate import PCABaseline, encode, per_sample_mse, reconstruct
 from .io import atomic_path, check_writable
@@ -350,11 +350,11 @@ def _reconstruct_samples(run: Run, source: Source, input_path, output) -> int:
         (f,) = run.model.input_shape
         features = run.config.get("feature_names") or [f"f{i}" for i in range(f)]
         categories = run.config.get("categories", {})
-        columns = category_columns(features, np.zeros((0, f)), categories)[0]  # a category's value in one column
+        columns = category_names(features, categories)  # a category's value in one column
         with Writer(output, source.n, columns, (f,), np.float32) as out:
             for _, x_hat in _run_batches(run, source, run.model):
                 rows = scaler.invert(x_hat)
-                out.write(rows, category_columns(features, rows, categories)[1])
+                out.write(rows, category_columns(features, rows, categories))
         return source.n
     t, f = run.model.input_shape
     features = run.config.get("feature_names") or [f"f{i}" for i in range(f)]

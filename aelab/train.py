@@ -502,15 +502,15 @@ class Trainer:
         patience_over = cfg.patience is not None and state["epoch"] - state["best_epoch"] >= cfg.patience
         # A validation error at float noise leaves nothing to learn (1,000,000 rows of a rank-5 table trained all
         # 30 epochs, 329 s, exact from its PCA start on); with patience, its noise reset the count each epoch
-        patience_over = patience_over or state["best_val"] < EXACT_MSE
+        exact = state["best_val"] < EXACT_MSE
         # Checkpoint every epoch unless epochs are so short that saving would dominate (tiny data trains for
         # hundreds of one-batch epochs): then as often as keeps saving under CHECKPOINT_SHARE of the time
         since_save = time.perf_counter() - self._saved_at
-        if since_save * CHECKPOINT_SHARE >= self._save_seconds or epoch == cfg.epochs or patience_over:
+        if since_save * CHECKPOINT_SHARE >= self._save_seconds or epoch == cfg.epochs or patience_over or exact:
             self.save_checkpoint(state)
         stop = bool(on_epoch_end(epoch, self.model, h)) if on_epoch_end is not None else False
         self.model.train()
-        return stop or patience_over
+        return stop or patience_over or exact
 
     def _make_scheduler(self, steps_per_epoch):
         cfg = self.config

@@ -226,23 +226,30 @@ def category_note(categories: dict[str, list[str]]) -> str:
     )
 
 
-def category_columns(names: list[str], rows: np.ndarray, categories: dict[str, list[str]]) -> tuple[list, list]:
-    """(names, columns) of table `rows` (N, F) whose features are `names`, with each category's 0/1 features back in
-    one column of its value: the largest (a reconstruction's most likely value)."""
+def _table_columns(names: list[str], categories: dict[str, list[str]]):
+    """(column, first feature, its values or None) for each column of a table whose features are `names`: a
+    category's 0/1 features (`column=value`, one per value) as one column, any other feature as itself."""
     starts = {f"{column}{CATEGORY_MARK}{values[0]}": column for column, values in categories.items()}
-    out_names, out_columns, j = [], [], 0
+    j = 0
     while j < len(names):
-        if names[j] in starts:
-            column = starts[names[j]]
-            values = categories[column]
-            out_names.append(column)
-            out_columns.append(np.asarray(values, dtype=object)[rows[:, j : j + len(values)].argmax(1)])
-            j += len(values)
-        else:
-            out_names.append(names[j])
-            out_columns.append(rows[:, j])
-            j += 1
-    return out_names, out_columns
+        column = starts.get(names[j])
+        values = None if column is None else categories[column]
+        yield column or names[j], j, values
+        j += 1 if values is None else len(values)
+
+
+def category_names(names: list[str], categories: dict[str, list[str]]) -> list[str]:
+    """The columns of a table whose features are `names`: each category as one column (`category_columns`)."""
+    return [column for column, _, _ in _table_columns(names, categories)]
+
+
+def category_columns(names: list[str], rows: np.ndarray, categories: dict[str, list[str]]) -> list[np.ndarray]:
+    """The columns of table `rows` (N, F) whose features are `names` (`category_names`), each category's 0/1
+    features back in one column of its value: the largest (a reconstruction's most likely value)."""
+    return [
+        rows[:, j] if values is None else np.asarray(values, dtype=object)[rows[:, j : j + len(values)].argmax(1)]
+        for _, j, values in _table_columns(names, categories)
+    ]
 
 
 def is_text_column(cells: list) -> bool:
