@@ -290,6 +290,25 @@ def test_data_constant_in_every_feature_is_one_clear_error(tmp_path):
         assert str(data) in str(info.value) and "\n" not in str(info.value)
 
 
+def test_a_value_beyond_float32s_range_is_one_error_naming_the_file(tmp_path):
+    """1e300 is a finite float64 but infinite as the float32 that features are stored in: a table or a stream
+    of it trained on NaN silently (loss 0, "matches PCA"), sequences of it stopped in an internal error."""
+    rng = np.random.default_rng(0)
+    table = rng.normal(size=(100, 3))
+    table[5, 1] = 1e300
+    np.save(tmp_path / "table.npy", table)
+    rows = "\n".join(f"{1e300 if i == 5 else i % 7},{i % 3}" for i in range(400))
+    (tmp_path / "table.csv").write_text("a,b\n" + rows + "\n")
+    (tmp_path / "sequences.csv").write_text(
+        "sequence_id,t,x\n" + "\n".join(f"{i // 10},{i % 10},{-1e300 if i == 55 else i % 10}" for i in range(600))
+    )
+    cases = ((tmp_path / "table.npy", {}), (tmp_path / "table.csv", {}), (tmp_path / "table.csv", {"window": 20}))
+    for data, options in (*cases, (tmp_path / "sequences.csv", {})):
+        with pytest.raises(AelabError, match=r"beyond float32's range \(-?1e\+300; at most") as info:
+            load_dataset(str(data), **options)
+        assert str(data) in str(info.value) and "\n" not in str(info.value)
+
+
 def test_sequences_of_one_step_are_one_error_naming_the_file(tmp_path):
     """An (N, 1, F) file stopped in the model's config, "sequences need at least 2 steps", without the file."""
     np.save(tmp_path / "rows.npy", np.random.default_rng(0).normal(size=(50, 1, 3)).astype(np.float32))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,6 +74,18 @@ def is_number(text: str) -> bool:
 
 
 BOOLEANS = {"true": 1.0, "false": 0.0}  # as pandas writes a bool column (True/False)
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # features are stored as float32: 1e300 is finite here, inf there
+
+
+def float32_problem(value: float) -> str:
+    """Why a feature `value` outside +-FLOAT32_MAX (NaN included: it fails every comparison) cannot be a float32
+    feature, in words that follow "has": a finite number beyond float32's range would silently become infinite, and
+    then NaN."""
+    if math.isnan(value):
+        return "a NaN value"
+    if math.isinf(value):
+        return "an infinite value"
+    return f"a value beyond float32's range ({value:.3g}; at most +-3.4e38: rescale it)"
 
 
 def feature_value(cell) -> float:

@@ -134,6 +134,14 @@ def numeric_float32(x: np.ndarray, origin, noun: str) -> tuple[np.ndarray, tuple
         raise AelabError(f"{origin}: a {noun} must hold numbers, got {x.dtype}")
     if min(x.shape) == 0:
         raise AelabError(f"{origin}: empty {noun} {x.shape}")
+    if np.issubdtype(x.dtype, np.floating) and x.dtype.itemsize > 4:  # finite here, infinite as float32
+        beyond = np.argwhere(np.isfinite(x) & (np.abs(x) > np.finfo(np.float32).max))
+        if len(beyond):
+            where = tuple(int(i) for i in beyond[0])
+            raise AelabError(
+                f"{origin}: a value beyond float32's range ({x[where]:.3g}; at most +-3.4e38) at index {where}: "
+                "rescale the data"
+            )
     x = np.asarray(x, dtype=np.float32)
     bad = np.argwhere(~np.isfinite(x))
     return x, (tuple(int(i) for i in bad[0]) if len(bad) else None)

@@ -11,7 +11,9 @@ import numpy as np
 from ..errors import AelabError
 from ..padding import misplaced_value, pad_sequences
 from .csvfile import (
+    FLOAT32_MAX,
     feature_value,
+    float32_problem,
     is_feature_value,
     is_number,
     not_numeric_hint,
@@ -220,8 +222,11 @@ def sequences_from_csv(path: Path, length: int | None = None) -> CsvSequences:
             bad = next(c for c in feature_cols if not is_feature_value(row[c]))
             hint = not_numeric_hint(row[bad], classes=True)
             raise AelabError(f"{path}:{line}: non-numeric value {row[bad]!r} in column {header[bad]}{hint}") from None
-        if not all(math.isfinite(v) for v in values) or not math.isfinite(t):
-            raise AelabError(f"{path}:{line}: NaN or inf value")
+        if not math.isfinite(t):
+            raise AelabError(f"{path}:{line}: t is {row[t_col]!r}, not a finite number")
+        for c, value in zip(feature_cols, values, strict=True):
+            if not -FLOAT32_MAX <= value <= FLOAT32_MAX:
+                raise AelabError(f"{path}:{line}: column {header[c]} has {float32_problem(value)}")
         steps = series.setdefault(sid, {})
         if t in steps:
             raise AelabError(f"{path}:{line}: duplicate row for sequence_id={sid}, t={row[t_col]}")

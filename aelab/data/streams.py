@@ -19,8 +19,10 @@ import numpy as np
 
 from ..errors import AelabError, ConfigError
 from .csvfile import (
+    FLOAT32_MAX,
     csv_reader,
     feature_value,
+    float32_problem,
     is_number,
     named_width,
     not_numeric_hint,
@@ -238,8 +240,8 @@ def _number(path, cell: str, column: str, row: int) -> float:
     except ValueError:
         hint = not_numeric_hint(cell) or "; every column but timestamp, is_anomaly and label is a feature: drop it"
         raise AelabError(f"{path}: column {column!r} is not numeric ({cell!r} in data row {row}){hint}") from None
-    if not math.isfinite(value):
-        raise AelabError(f"{path}: column {column!r} has a NaN or infinite value in data row {row}")
+    if not -FLOAT32_MAX <= value <= FLOAT32_MAX:
+        raise AelabError(f"{path}: column {column!r} has {float32_problem(value)} in data row {row}")
     return value
 
 
