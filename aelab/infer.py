@@ -147,11 +147,18 @@ def _sequence_source(run: Run, path: Path, batch_size: int) -> Source:
         arr, ragged = ArrayRows(x), bool(np.isnan(x).any())
     else:
         raise AelabError(f"{path}: sequences must come as .npy (N, T, F), .csv, or the UCR/UEA archives' .tsv or .ts")
-    if arr.ndim != 3 or arr.shape[1:] != (seq_len, n_features):
+    if arr.ndim != 3:
+        hint = ""
+        if arr.shape == (seq_len, n_features):
+            hint = "; one sequence? save it as (1, T, F): x[None]"
+        elif arr.ndim == 2 and arr.shape[1] == n_features:
+            hint = f"; one long series? cut it into sequences of {seq_len} steps, or train on it as a stream (--window)"
         raise AelabError(
-            f"{path}: sequences of shape {arr.shape[1:] if arr.ndim == 3 else arr.shape}, "
-            f"the model takes (T={seq_len}, F={n_features})"
+            f"{path}: a {arr.ndim}-D array {arr.shape}, the model takes sequences "
+            f"(N, T={seq_len}, F={n_features}){hint}"
         )
+    if arr.shape[1:] != (seq_len, n_features):
+        raise AelabError(f"{path}: sequences of shape {arr.shape[1:]}, the model takes (T={seq_len}, F={n_features})")
 
     def batches():
         for i in range(0, len(arr), batch_size):

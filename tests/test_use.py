@@ -265,6 +265,11 @@ def test_bad_sequence_inputs(capsys, seq_run, tmp_path):
     np.save(tmp_path / "inf.npy", bad)
     code, _, err = run_cli(capsys, "encode", seq_run, tmp_path / "inf.npy", "-o", tmp_path / "z.npy")
     assert code == 2 and "sequence 1" in err and not (tmp_path / "z.npy").exists()
+    # one sequence without its batch axis, and one long series, each say what to do
+    for name, shape, hint in (("one.npy", (50, 10), r"x\[None\]"), ("series.npy", (900, 10), "--window")):
+        np.save(tmp_path / name, np.zeros(shape, np.float32))
+        code, _, err = run_cli(capsys, "encode", seq_run, tmp_path / name, "-o", tmp_path / "z.npy")
+        assert code == 2 and re.search(rf"{name}: a 2-D array .*takes sequences \(N, T=50, F=10\).*{hint}", err)
 
 
 def test_broken_run_directories(capsys, image_run, tmp_path):
