@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .data.augment import check_applies
 from .data.images import validate_image_values
 from .data.normalization import Standardizer
+from .data.npy import numeric_float32
 from .data.sequences import check_padding
 from .errors import AelabError, ConfigError
 from .evaluate import decode, encode, per_sample_mae, per_sample_mse, reconstruct
@@ -115,7 +116,7 @@ class _Autoencoder(BaseEstimator):
             )
         if not reset and sample != tuple(self.model_.input_shape):
             self._refuse_sample_shape(sample)
-        x = X.astype(np.float32)
+        x, _ = numeric_float32(X, "X", "array")  # refuses values beyond float32's range; NaN is checked below
         if kind == IMAGE:
             validate_image_values(x, "X")
         elif kind == SEQUENCE:

@@ -445,10 +445,11 @@ def test_estimator_follows_sklearn_conventions(tmp_path):
     assert search.best_params_["ae__latent_dim"] in (2, 4)
 
 
-def test_estimator_names_what_is_wrong_with_its_input():
+def test_estimator_names_what_is_wrong_with_its_input(tmp_path):
     rng = np.random.default_rng(0)
     images = rng.random((40, 1, 8, 8), dtype=np.float32)
     est = AutoencoderTransformer(model="cnn", latent_dim=4, epochs=1).fit(images)
+    est.save(tmp_path / "est")
     cases = [
         (lambda: est.transform(np.zeros((3, 1, 16, 16), np.float32)), "fitted on (1, 8, 8)"),
         (lambda: est.inverse_transform(np.zeros((3, 5))), "shape (N, 4)"),
@@ -456,6 +457,9 @@ def test_estimator_names_what_is_wrong_with_its_input():
         (lambda: AutoencoderTransformer(model="cnn").fit(images.transpose(0, 2, 3, 1)), "channels-last"),
         (lambda: AutoencoderTransformer(model="cnn").fit(images * 255), "[0, 1]"),
         (lambda: AutoencoderTransformer(model="lstm").fit([["a", "b"]]), "could not convert string to float"),
+        # finite as float64, infinite as the model's float32: it fitted on NaN with a warning
+        (lambda: AutoencoderTransformer(epochs=1).fit(np.eye(6) * 1e300), "beyond float32's range (1e+300"),
+        (lambda: load_run(tmp_path / "est").encode(images.astype(np.float64) * 1e300), "beyond float32's range"),
     ]
     for call, fragment in cases:
         with pytest.raises(ValueError, match=re.escape(fragment)) as info:  # AelabError is a ValueError
