@@ -9,6 +9,7 @@ built, sized, PCA-anchored and given their training budget exactly as by `aelab 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,6 +36,9 @@ KIND_OF_RANK = {2: TABLE, 3: SEQUENCE, 4: IMAGE}
 ERRORS = {"mae": per_sample_mae, "mse": per_sample_mse}  # a detector's per-sample error, by its saved name
 SCORE_BLOCK = 64  # rows per forward pass when a detector scores (see AutoencoderOutlierDetector._errors)
 RANK_OF_KIND = {kind: rank for rank, kind in KIND_OF_RANK.items()}
+
+
+SAVED_FILE = re.compile(r"config\.json|model\.safetensors|fold-\d+\.safetensors")  # what `save` writes
 
 
 class _Autoencoder(BaseEstimator):
@@ -208,7 +212,18 @@ class _Autoencoder(BaseEstimator):
         """Write a run directory (config.json + model.safetensors) that `load` and `aelab encode` read."""
         check_is_fitted(self, "model_")
         path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
+        if path.exists() and not path.is_dir():
+            raise AelabError(f"{path}: exists and is not a directory")
+        others = sorted(p.name for p in path.iterdir() if not SAVED_FILE.fullmatch(p.name)) if path.is_dir() else []
+        if others:  # a training run's, or the user's own: a save mixed into them would read as one of them
+            shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+            raise AelabError(f"{path}: holds other files ({shown}); save into a new or empty folder, or a former save")
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise AelabError(f"{path}: cannot create the folder ({exc.strerror or exc})") from None
+        for stale in path.glob("fold-*.safetensors"):  # a former detector's second model
+            stale.unlink()
         config = run_config(
             self.model_,
             normalization=self.standardizer_,

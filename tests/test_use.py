@@ -465,3 +465,19 @@ def test_estimator_names_what_is_wrong_with_its_input(tmp_path):
         with pytest.raises(ValueError, match=re.escape(fragment)) as info:  # AelabError is a ValueError
             call()
         assert "\n" not in str(info.value)
+
+
+def test_an_estimator_saves_over_a_former_save_but_never_into_a_run_or_other_files(tmp_path, seq_run):
+    x = np.random.default_rng(0).normal(size=(60, 5))
+    est = AutoencoderTransformer(epochs=1).fit(x)
+    est.save(tmp_path / "est")
+    est.save(tmp_path / "est")  # a former save is replaced
+    assert sorted(p.name for p in (tmp_path / "est").iterdir()) == ["config.json", "model.safetensors"]
+    before = (seq_run / "model.safetensors").read_bytes()
+    (tmp_path / "file").write_text("")
+    refused = ((seq_run, r"holds other files \(checkpoints, environment\.json"), (tmp_path / "file", "not a directory"))
+    for target, fragment in refused:
+        with pytest.raises(AelabError, match=fragment):
+            est.save(target)
+    assert (seq_run / "model.safetensors").read_bytes() == before
+    np.testing.assert_allclose(AutoencoderTransformer.load(tmp_path / "est").transform(x), est.transform(x))
