@@ -318,13 +318,22 @@ def test_sequences_of_one_step_are_one_error_naming_the_file(tmp_path):
         load_dataset(str(tmp_path / "rows.npy"), length=1)
 
 
-def test_images_too_small_for_the_models_are_one_error_naming_the_data(tmp_path):
+def test_images_too_small_or_too_large_for_the_models_are_one_error_naming_the_data(tmp_path):
+    """Photos of 4000x3000 trained at full size until the process was killed without a word (a PCA path of 2.3
+    billion parameters); images above 512x512 are scaled with --image-size instead."""
     folder = write_image_folder(tmp_path / "icons", size=2)
     np.save(tmp_path / "icons.npy", np.random.default_rng(0).random((30, 3, 3, 3)).astype(np.float32))
-    for data, files in ((folder, True), (tmp_path / "icons.npy", False)):
-        with pytest.raises(AelabError, match="too small") as info:
+    photos = write_image_folder(tmp_path / "photos", per_class=2, test_per_class=1, size=520)
+    np.save(tmp_path / "photos.npy", np.zeros((6, 600, 440, 3), np.uint8))
+    cases = ((folder, True, "too small"), (tmp_path / "icons.npy", False, "too small"))
+    cases += ((photos, True, "too large"), (tmp_path / "photos.npy", False, "too large"))
+    for data, files, fragment in cases:
+        with pytest.raises(AelabError, match=fragment) as info:
             load_dataset(str(data))
         assert str(info.value).startswith(f"{data}: images of ") and ("--image-size" in str(info.value)) == files
+    assert load_dataset(str(photos), image_size="64x64").train.x.shape[-2:] == (64, 64)
+    with pytest.raises(AelabError, match="--image-size 1024x1024: images of 1024x1024 are too large"):
+        load_dataset(str(photos), image_size="1024x1024")
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import AelabError, ConfigError
-from ..kinds import IMAGE, MIN_IMAGE_SIDE, SEQUENCE, TABLE
+from ..kinds import IMAGE, SEQUENCE, TABLE, image_size_problem
 from ..padding import fit_length
 from .cifar10 import locate_cifar10, open_cifar10
 from .images import (
@@ -550,9 +550,13 @@ def _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, s
     pool_idx = sample(all_idx, labels, train_n, seed, "--train-size")
     train_idx, val_idx = split_off(pool_idx, labels, val_fraction, seed, "--val-fraction")
 
+    first = train_pool.take(train_idx[:1], cache=False)  # (1, H, W, C): its size is checked before all are decoded
+    if problem := image_size_problem(*first.shape[1:3]):  # else the model's config refused them without the data
+        folder = Path(spec.data).is_dir()
+        hint = "; pass --image-size HxW to scale and centre-crop them" if folder else "; scale them first"
+        raise AelabError(f"{spec.data}: {problem}{hint}")
     if stream is None:
-        values_per_image = train_pool.take(train_idx[:1], cache=False).size
-        stream = should_stream(len(train_idx) + len(val_idx) + len(test_idx), values_per_image)
+        stream = should_stream(len(train_idx) + len(val_idx) + len(test_idx), first.size)
 
     parts = ((train_pool, train_idx), (train_pool, val_idx), (test_pool, test_idx))
     train, val, test = (_image_split(pool, idx, stream) for pool, idx in parts)
@@ -562,11 +566,6 @@ def _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, s
     if len(shapes) > 1:
         origin = f"--test-data {spec.test_data}" if spec.test_data else spec.data  # where the test images came from
         raise AelabError(f"{origin}: train and test images differ in size {sorted(shapes)}")
-    height, width = train.x.shape[-2:]
-    if min(height, width) < MIN_IMAGE_SIDE:  # else the model's config refused them without naming the data
-        side = MIN_IMAGE_SIDE
-        hint = " (--image-size HxW scales image files up)" if Path(spec.data).is_dir() else ""
-        raise AelabError(f"{spec.data}: images of {height}x{width} are too small: at least {side}x{side}{hint}")
     if isinstance(train.x, np.ndarray) and not np.ptp(train.x, axis=0).max() > 0:  # as Standardizer.fit refuses
         raise AelabError(f"{spec.data}: every training image is the same; there is nothing for a model to learn")
     return Dataset(IMAGE, train, val, test, train_pool.class_names, spec)

@@ -16,7 +16,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import AelabError
 from ..io import atomic_path, cache_dir
-from ..kinds import MIN_IMAGE_SIDE
+from ..kinds import image_size_problem
 from .npy import load_npy
 
 
@@ -129,8 +129,8 @@ def parse_image_size(text: str | None) -> tuple[int, int] | None:
         height, width = (int(v) for v in str(text).lower().split("x"))
     except ValueError:
         raise AelabError(f"--image-size: expected HxW such as 64x64, got {text!r}") from None
-    if min(height, width) < MIN_IMAGE_SIDE:
-        raise AelabError(f"--image-size: at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE}, got {text!r}")
+    if problem := image_size_problem(height, width):
+        raise AelabError(f"--image-size {text}: {problem}")
     return height, width
 
 

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import AelabError, ConfigError
-from ..kinds import IMAGE, MIN_IMAGE_SIDE
+from ..kinds import IMAGE, image_size_problem
 from .base import Autoencoder, check_latent
 from .registry import register
 
@@ -22,9 +22,8 @@ class ConvConfig:
     latent_dim: int = 32
 
     def __post_init__(self):
-        if min(self.height, self.width) < MIN_IMAGE_SIDE:
-            side = MIN_IMAGE_SIDE
-            raise AelabError(f"images of {self.height}x{self.width} are too small: at least {side}x{side}")
+        if problem := image_size_problem(self.height, self.width):
+            raise AelabError(problem)
         if self.channels not in (1, 3):
             raise AelabError(f"images must have 1 or 3 channels, got {self.channels}")
         check_latent(self, self.channels * self.height * self.width)
