@@ -1026,3 +1026,17 @@ def test_a_default_run_that_does_not_beat_pca_from_random_weights_ends_as_pca(ca
     code, out, err = run_cli(capsys, *args, "--init", "random", "--out", tmp_path / "b")  # asked for: kept
     metrics = json.loads((tmp_path / "b" / "metrics.json").read_text())
     assert code == 0 and "pca_fallback" not in metrics and metrics["mse_vs_pca"] > 1.1
+
+
+def test_a_parquet_column_of_lists_or_records_is_one_error_naming_it(tmp_path):
+    """A list or a record per cell stopped in an internal error ("unhashable type: 'list'")."""
+    pa, pq = pytest.importorskip("pyarrow"), pytest.importorskip("pyarrow.parquet")
+    from aelab.data.streams import read_stream
+    from aelab.data.tables import read_table
+
+    x = np.random.default_rng(0).normal(size=40)
+    for name, nested, kind in (("lists", [[1.0, 2.0]] * 40, "list<"), ("records", [{"v": 1}] * 40, "struct<")):
+        pq.write_table(pa.table({"a": x, name: nested}), tmp_path / f"{name}.parquet")
+        for read in (read_table, read_stream):
+            with pytest.raises(AelabError, match=rf"column '{name}' holds {kind}.* one number or text per cell"):
+                read(tmp_path / f"{name}.parquet")

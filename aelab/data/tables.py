@@ -173,12 +173,19 @@ def _csv_columns(path: Path) -> dict[str, list[str]]:
 def parquet_columns(path: Path) -> dict[str, list]:
     try:
         import pyarrow.parquet as pq
+        import pyarrow.types as pa_types
     except ImportError:
         raise AelabError(f"{path}: reading .parquet needs pyarrow: pip install 'aelab[parquet]'") from None
     try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several error types for a damaged file
         raise AelabError(f"{path}: unreadable parquet ({exc})") from None
+    for name, kind in zip(table.column_names, table.schema.types, strict=True):
+        if pa_types.is_nested(kind):  # a list or record per cell stopped in an internal error ("unhashable type")
+            raise AelabError(
+                f"{path}: column {name!r} holds {kind} values, not one number or text per cell: spread it into "
+                "columns of its own, or drop it"
+            )
     return {name: table.column(name).to_pylist() for name in table.column_names}
 
 
