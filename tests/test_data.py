@@ -579,6 +579,10 @@ def test_a_uea_ts_file_reads_its_dimensions_lengths_and_class_labels(tmp_path):
     (tmp_path / "bad.ts").write_text("0.1,0.2:walk\n")
     with pytest.raises(AelabError, match=r"bad.ts:1: expected '@' header lines"):
         load_dataset(str(tmp_path / "bad.ts"))
+    # a case whose dimensions differ in length read as a gap "at step 2" of another dimension
+    (tmp_path / "uneven.ts").write_text(header + "0.1,0.2,0.3:1,2:walk\n")
+    with pytest.raises(AelabError, match=r"uneven.ts:7: dimensions of 2 and 3 values; every dimension of a case"):
+        load_dataset(str(tmp_path / "uneven.ts"))
 
 
 def test_constant_is_relative_to_a_features_size(tmp_path):

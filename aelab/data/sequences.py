@@ -146,7 +146,13 @@ def sequences_from_ts(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
                 dims = [[_ts_value(v) for v in field.split(",")] for field in fields]
             except ValueError as exc:
                 raise AelabError(f"{path}:{number}: value {str(exc)!r} is not a number") from None
-            steps = max(map(len, dims))
+            lengths = sorted({len(values) for values in dims})
+            if len(lengths) > 1:  # padded with NaN, the shorter read as a gap "at step 29" of the case
+                raise AelabError(
+                    f"{path}:{number}: dimensions of {' and '.join(map(str, lengths))} values; every dimension of a "
+                    "case needs a value per step (write '?' for a missing one)"
+                )
+            steps = lengths[0]
             case = np.full((steps, len(dims)), np.nan, dtype=np.float32)
             for j, values in enumerate(dims):
                 case[: len(values), j] = values
