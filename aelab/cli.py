@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from .data.spec import DEFAULT_SEED, DEFAULT_VAL_FRACTION
+from .data.spec import DEFAULT_SEED, DEFAULT_VAL_FRACTION, MAX_SEED
 from .errors import AelabError, ConfigError
 
 PRESET_CHOICES = click.Choice(["lab", "best"])
@@ -66,7 +66,7 @@ def data_options(f):
         type=float,
         help="Share of the training pool held out for validation.",
     )(f)
-    f = click.option("--seed", default=DEFAULT_SEED, show_default=True, type=int)(f)
+    f = click.option("--seed", default=DEFAULT_SEED, show_default=True, type=click.IntRange(0, MAX_SEED))(f)
     f = test_data_options(f)
     f = click.option(
         "--window",

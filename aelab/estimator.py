@@ -23,6 +23,7 @@ from .data.images import validate_image_values
 from .data.normalization import Standardizer
 from .data.npy import numeric_float32
 from .data.sequences import check_padding
+from .data.spec import check_seed
 from .errors import AelabError, ConfigError
 from .evaluate import decode, encode, per_sample_mae, per_sample_mse, reconstruct
 from .experiment import NewModel, new_model, pca_unless_beaten, random_start_unless_beaten
@@ -141,6 +142,7 @@ class _Autoencoder(BaseEstimator):
 
     def _prepare(self, X) -> np.ndarray:
         """Check X, choose the model, fit the per-feature statistics; return X scaled as the model sees it."""
+        check_seed(self.seed)
         x = self._validated(X, reset=True)
         if len(x) < 2:  # one sample has no spread to learn, nor any to hold out for validation
             raise AelabError("X: 1 sample is too few to fit on")

@@ -8,6 +8,8 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from .errors import AelabError
 
 
@@ -64,9 +66,17 @@ def cache_dir() -> Path:
     return Path(os.environ.get("AELAB_CACHE", Path.home() / ".cache" / "aelab")).expanduser()
 
 
+def _plain(value):
+    """A NumPy scalar or array as a JSON number or list: estimator parameters from a grid search over np.arange are
+    np.int64, which `json` refuses."""
+    if isinstance(value, np.generic | np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def write_json(path: str | os.PathLike, obj) -> None:
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=_plain) + "\n")
 
 
 def read_json(path: str | os.PathLike):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 import os
 import sys
 import time
@@ -25,6 +26,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .data.augment import AUGMENTATIONS, AUTO
+from .data.spec import check_seed
 from .distributed import all_sum, is_main, rank_and_world
 from .errors import AelabError, ConfigError, TrainingDiverged
 from .io import atomic_path
@@ -55,10 +57,12 @@ class TrainConfig:
     seed: int = 42
 
     def __post_init__(self):
+        object.__setattr__(self, "seed", check_seed(self.seed))  # frozen
         for name in ("epochs", "batch_size"):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
                 raise ConfigError(name, f"must be a positive integer, got {value!r}")
+            object.__setattr__(self, name, int(value))  # NumPy's integers (a grid search's) as ints
         if not self.lr > 0 or not math.isfinite(self.lr):
             raise ConfigError("lr", f"must be positive, got {self.lr}")
         if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):

@@ -41,6 +41,7 @@ def test_unknown_model_is_a_usage_error(capsys, tmp_path):
         (["--batch-size", "5000"], ["--batch-size", "exceeds"]),
         (["--epochs", "0"], ["--epochs", "positive"]),
         (["--contrastive", "-1"], ["--contrastive", "0 or more"]),
+        (["--seed", "-1"], ["--seed", "0<=x<=4294967295"]),  # was an internal error from the data split
     ],
 )
 def test_option_validation(capsys, tmp_path, args, fragments):

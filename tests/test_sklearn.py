@@ -34,6 +34,29 @@ def test_a_pipeline_with_a_grid_search_over_the_latent_size():
     assert list(names) == [f"autoencodertransformer{i}" for i in range(search.best_params_["ae__latent_dim"])]
 
 
+def test_numpy_typed_parameters_as_a_grid_over_np_arange_gives_them_fit_save_and_load(tmp_path):
+    """np.int64 epochs were refused as "not a positive integer", an np.int64 seed stopped in torch ("an integer is
+    required") and any NumPy-typed parameter in `save` ("int64 is not JSON serializable")."""
+    X = load_wine().data
+    search = GridSearchCV(AutoencoderTransformer(max_steps=20), {"latent_dim": np.arange(2, 4)}, cv=2).fit(X)
+    assert isinstance(search.best_params_["latent_dim"], np.integer)
+    typed = dict(epochs=np.int64(2), batch_size=np.int64(32), seed=np.int64(7), val_fraction=np.float32(0.2))
+    for est in (search.best_estimator_, AutoencoderTransformer(**typed), AutoencoderOutlierDetector(**typed)):
+        est.fit(X).save(tmp_path / type(est).__name__)
+        again = type(est).load(tmp_path / type(est).__name__)
+        np.testing.assert_allclose(again.transform(X) if hasattr(est, "transform") else again.score_samples(X),
+                                   est.transform(X) if hasattr(est, "transform") else est.score_samples(X))  # fmt: skip
+    assert np.array_equal(AutoencoderTransformer(**typed).fit(X).transform(X), est_with_int_seed(typed, X))
+    for seed in (-1, 2**32, 1.5):
+        with pytest.raises(AelabError, match=r"seed: must be a whole number from 0 to 4294967295"):
+            AutoencoderTransformer(seed=seed).fit(X)
+
+
+def est_with_int_seed(typed: dict, X) -> np.ndarray:
+    """The codes of the same fit with every parameter as a plain Python number."""
+    return AutoencoderTransformer(**{k: v.item() for k, v in typed.items()}).fit(X).transform(X)
+
+
 def test_the_default_fit_trains_to_its_budget_and_starts_from_pca():
     X = load_wine().data
     est = AutoencoderTransformer().fit(X)  # model="auto" -> dense, latent 8, >= 1,000 optimizer steps

@@ -3,12 +3,24 @@ and back (`aelab evaluate` rebuilds a run's splits from it)."""
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, replace
 
 from ..errors import ConfigError
 from .streams import parse_window
 
 DEFAULT_SEED = 42
+MAX_SEED = 2**32 - 1  # NumPy's and scikit-learn's seeds are unsigned 32-bit numbers
+
+
+def check_seed(seed) -> int:
+    """`seed` as an int (NumPy's integers too, which torch's generators refuse), or an error for a seed that the
+    data split, PCA and NumPy would refuse from deep inside (an internal error)."""
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+        raise ConfigError("seed", f"must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
+    return int(seed)
+
+
 DEFAULT_VAL_FRACTION = 0.2
 
 
@@ -54,6 +66,7 @@ class DataSpec:
     stream: bool | None = None
 
     def __post_init__(self):
+        object.__setattr__(self, "seed", check_seed(self.seed))  # frozen
         if not isinstance(self.val_fraction, (int, float)) or not 0 < self.val_fraction < 1:
             raise ConfigError("val_fraction", f"must lie strictly between 0 and 1, got {self.val_fraction}")
         parse_size(self.train_size, "train_size")
