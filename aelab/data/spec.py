@@ -11,6 +11,7 @@ from .streams import parse_window
 
 DEFAULT_SEED = 42
 MAX_SEED = 2**32 - 1  # NumPy's and scikit-learn's seeds are unsigned 32-bit numbers
+DEFAULT_VAL_FRACTION = 0.2
 
 
 def check_seed(seed) -> int:
@@ -19,9 +20,6 @@ def check_seed(seed) -> int:
     if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
         raise ConfigError("seed", f"must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
     return int(seed)
-
-
-DEFAULT_VAL_FRACTION = 0.2
 
 
 def parse_size(value, field: str) -> int | None:
