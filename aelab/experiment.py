@@ -7,7 +7,6 @@ all of them exist, so a failed or interrupted run leaves its checkpoint and noth
 from __future__ import annotations
 
 import copy
-import math
 import shutil
 import time
 from collections.abc import Callable
@@ -130,13 +129,7 @@ def new_model(
     cls = model_class(model_name)
     shape = shape_config(cls.input_kind, tuple(x_train.shape[1:]))
     settings = model_settings(model_name, preset)
-    if latent_dim is not None:
-        settings["latent_dim"] = latent_dim
-    elif cls.input_kind == TABLE:
-        settings["latent_dim"] = default_table_latent(shape["n_features"])
-    else:  # the model's default size, at most half the values of a sample (5-step sequences, 4x4 images)
-        values = math.prod(x_train.shape[1:])
-        settings["latent_dim"] = min(cls.Config.__dataclass_fields__["latent_dim"].default, max(1, values // 2))
+    settings["latent_dim"] = latent_dim if latent_dim is not None else cls.default_latent(tuple(x_train.shape[1:]))
     if init is not None:
         settings["init"] = init
     model = create_model(model_name, **shape, **cls.adapt(settings, shape))

@@ -77,6 +77,17 @@ def test_only_the_seed_cnn_needs_sides_divisible_by_4():
         create_model("cnn", height=3, width=30)
 
 
+@pytest.mark.parametrize(
+    "name, shape, latent",
+    [("dense", dict(n_features=5), 4), ("lstm", dict(seq_len=8, n_features=1), 4), ("conv1d", dict(seq_len=5), 20),
+     ("cnn", dict(channels=1, height=4, width=4), 8), ("cnn", {}, 32), ("lstm-seed", {}, 20)],
+)  # fmt: skip
+def test_create_model_sizes_an_unasked_latent_for_the_sample_as_train_does(name, shape, latent):
+    """The config's fixed default (8 for tables, 20 for sequences) refused a 5-column table or an 8-step series."""
+    model = create_model(name, **shape)
+    assert model.latent_dim == latent == model_class(name).default_latent(model.input_shape)
+
+
 def test_latent_larger_than_input_is_refused():
     with pytest.raises(AelabError, match="exceeds the 64 values"):
         create_model("cnn", channels=1, height=8, width=8, latent_dim=65)

@@ -99,6 +99,13 @@ class Autoencoder(nn.Module):
     seed_replica: bool = False
     output_range: tuple[float, float] | None = None
 
+    @classmethod
+    def default_latent(cls, sample_shape: tuple[int, ...]) -> int:
+        """The latent size for samples of `sample_shape` when none is asked for: the config's default, at most half
+        the values of a sample (a 5-step univariate sequence gets 2, a 4x4 grayscale image 8)."""
+        default = cls.Config.__dataclass_fields__["latent_dim"].default
+        return min(default, max(1, math.prod(sample_shape) // 2))
+
     def __init__(self, config):
         super().__init__()
         self.config = config
@@ -164,6 +171,16 @@ class Autoencoder(nn.Module):
     @property
     def latent_dim(self) -> int:
         return self.config.latent_dim
+
+
+SHAPE_FIELDS = {IMAGE: ("channels", "height", "width"), TABLE: ("n_features",), SEQUENCE: ("seq_len", "n_features")}
+
+
+def sample_shape(model_class, config: dict) -> tuple[int, ...]:
+    """The shape of one sample (no batch axis) that a model of `model_class` built from `config` fields takes, the
+    config's defaults filling fields not given (the inverse of `shape_config`)."""
+    fields = {f.name: f.default for f in dataclasses.fields(model_class.Config)} | config
+    return tuple(fields[name] for name in SHAPE_FIELDS[model_class.input_kind])
 
 
 def shape_config(input_kind: str, sample_shape: tuple[int, ...]) -> dict:

@@ -45,6 +45,10 @@ class DenseAutoencoder(Autoencoder):
     description = "MLP AE beside a PCA path"
     default = True
 
+    @classmethod
+    def default_latent(cls, sample_shape: tuple[int, ...]) -> int:
+        return default_table_latent(sample_shape[0])
+
     def __init__(self, config: DenseConfig):
         super().__init__(config)
         c, h = config, config.hidden_width

@@ -12,6 +12,7 @@ import dataclasses
 
 from ..errors import AelabError
 from ..kinds import KINDS
+from .base import sample_shape
 
 _MODELS: dict[str, type] = {}
 
@@ -64,12 +65,16 @@ def model_class(name: str) -> type:
 
 
 def create_model(name: str, **config):
-    """Build a registered autoencoder from its config fields (unknown fields are an error)."""
+    """Build a registered autoencoder from its config fields (unknown fields are an error). Without `latent_dim`,
+    its size is the model's default for the sample shape (`default_latent`), as `aelab train` sizes it: the config's
+    fixed default (8 for tables, 20 for sequences) exceeded a narrow table's or a short sequence's values."""
     cls = model_class(name)
     fields = {f.name for f in dataclasses.fields(cls.Config)}
     unknown = sorted(set(config) - fields)
     if unknown:
         raise AelabError(f"model {name!r} has no setting {', '.join(unknown)}; it takes {', '.join(sorted(fields))}")
+    if "latent_dim" not in config:
+        config = {**config, "latent_dim": cls.default_latent(sample_shape(cls, config))}
     try:
         return cls(cls.Config(**config))
     except TypeError as exc:
