@@ -56,6 +56,12 @@ def evaluate_run(
         spec = spec.replace(labels=labels)
     if data is not None:
         spec = spec.replace(data=data, train_size=None, test_size=None, labels=labels, test_data=None, test_labels=None)
+    elif spec.data not in ("cifar10", "digits", "synthetic") and not Path(spec.data).exists():
+        # a path as given when it trained, from another folder, or data moved since
+        raise AelabError(
+            f"{run_dir}: its data {spec.data} is not there (from {Path.cwd()}); run from the folder it trained in, "
+            "or pass --data PATH"
+        )
     dataset = load_dataset(spec, normalization=run.normalization)
     if test_data is not None:
         dataset = with_test_file(dataset, test_data, test_labels)

@@ -252,6 +252,19 @@ def test_evaluate_recomputes_the_same_metrics(capsys, digits_run):
     assert after["pca_test_mse"] == pytest.approx(before["pca_test_mse"], rel=1e-6)
 
 
+def test_evaluating_a_run_whose_data_moved_names_the_run_and_the_path(capsys, tmp_path):
+    """It read "--data: 'table.npy' is neither cifar10, digits, synthetic nor an existing path" without a --data."""
+    np.save(tmp_path / "table.npy", np.random.default_rng(0).normal(size=(80, 4)))
+    code, _, _ = run_cli(capsys, "train", "dense", "--data", tmp_path / "table.npy", "--out", tmp_path / "run",
+                         "--epochs", "1")  # fmt: skip
+    assert code == 0
+    (tmp_path / "table.npy").rename(tmp_path / "moved.npy")
+    code, _, err = run_cli(capsys, "evaluate", tmp_path / "run")
+    assert_one_line_error(code, err, f"{tmp_path / 'run'}: its data {tmp_path / 'table.npy'} is not there", "--data")
+    code, out, _ = run_cli(capsys, "evaluate", tmp_path / "run", "--data", tmp_path / "moved.npy")
+    assert code == 0 and "test_mse=" in out
+
+
 def test_an_image_run_is_evaluated_on_another_folder(capsys, tmp_path):
     data = write_image_folder(tmp_path / "photos", per_class=8, test_per_class=2, size=8)
     run = tmp_path / "run"
