@@ -92,9 +92,10 @@ def point_adjusted(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return adjusted
 
 
-def anomaly_metrics(scores: np.ndarray, labels: np.ndarray, prefix: str = "") -> dict:
+def anomaly_metrics(scores: np.ndarray, labels: np.ndarray, prefix: str = "", over_time: bool = True) -> dict:
     """AUROC, AUPRC, best F1 without and with point adjustment, and (one anomaly only) the UCR hit; empty when the
-    labels hold no anomaly or nothing else, where none of these is defined."""
+    labels hold no anomaly or nothing else, where none of these is defined. Scores of samples rather than of time
+    steps (`over_time` False: a table's rows) have no stretches to adjust or hit: the first three only."""
     labels = np.asarray(labels).astype(np.int8)
     if labels.min() == labels.max():
         return {}
@@ -102,8 +103,10 @@ def anomaly_metrics(scores: np.ndarray, labels: np.ndarray, prefix: str = "") ->
         "anomaly_auroc": float(roc_auc_score(labels, scores)),
         "anomaly_auprc": float(average_precision_score(labels, scores)),
         "anomaly_best_f1": best_f1(scores, labels),
-        "anomaly_best_f1_pa": best_f1(point_adjusted(scores, labels), labels),
     }
+    if not over_time:
+        return {prefix + key: value for key, value in metrics.items()}
+    metrics["anomaly_best_f1_pa"] = best_f1(point_adjusted(scores, labels), labels)
     segments = anomaly_segments(labels)
     if len(segments) == 1:
         (start, stop), top = segments[0], int(np.argmax(scores))

@@ -21,6 +21,7 @@ from sklearn.preprocessing import StandardScaler
 
 from .anomaly import anomaly_metrics, step_scores
 from .data.augment import CHOICE_VALUES, variants, variants_per_sample
+from .data.csvfile import FLAGS
 from .padding import filled, masked_like
 from .stats import EXACT_MSE
 
@@ -274,7 +275,7 @@ def evaluate_model(model, dataset, seed: int = 42, references: bool = True) -> E
     pca_fit_seconds = time.perf_counter() - fit_started
 
     ae_errors, pca_errors = ErrorSums(), ErrorSums()
-    codes, pca_codes, shown = [], [], None
+    codes, pca_codes, shown, sample_errors = [], [], None, []
     for xb in row_batches(x_test):
         z = encode(model, xb)
         x_hat = masked_like(decode(model, z), xb)
@@ -284,6 +285,8 @@ def evaluate_model(model, dataset, seed: int = 42, references: bool = True) -> E
         pca_errors.add(xb, x_pca)
         codes.append(z)
         pca_codes.append(z_pca)
+        if dataset.anomaly_labels:  # each row's score, as `aelab score` gives it
+            sample_errors.append((per_sample_mse(xb, x_hat), per_sample_mse(xb, x_pca)))
         if shown is None:  # a batch holds more than SHOWN samples
             shown = (xb[:SHOWN], x_hat[:SHOWN], x_pca[:SHOWN])
     codes, pca_codes = np.concatenate(codes), np.concatenate(pca_codes)
@@ -320,6 +323,11 @@ def evaluate_model(model, dataset, seed: int = 42, references: bool = True) -> E
         )
     if dataset.stream is not None:
         metrics.update(_stream_metrics(model, pca, dataset.stream))
+    if dataset.anomaly_labels:
+        flags = np.array([FLAGS[name.strip().lower()] for name in dataset.class_names])[dataset.test.y]
+        scores, pca_scores = (np.concatenate(errors) for errors in zip(*sample_errors, strict=True))
+        metrics.update(anomaly_metrics(scores, flags, over_time=False))
+        metrics.update(anomaly_metrics(pca_scores, flags, prefix="pca_", over_time=False))
     if not references:
         return Evaluation(metrics, *shown, codes, pca_codes, None, pca_fit_seconds)
     if dataset.stream is not None:

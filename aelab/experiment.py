@@ -414,6 +414,8 @@ def summary_line(name: str, m: dict, seconds: float, init: str | None = None, au
         )
     if "probe_logreg" in m:
         line += f"; logistic probe {m['probe_logreg']:.1%} (PCA {m['pca_probe_logreg']:.1%})"
+    if "anomaly_auroc" in m:  # a labelled test stream's steps, or a table's rows flagged by is_anomaly
+        line += f"; anomaly AUROC {m['anomaly_auroc']:.3f} (PCA {m['pca_anomaly_auroc']:.3f})"
     return line
 
 

@@ -23,6 +23,7 @@ from torch.nn import functional as F
 from . import plots
 from .anomaly import CEILING_FACTOR, anomaly_metrics, step_scores
 from .data import DataSpec, load_dataset
+from .data.csvfile import FLAGS, is_flag_column
 from .data.images import IMAGE_SUFFIXES, LUMA, image_files_under, read_image, validate_image_values
 from .data.npy import ArrayRows, NpyChunks
 from .data.sequences import LABELLED_SEQUENCE_FILES, check_padding, sequences_from_csv
@@ -42,8 +43,11 @@ OUTPUT_SUFFIXES = (".npy", ".csv", ".parquet")
 class Source:
     """N samples in model layout, produced batch by batch; `raw_dtype` says how to write reconstructions back."""
 
-    def __init__(self, n: int, batches, raw_dtype=np.float32, ragged: bool = False, names=None, steps=None, notes=()):
+    def __init__(
+        self, n: int, batches, raw_dtype=np.float32, ragged: bool = False, names=None, steps=None, notes=(), flags=None
+    ):
         self.n = n
+        self.flags: np.ndarray | None = flags  # a table's is_anomaly column, 0/1 per sample: `score` reports on it
         self.notes: tuple[str, ...] = notes  # lines for the user about how the input was read
         self._batches = batches
         self.raw_dtype = raw_dtype
@@ -183,7 +187,10 @@ def _table_source(run: Run, path: Path, batch_size: int) -> Source:
         for i in range(0, len(scaled), batch_size):
             yield scaled[i : i + batch_size]
 
-    return Source(len(scaled), batches, names=table.ids, notes=table.notes)
+    flags = None
+    if table.label_column == "is_anomaly" and is_flag_column(table.labels):
+        flags = np.array([FLAGS[str(v).strip().lower()] for v in table.labels], dtype=np.int8)
+    return Source(len(scaled), batches, names=table.ids, notes=table.notes, flags=flags)
 
 
 def open_input(run: Run, path, resize: bool = False, batch_size: int = 256) -> Source:
@@ -441,8 +448,15 @@ def score_file(
         if plot is not None:
             raise AelabError("--plot: draws per-step scores of a stream run (trained with --window)")
         source = open_input(run, input_path, resize, batch_size)
-        n, flagged = _score_samples(run, source, output, threshold)
+        scores = _score_samples(run, source, output, threshold)
+        n, flagged = len(scores), int((scores > threshold).sum())
         unit, reference, notes = "samples", "the validation samples' errors", source.notes
+        if echo is not None and source.flags is not None:
+
+            def pca_scores(pca):
+                return np.concatenate([per_sample_mse(b, pca.reconstruct(b)) for b in source])
+
+            echo(_labelled_summary(run, scores, source.flags, input_path, pca_scores, over_time=False))
     if echo is not None:
         if threshold <= EXACT_MSE:
             reference = (
@@ -456,10 +470,10 @@ def score_file(
     return Written(n, unit, notes)
 
 
-def _score_samples(run: Run, source: Source, output, threshold: float) -> tuple[int, int]:
-    """(samples, flagged) of `source`, each sample's score written to `output`."""
+def _score_samples(run: Run, source: Source, output, threshold: float) -> np.ndarray:
+    """The score of each sample of `source`, written to `output` with whether it is over `threshold`."""
     dtype = np.dtype([("index", np.int64), ("score", np.float64), ("is_anomaly", np.bool_)])
-    flagged = 0
+    scores = np.empty(source.n)
     with Writer(output, source.n, ["index", "score", "is_anomaly", *source.name_header()], (), dtype) as out:
         start = 0
         for x, x_hat in _run_batches(run, source, run.model):
@@ -469,9 +483,9 @@ def _score_samples(run: Run, source: Source, output, threshold: float) -> tuple[
             rows = np.empty(len(x), dtype)
             rows["index"], rows["score"], rows["is_anomaly"] = index, score, score > threshold
             out.write(rows, [index, score, score > threshold, *source.name_columns(start, stop)])
-            flagged += int(rows["is_anomaly"].sum())
+            scores[start:stop] = score
             start = stop
-    return source.n, flagged
+    return scores
 
 
 def _score_stream(run: Run, input_path, output, resize, batch_size, threshold: float, plot, echo) -> tuple[int, int]:
@@ -497,16 +511,21 @@ def _score_stream(run: Run, input_path, output, resize, batch_size, threshold: f
             stream.dated, stream.is_anomaly,
         )  # fmt: skip
     if echo is not None and stream.is_anomaly is not None:
-        echo(_labelled_stream_summary(run, stream, scores, batch_size))
+
+        def pca_scores(pca):
+            return step_scores(pca.reconstruct, stream.values, window, stride, batch_size)
+
+        echo(_labelled_summary(run, scores, stream.is_anomaly, stream.origin, pca_scores))
     return len(stream), int(flagged.sum())
 
 
-def _labelled_stream_summary(run: Run, stream: Stream, scores: np.ndarray, batch_size: int) -> str:
-    """One line: the anomaly metrics of `scores` against the stream's labels, beside those of the PCA detector
-    refitted on the run's training windows (when its training data is still where the run says)."""
-    found = anomaly_metrics(scores, stream.is_anomaly)
+def _labelled_summary(run: Run, scores, flags, origin, pca_scores_of, over_time: bool = True) -> str:
+    """One line: the anomaly metrics of `scores` against the input's is_anomaly `flags` (a stream's steps, or a
+    table's rows: `over_time` False), beside those of the PCA detector refitted on the run's training split (when
+    its training data is still where the run says), whose scores `pca_scores_of(pca)` gives."""
+    found = anomaly_metrics(scores, flags, over_time=over_time)
     if not found:
-        return f"{stream.origin}: is_anomaly marks no anomaly (or only anomalies); no anomaly metrics"
+        return f"{origin}: is_anomaly marks no anomaly (or only anomalies); no anomaly metrics"
     try:
         train = load_dataset(DataSpec.from_dict(run.config["data"]), normalization=run.normalization).train.x
     except AelabError as exc:
@@ -515,9 +534,7 @@ def _labelled_stream_summary(run: Run, stream: Stream, scores: np.ndarray, batch
     if train is not None:
         seed = run.config["data"].get("seed", 42)  # fitted as the run's own baseline was
         pca = PCABaseline(run.model.latent_dim, clip=run.model.output_range, seed=seed).fit(train)
-        window, stride = run.window
-        pca_scores = step_scores(pca.reconstruct, stream.values, window, stride, batch_size)
-        baseline = anomaly_metrics(pca_scores, stream.is_anomaly)
+        baseline = anomaly_metrics(pca_scores_of(pca), flags, over_time=over_time)
     parts = []
     for key, value in found.items():
         label = key.removeprefix("anomaly_")

@@ -2,6 +2,7 @@
 never worse than PCA on the training rows, and every default model on inputs of other shapes."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -1040,3 +1041,32 @@ def test_a_parquet_column_of_lists_or_records_is_one_error_naming_it(tmp_path):
         for read in (read_table, read_stream):
             with pytest.raises(AelabError, match=rf"column '{name}' holds {kind}.* one number or text per cell"):
                 read(tmp_path / f"{name}.parquet")
+
+
+def test_a_table_with_an_is_anomaly_column_reports_how_the_errors_rank_its_flagged_rows(capsys, tmp_path):
+    """Its 0/1 flags were read as two classes for the probes only; now metrics.json holds the anomaly metrics of
+    the rows' reconstruction errors beside PCA's (no point adjustment: rows are not time steps), as for a stream."""
+    rng = np.random.default_rng(0)
+    inliers = rng.normal(size=(400, 2)) @ rng.normal(size=(2, 6)) + 0.05 * rng.normal(size=(400, 6))
+    outliers = rng.normal(size=(20, 6)) * 2  # off the plane the rest lie on
+    x, flags = np.vstack([inliers, outliers]), np.r_[np.zeros(400, int), np.ones(20, int)]
+    order = rng.permutation(len(x))
+    header = ",".join(f"f{j}" for j in range(6))
+    for column, values in (("is_anomaly", flags), ("label", flags)):
+        rows = [",".join(f"{v:.5f}" for v in x[i]) + f",{['false', 'true'][values[i]]}" for i in order]
+        (tmp_path / f"{column}.csv").write_text(f"{header},{column}\n" + "\n".join(rows) + "\n")
+        out = tmp_path / column
+        code, stdout, _ = run_cli(capsys, "train", "dense", "--data", tmp_path / f"{column}.csv", "--out", out,
+                                  "--latent-dim", "2")  # fmt: skip
+        assert code == 0
+        metrics = json.loads((out / "metrics.json").read_text())
+        if column == "label":  # a class like any other
+            assert "anomaly_auroc" not in metrics and "anomaly AUROC" not in stdout
+            continue
+        assert metrics["anomaly_auroc"] > 0.95 and metrics["pca_anomaly_auroc"] > 0.95
+        assert {"anomaly_auprc", "anomaly_best_f1"} <= set(metrics) and "anomaly_best_f1_pa" not in metrics
+        assert f"anomaly AUROC {metrics['anomaly_auroc']:.3f} (PCA {metrics['pca_anomaly_auroc']:.3f})" in stdout
+        # `aelab score` on a flagged table says how its scores rank the flagged rows, PCA's beside them
+        code, stdout, _ = run_cli(capsys, "score", out, tmp_path / f"{column}.csv", "-o", tmp_path / "scores.csv")
+        found = re.search(r"anomaly metrics: auroc ([\d.]+) \(PCA ([\d.]+)\), auprc [\d.]+ \(PCA [\d.]+\)", stdout)
+        assert code == 0 and found and float(found[1]) > 0.95 and float(found[2]) > 0.95

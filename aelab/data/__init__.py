@@ -17,6 +17,7 @@ from ..errors import AelabError, ConfigError
 from ..kinds import IMAGE, SEQUENCE, TABLE, image_size_problem
 from ..padding import fit_length
 from .cifar10 import locate_cifar10, open_cifar10
+from .csvfile import is_flag_column
 from .images import (
     ArrayPool,
     FolderPool,
@@ -94,6 +95,7 @@ class Dataset:
     no_probes: str | None = None  # why there are no probes although the training data has labels
     notes: tuple[str, ...] = ()  # lines for the user about how the data was read
     categories: dict[str, list[str]] = field(default_factory=dict)  # a table's text columns: their values
+    anomaly_labels: bool = False  # the labels are a table's is_anomaly flags: runs report how errors rank them
 
     def probe_note(self) -> str | None:
         """A line for the user where the training data has labels and the probes are off anyway."""
@@ -155,7 +157,7 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
     path = Path(data)
     if not path.exists():
         raise AelabError(f"--data: {data!r} is neither cifar10, digits, synthetic nor an existing path")
-    kind, x, raw_y, features, categories, _ = _read_arrays(path, labels, spec.length)
+    kind, x, raw_y, features, categories, _, anomaly_labels = _read_arrays(path, labels, spec.length)
     notes = (f"{path.name}: {category_note(categories)}",) if categories else ()
     if kind == TABLE and x.shape[1] < 2:  # a code of one value would copy it: every error 0, nothing learnt
         raise AelabError(
@@ -167,9 +169,10 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
         test_path = Path(spec.test_data)
         if not test_path.exists():
             raise AelabError(f"--test-data: {test_path} does not exist")
-        test_kind, x_test, raw_y_test, test_features, _, test_notes = _read_arrays(
+        test_kind, x_test, raw_y_test, test_features, _, test_notes, test_anomaly_labels = _read_arrays(
             test_path, spec.test_labels, None, categories
         )
+        anomaly_labels &= test_anomaly_labels
         notes += test_notes
         if test_kind == kind == SEQUENCE:
             x_test, length_notes = _to_training_length(x_test, x, bool(spec.length), test_path)
@@ -197,7 +200,8 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
     dataset = _array_dataset(
         kind, x, y, names, features, train_n, test_n, val_fraction, seed, spec, path, normalization, test
     )
-    return replace(dataset, no_probes=no_probes, notes=notes, categories=categories)
+    anomaly_labels &= dataset.has_labels
+    return replace(dataset, no_probes=no_probes, notes=notes, categories=categories, anomaly_labels=anomaly_labels)
 
 
 def _to_training_length(x_test: np.ndarray, x_train: np.ndarray, cut: bool, test_path) -> tuple[np.ndarray, tuple]:
@@ -277,7 +281,7 @@ def with_test_file(dataset: Dataset, test_data, test_labels=None) -> Dataset:
     test_path = Path(test_data)
     if not test_path.exists():
         raise AelabError(f"--test-data: {test_path} does not exist")
-    kind, x, raw_y, features, _, notes = _read_arrays(test_path, test_labels, None, dataset.categories)
+    kind, x, raw_y, features, _, notes, anomaly_labels = _read_arrays(test_path, test_labels, None, dataset.categories)
     if kind == dataset.kind == SEQUENCE:
         x, length_notes = _to_training_length(x, dataset.train.x, bool(dataset.spec.length), test_path)
         notes += length_notes
@@ -296,7 +300,9 @@ def with_test_file(dataset: Dataset, test_data, test_labels=None) -> Dataset:
             no_probes = unknown
         else:
             y = np.array([known[str(v)] for v in raw_y], dtype=np.int64)
-    return replace(dataset, test=Split(dataset.normalization.apply(x), y), no_probes=no_probes, notes=notes)
+    anomaly_labels = dataset.anomaly_labels and anomaly_labels and y is not None
+    test = Split(dataset.normalization.apply(x), y)
+    return replace(dataset, test=test, no_probes=no_probes, notes=notes, anomaly_labels=anomaly_labels)
 
 
 class ReadArrays(NamedTuple):
@@ -308,6 +314,7 @@ class ReadArrays(NamedTuple):
     features: list[str] | None
     categories: dict[str, list[str]]  # a table's text columns and their values
     notes: tuple[str, ...]  # lines for the user about how it was read
+    anomaly_labels: bool = False  # the labels are an is_anomaly column's 0/1 flags
 
 
 def _read_arrays(
@@ -315,7 +322,7 @@ def _read_arrays(
 ) -> ReadArrays:
     """A sequence or table file, its sequences cut or padded to `length` steps when given; a table's text columns
     read as `categories` (a test file's: the training table's), or as the categories they hold (`read_table`)."""
-    read_as, notes = {}, ()
+    read_as, notes, anomaly_labels = {}, (), False
     kind = _file_kind(path)
     if kind == SEQUENCE and path.suffix.lower() == ".csv":
         read = sequences_from_csv(path, length)
@@ -334,6 +341,7 @@ def _read_arrays(
             raise ConfigError("length", f"applies to sequence files (.csv, .npy); {path.name} is a table")
         table = read_table(path, categories)
         x, raw, features, read_as, notes = table.x, table.labels, table.feature_names, table.categories, table.notes
+        anomaly_labels = table.label_column == "is_anomaly" and not labels and is_flag_column(raw)
     if kind == SEQUENCE and x.shape[1] < 2:  # else the model's config refused it without naming the file
         raise AelabError(
             f"{path}: sequences of {x.shape[1]} step{'s' * (x.shape[1] != 1)}; a model needs at least 2 "
@@ -344,7 +352,7 @@ def _read_arrays(
     elif raw is not None:
         where = "its class labels" if path.suffix.lower() in LABELLED_SEQUENCE_FILES else "column 'label'"
         _check_class_labels(raw, f"{path}: {where}")
-    return ReadArrays(kind, x, raw, features, read_as, notes)
+    return ReadArrays(kind, x, raw, features, read_as, notes, anomaly_labels)
 
 
 def _encode_labels(raw_train, raw_test):

@@ -74,6 +74,14 @@ def is_number(text: str) -> bool:
 
 
 BOOLEANS = {"true": 1.0, "false": 0.0}  # as pandas writes a bool column (True/False)
+FLAGS = {"1": 1, "1.0": 1, "true": 1, "0": 0, "0.0": 0, "false": 0}  # an is_anomaly cell, in lower case
+
+
+def is_flag_column(cells) -> bool:
+    """Whether every cell is a 0/1 flag (`FLAGS`): an is_anomaly column's, as written by hand, numpy or pandas."""
+    return all(str(cell).strip().lower() in FLAGS for cell in set(cells))
+
+
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # features are stored as float32: 1e300 is finite here, inf there
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import AelabError, ConfigError
 from .csvfile import (
+    FLAGS,
     FLOAT32_MAX,
     csv_reader,
     feature_value,
@@ -246,11 +247,9 @@ def _number(path, cell: str, column: str, row: int) -> float:
 
 
 def _flag(path, cell: str, column: str, row: int) -> int:
-    text = cell.strip().lower()
-    if text in ("1", "1.0", "true"):
-        return 1
-    if text in ("0", "0.0", "false"):
-        return 0
+    flag = FLAGS.get(cell.strip().lower())
+    if flag is not None:
+        return flag
     raise AelabError(f"{path}: column {column!r} must be 0 or 1 per step, got {cell!r} in data row {row}")
 
 

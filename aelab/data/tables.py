@@ -45,6 +45,7 @@ class Table:
     ids: tuple[str, list[str]] | None = None  # an `id` column (any case): its name and cells, to name output rows
     categories: dict[str, list[str]] = field(default_factory=dict)  # text columns read as categories: their values
     notes: tuple[str, ...] = ()  # lines for the user: values of a category that training lacked
+    label_column: str | None = None  # the column `labels` came from: "label", or "is_anomaly" (0/1 flags)
 
 
 def is_row_index(name: str) -> bool:
@@ -218,7 +219,7 @@ def table_from_columns(path: Path, columns: dict[str, list], categories: dict[st
     labels = None if label_column is None else np.asarray([str(v) for v in columns[label_column]])
     id_column = next((c for c in columns if c.lower() == "id"), None)
     ids = None if id_column is None else (id_column, [str(v) for v in columns[id_column]])
-    return Table(x, labels, names, ids, read_as_categories, tuple(notes))
+    return Table(x, labels, names, ids, read_as_categories, tuple(notes), label_column)
 
 
 def _missing(cell) -> bool:
