@@ -15,17 +15,7 @@ import numpy as np
 
 from ..errors import AelabError
 from . import csvfile
-from .csvfile import (
-    FLOAT32_MAX,
-    csv_reader,
-    feature_value,
-    float32_problem,
-    is_number,
-    named_width,
-    not_numeric_hint,
-    open_csv,
-    read_csv_rows,
-)
+from .csvfile import csv_reader, feature_value, is_number, named_width, not_numeric_hint, open_csv, read_csv_rows
 from .npy import load_npy, numeric_float32
 
 NOT_FEATURES = ("label", "is_anomaly", "timestamp")
@@ -348,8 +338,8 @@ def _column_values(path: Path, name: str, cells: list) -> np.ndarray:
                 else "; other cells are numbers: a mark for a missing value? fill or drop it"
             )
             raise AelabError(f"{path}: column {name!r} is not numeric ({cell!r} in data row {i + 1}){hint}") from None
-        if not -FLOAT32_MAX <= values[i] <= FLOAT32_MAX:
-            raise AelabError(f"{path}: column {name!r} has {float32_problem(values[i])} in data row {i + 1}")
+        if not -csvfile.FLOAT32_MAX <= values[i] <= csvfile.FLOAT32_MAX:
+            raise AelabError(f"{path}: column {name!r} has {csvfile.float32_problem(values[i])} in data row {i + 1}")
     return values
 
 
