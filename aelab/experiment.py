@@ -31,7 +31,7 @@ from .distributed import barrier, is_main
 from .errors import AelabError, ConfigError, TrainingDiverged
 from .evaluate import MATCH_BAND, anchor_to_pca, augmented_codes_note, evaluate_model, pca_verdict
 from .kinds import IMAGE, SEQUENCE, TABLE
-from .models import Autoencoder, create_model, model_class, shape_config
+from .models import Autoencoder, config_dict, create_model, model_class, shape_config
 from .models.dense import default_table_latent
 from .presets import default_init, model_settings, train_config, training_budget
 from .run import CHECKPOINTS, prepare_out_dir, publish, run_config, write_run_files
@@ -303,7 +303,12 @@ def train_on(
     def fit(this: NewModel, checkpoint: Path, say: str | None = None) -> tuple[dict, int]:
         if say:
             echo(say)
-        trainer = Trainer(this.model, cfg, checkpoint=checkpoint, progress=progress, workers=workers)
+        identity = {
+            "model": model_name,
+            **{f"model.{k}": v for k, v in config_dict(this.model.config).items()},
+            **{f"data.{k}": v for k, v in dataset.spec.to_dict().items()},
+        }
+        trainer = Trainer(this.model, cfg, checkpoint=checkpoint, progress=progress, workers=workers, identity=identity)
         train, val = as_source(dataset.train.x), as_source(dataset.val.x)
         history = trainer.fit(train, val, resume=resume, view=view, **this.fit_options())
         this.model.cpu().eval()

@@ -316,10 +316,14 @@ class Trainer:
         device: str = "auto",
         progress: bool = True,
         workers: int | None = None,
+        identity: dict | None = None,
     ):
         self.model = model
         self.config = config
         self.checkpoint = Path(checkpoint) if checkpoint else None
+        # what a resumed run must share with its checkpoint besides `config`: a flat record of the model and its
+        # data (`aelab train` passes its model's name and config and its data spec), saved in the checkpoint
+        self.identity = identity
         self.device = pick_device(device)
         self.progress = progress
         self.workers = default_workers() if workers is None else workers  # readers for data not in memory
@@ -544,6 +548,7 @@ class Trainer:
             "best_epoch": state["best_epoch"],
             "best_weights": state["best_weights"],
             "train_config": self.config.to_dict(),
+            "identity": self.identity,
         }
         with atomic_path(self.checkpoint) as tmp:
             torch.save(payload, tmp)
@@ -562,6 +567,18 @@ class Trainer:
             for k, v in asked.items()
             if k in ckpt["train_config"] and ckpt["train_config"][k] != v
         ]
+        # Another model or other data (a file, its options, the latent size) would load weights of another shape
+        # (a torch error of many lines) or of another data set (a run that reads as trained on this one)
+        saved = ckpt.get("identity")
+        if self.identity is not None and saved is not None:
+            keys = list({**self.identity, **saved})
+            if self.identity.get("model") != saved.get("model"):  # another model: its config differs throughout
+                keys = [k for k in keys if not k.startswith("model.")]
+            changed += [
+                f"{k}={self.identity.get(k)!r} (checkpoint: {saved.get(k)!r})"
+                for k in keys
+                if self.identity.get(k) != saved.get(k)
+            ]
         if changed:
             raise AelabError(
                 f"--resume: {self.checkpoint} was trained with other settings: {', '.join(changed)}; "

@@ -7,10 +7,11 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import torch
 
-from helpers import run_cli
+from helpers import assert_one_line_error, run_cli
 
 pytestmark = pytest.mark.slow  # end to end through the CLI
 
@@ -75,3 +76,22 @@ def test_a_run_killed_in_its_random_second_start_resumes_it(capsys, tmp_path):
     resumed, whole = _resumed_and_whole(capsys, args, killed, tmp_path / "whole")
     assert resumed["random_start"] is whole["random_start"] is True
     assert abs(resumed["test_mse"] - whole["test_mse"]) <= 0.01 * whole["test_mse"]
+
+
+def test_a_resume_with_other_data_or_another_model_size_is_refused_naming_each(capsys, tmp_path):
+    """Other data of the same shape resumed the checkpoint and wrote a run that read as trained on it; another
+    latent size stopped in torch's "size mismatch" of many lines."""
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        np.save(tmp_path / f"{name}.npy", rng.normal(size=(80, 5)))
+    out = tmp_path / "run"
+    base = ["train", "dense", "--out", out, "--epochs", "2"]
+    assert run_cli(capsys, *base, "--data", tmp_path / "a.npy")[0] == 0
+    for more, fragment in (
+        (["--data", tmp_path / "b.npy"], f"data.data='{tmp_path / 'b.npy'}' (checkpoint: '{tmp_path / 'a.npy'}')"),
+        (["--data", tmp_path / "a.npy", "--latent-dim", "2"], "model.latent_dim=2 (checkpoint: 4)"),
+    ):
+        code, _, err = run_cli(capsys, *base, *more, "--resume")
+        assert_one_line_error(code, err, "--resume:", "trained with other settings", fragment)
+    code, _, err = run_cli(capsys, *base, "--data", tmp_path / "a.npy", "--resume")  # the same run resumes
+    assert code == 0, err
