@@ -595,3 +595,12 @@ def test_constant_is_relative_to_a_features_size(tmp_path):
     d = load_dataset(str(tmp_path / "tiny.npy"))
     assert abs(d.train.x[:, 0].std() - 1) < 0.1 and abs(d.train.x[:, 1].std() - 1) < 0.1
     assert d.normalization.std[2] == 1.0
+
+
+def test_a_folder_of_data_files_that_are_not_images_says_how_to_bring_them(tmp_path):
+    """One recording per CSV is a common layout; the folder read as images said only "no image files to read"."""
+    (tmp_path / "recordings").mkdir()
+    for i in range(3):
+        (tmp_path / "recordings" / f"r{i}.csv").write_text("t,x\n0,1\n1,2\n")
+    with pytest.raises(AelabError, match=r"recordings: no image files to read \(it holds \.csv files: .*sequence_id"):
+        load_dataset(str(tmp_path / "recordings"))

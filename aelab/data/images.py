@@ -177,7 +177,7 @@ class FolderPool:
         if class_dirs:
             return cls.scan(root, class_names, size)
         if not files:
-            raise AelabError(f"{root}: no image files to read")
+            raise AelabError(f"{root}: no image files to read{_other_files_hint(entries)}")
         return cls(files, None, None, str(root), size)
 
     @classmethod
@@ -220,6 +220,20 @@ class FolderPool:
         if cache is not None:
             _store(cache, images)
         return images
+
+
+DATA_SUFFIXES = (".csv", ".npy", ".parquet", ".tsv", ".ts", ".txt")  # files aelab reads one at a time, not as a folder
+
+
+def _other_files_hint(entries: list[Path]) -> str:
+    """For a folder of data files that are not images (one recording per CSV, say), how aelab takes them."""
+    found = sorted({p.suffix.lower() for p in entries if p.is_file() and p.suffix.lower() in DATA_SUFFIXES})
+    if not found:
+        return ""
+    return (
+        f" (it holds {', '.join(found)} files: a folder is read as images; pass one file to --data, e.g. sequences "
+        "as one CSV with columns sequence_id,t,<features>, one sequence_id per recording)"
+    )
 
 
 def _decode_all(files: list[Path], size: tuple[int, int] | None = None) -> np.ndarray:
