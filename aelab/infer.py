@@ -23,7 +23,7 @@ from torch.nn import functional as F
 from . import plots
 from .anomaly import CEILING_FACTOR, anomaly_metrics, step_scores
 from .data import DataSpec, load_dataset
-from .data.csvfile import FLAGS, is_flag_column
+from .data.csvfile import flags_of
 from .data.images import IMAGE_SUFFIXES, LUMA, image_files_under, read_image, validate_image_values
 from .data.npy import ArrayRows, NpyChunks
 from .data.sequences import LABELLED_SEQUENCE_FILES, check_padding, sequences_from_csv
@@ -187,9 +187,7 @@ def _table_source(run: Run, path: Path, batch_size: int) -> Source:
         for i in range(0, len(scaled), batch_size):
             yield scaled[i : i + batch_size]
 
-    flags = None
-    if table.label_column == "is_anomaly" and is_flag_column(table.labels):
-        flags = np.array([FLAGS[str(v).strip().lower()] for v in table.labels], dtype=np.int8)
+    flags = flags_of(table.labels) if table.label_column == "is_anomaly" else None
     return Source(len(scaled), batches, names=table.ids, notes=table.notes, flags=flags)
 
 

@@ -17,7 +17,7 @@ from ..errors import AelabError, ConfigError
 from ..kinds import IMAGE, SEQUENCE, TABLE, image_size_problem
 from ..padding import fit_length
 from .cifar10 import locate_cifar10, open_cifar10
-from .csvfile import is_flag_column
+from .csvfile import flags_of
 from .images import (
     ArrayPool,
     FolderPool,
@@ -341,7 +341,7 @@ def _read_arrays(
             raise ConfigError("length", f"applies to sequence files (.csv, .npy); {path.name} is a table")
         table = read_table(path, categories)
         x, raw, features, read_as, notes = table.x, table.labels, table.feature_names, table.categories, table.notes
-        anomaly_labels = table.label_column == "is_anomaly" and not labels and is_flag_column(raw)
+        anomaly_labels = table.label_column == "is_anomaly" and not labels and flags_of(raw) is not None
     if kind == SEQUENCE and x.shape[1] < 2:  # else the model's config refused it without naming the file
         raise AelabError(
             f"{path}: sequences of {x.shape[1]} step{'s' * (x.shape[1] != 1)}; a model needs at least 2 "

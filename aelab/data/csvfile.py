@@ -77,9 +77,11 @@ BOOLEANS = {"true": 1.0, "false": 0.0}  # as pandas writes a bool column (True/F
 FLAGS = {"1": 1, "1.0": 1, "true": 1, "0": 0, "0.0": 0, "false": 0}  # an is_anomaly cell, in lower case
 
 
-def is_flag_column(cells) -> bool:
-    """Whether every cell is a 0/1 flag (`FLAGS`): an is_anomaly column's, as written by hand, numpy or pandas."""
-    return all(str(cell).strip().lower() in FLAGS for cell in set(cells))
+def flags_of(cells) -> np.ndarray | None:
+    """(N,) int8 0/1 of an is_anomaly column's cells (`FLAGS`, as written by hand, numpy or pandas), or None where
+    one is not a flag."""
+    flags = [FLAGS.get(str(cell).strip().lower()) for cell in cells]
+    return None if None in flags else np.array(flags, dtype=np.int8)
 
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # features are stored as float32: 1e300 is finite here, inf there
