@@ -604,3 +604,13 @@ def test_a_folder_of_data_files_that_are_not_images_says_how_to_bring_them(tmp_p
         (tmp_path / "recordings" / f"r{i}.csv").write_text("t,x\n0,1\n1,2\n")
     with pytest.raises(AelabError, match=r"recordings: no image files to read \(it holds \.csv files: .*sequence_id"):
         load_dataset(str(tmp_path / "recordings"))
+
+
+def test_labels_given_beside_a_files_own_are_used_and_say_so(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = "\n".join(f"{a:.3f},{b:.3f},{'ab'[i % 2]}" for i, (a, b) in enumerate(rng.normal(size=(60, 2))))
+    (tmp_path / "t.csv").write_text("x,y,label\n" + rows + "\n")
+    np.save(tmp_path / "other.npy", np.arange(60) % 3)
+    data = load_dataset(str(tmp_path / "t.csv"), labels=str(tmp_path / "other.npy"))
+    assert data.class_names == ["0", "1", "2"]
+    assert any("its own class labels are not used" in note and "other.npy" in note for note in data.notes)

@@ -157,8 +157,8 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
     path = Path(data)
     if not path.exists():
         raise AelabError(f"--data: {data!r} is neither cifar10, digits, synthetic nor an existing path")
-    kind, x, raw_y, features, categories, _, anomaly_labels = _read_arrays(path, labels, spec.length)
-    notes = (f"{path.name}: {category_note(categories)}",) if categories else ()
+    kind, x, raw_y, features, categories, notes, anomaly_labels = _read_arrays(path, labels, spec.length)
+    notes += (f"{path.name}: {category_note(categories)}",) if categories else ()
     if kind == TABLE and x.shape[1] < 2:  # a code of one value would copy it: every error 0, nothing learnt
         raise AelabError(
             f"{path}: a table of one feature column has nothing to compress; one long series? read it as a stream "
@@ -348,6 +348,8 @@ def _read_arrays(
             "(one row per sample is a table: save it as (N, F))"
         )
     if labels:
+        if raw is not None:  # the file's own labels were replaced without a word
+            notes += (f"{path}: its own class labels are not used; {labels} gives them (--labels)",)
         raw = _raw_labels_from_file(labels, len(x))
     elif raw is not None:
         where = "its class labels" if path.suffix.lower() in LABELLED_SEQUENCE_FILES else "column 'label'"
