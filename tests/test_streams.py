@@ -70,9 +70,11 @@ def test_each_step_is_the_mean_over_the_windows_that_cover_it():
     np.testing.assert_allclose(position, expected)
 
 
-@pytest.mark.parametrize("period, expected", [(25, 25), (5, 20), (40, 40)])
+@pytest.mark.parametrize("period, expected", [(25, 25), (5, 20), (40, 40), (1440, 1440)])
 def test_auto_window_is_the_dominant_period_in_whole_periods(period, expected):
-    x, _ = sine_stream(n=4000, period=period)
+    """A day of minutes (1,440 steps) is a period too: capped at 512, it fell back to 64-step windows, which found
+    an inverted stretch of 400 steps in such a stream at AUPRC 0.14 where one period's windows reach 0.87."""
+    x, _ = sine_stream(n=max(4000, 20 * period), period=period)
     window, rule = auto_window(x[:, None].astype(np.float32))
     assert window == expected
     assert f"period {period}" in rule

@@ -46,7 +46,7 @@ from .tables import (
 # enough to average out where in a window it falls, at an eighth of the cost of stride 1.
 STRIDE_DIVISOR = 8
 MIN_WINDOW = 16  # `--window auto` never goes below this (a window of a few steps sees no shape)
-MAX_WINDOW = 512  # nor above this (an LSTM over longer windows is slow and a period that long is rarely real)
+MAX_WINDOW = 2048  # nor above this: a day of minutes (1,440) is a real period; the models read long windows in patches
 FALLBACK_WINDOW = 64  # `--window auto` on a stream with no clear period
 MIN_PERIOD_ACF = 0.2  # an autocorrelation peak below this is no period
 
