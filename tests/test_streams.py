@@ -458,3 +458,12 @@ def test_a_streams_text_columns_that_never_change_are_left_out_and_ones_that_cha
     (tmp_path / "status.csv").write_text("temp,status\n1.0,OK\n2.0,OK\n3.0,WARN\n")
     with pytest.raises(AelabError, match=r"'status' holds text that changes \('OK', then 'WARN' in data row 3\)"):
         read_stream(tmp_path / "status.csv")
+
+
+def test_auto_window_finds_a_period_under_a_trend():
+    """A sine of period 100 rising by 0.5 over 1,000 steps kept its autocorrelation above zero at every lag: it fell
+    back to 64 steps."""
+    t = np.arange(20_000)
+    x = np.sin(2 * np.pi * t / 100) + 5e-4 * t + 0.1 * np.random.default_rng(0).normal(size=t.size)
+    window, rule = auto_window(x[:, None].astype(np.float32))
+    assert window == 100 and "period 100" in rule
