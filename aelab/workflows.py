@@ -13,7 +13,7 @@ from . import plots
 from .data import DataSpec, load_dataset, with_test_file
 from .data.spec import TEST_LABELS_ALONE
 from .errors import AelabError, ConfigError
-from .evaluate import ErrorSums, PCABaseline, evaluate_model, row_batches
+from .evaluate import ErrorSums, PCABaseline, evaluate_model, pca_standing, row_batches
 from .experiment import TRAINING_METRICS, data_spec_for, load_data_for, train_on
 from .io import read_json, write_json
 from .kinds import IMAGE
@@ -140,9 +140,12 @@ def run_sweep(
     echo(f"{'latent':>6}  {'test MSE':>10}  {'PCA MSE':>10}  {'vs PCA':>6}  {'probe':>6}  {'seconds':>7}")
     for r in rows:
         probe = "-" if r["probe_logreg"] is None else f"{r['probe_logreg']:.1%}"
+        # both below float noise: a ratio of two noise figures (0.957x) would read as a win
+        exact = pca_standing(r["test_mse"], r["pca_test_mse"]) == "exact"
+        ratio = "exact" if exact else f"{r['mse_vs_pca']:.3f}x"
         echo(
             f"{r['latent_dim']:>6}  {r['test_mse']:>10.5g}  {r['pca_test_mse']:>10.5g}  "
-            f"{r['mse_vs_pca']:>5.3f}x  {probe:>6}  {r['train_seconds']:>7.0f}"
+            f"{ratio:>6}  {probe:>6}  {r['train_seconds']:>7.0f}"
         )
     echo(f"sweep written to {out} (sweep.json, rate_distortion.png)")
     return rows
