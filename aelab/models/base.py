@@ -185,19 +185,10 @@ def sample_shape(model_class, config: dict) -> tuple[int, ...]:
 
 def shape_config(input_kind: str, sample_shape: tuple[int, ...]) -> dict:
     """The config fields that describe one input sample, from its array shape (without the batch axis)."""
-    if input_kind == IMAGE:
-        if len(sample_shape) != 3:
-            raise AelabError(f"image models take (C, H, W) samples, the data has {sample_shape}")
-        channels, height, width = sample_shape
-        return dict(channels=channels, height=height, width=width)
-    if input_kind == TABLE:
-        if len(sample_shape) != 1:
-            raise AelabError(f"table models take rows of (F,) values, the data has samples of shape {sample_shape}")
-        return dict(n_features=sample_shape[0])
-    if len(sample_shape) != 2:
-        raise AelabError(f"sequence models take (T, F) samples, the data has {sample_shape}")
-    seq_len, n_features = sample_shape
-    return dict(seq_len=seq_len, n_features=n_features)
+    if len(sample_shape) != len(SHAPE_FIELDS[input_kind]):
+        expected = {IMAGE: "(C, H, W) samples", TABLE: "rows of (F,) values", SEQUENCE: "(T, F) samples"}[input_kind]
+        raise AelabError(f"{input_kind} models take {expected}, the data has samples of shape {sample_shape}")
+    return dict(zip(SHAPE_FIELDS[input_kind], sample_shape, strict=True))
 
 
 def check_init(config, seed_replica: bool = False) -> None:
