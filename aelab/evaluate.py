@@ -82,7 +82,10 @@ class PCABaseline:
                 chunk = rows[start : start + BATCH]
                 flat[start : start + len(chunk)] = np.asarray(x_train[chunk]).reshape(len(chunk), values)
         flat = filled(flat)  # ragged sequences: PCA sees padding as the model does (0)
-        self.pca_ = PCA(n_components=min(self.n_components, *flat.shape), random_state=self.seed).fit(flat)
+        # one row (an estimator fitted on 2 samples trains on 1): its variance is 0/0, which PCA warns of and no
+        # one reads; the components and mean it fits are those of that row
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.pca_ = PCA(n_components=min(self.n_components, *flat.shape), random_state=self.seed).fit(flat)
         return self
 
     def transform(self, x) -> np.ndarray:

@@ -181,3 +181,14 @@ def test_augment_is_the_presets_unless_set_and_one_for_another_kind_is_refused()
     assert fitted["none"].train_config_["augment"] == "none"
     with pytest.raises(AelabError, match="^augment: 'flip' does not apply to sequences$"):
         AutoencoderOutlierDetector("conv1d", 8, max_steps=5, augment="flip").fit(X)
+
+
+def test_a_fit_on_two_samples_trains_on_one_without_warnings():
+    """PCA of the one training row warned "invalid value encountered in divide" (its variance is 0/0)."""
+    import warnings
+
+    X = load_wine().data[:2]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        codes = AutoencoderTransformer(epochs=1).fit(X).transform(X)
+    assert codes.shape == (2, 8) and np.isfinite(codes).all()
