@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from . import plots
-from .data import DataSpec, load_dataset, with_test_file
+from .data import NAMED_DATA, DataSpec, load_dataset, with_test_file
 from .data.spec import TEST_LABELS_ALONE
 from .errors import AelabError, ConfigError
 from .evaluate import ErrorSums, PCABaseline, evaluate_model, pca_standing, row_batches
@@ -56,7 +56,7 @@ def evaluate_run(
         spec = spec.replace(labels=labels)
     if data is not None:
         spec = spec.replace(data=data, train_size=None, test_size=None, labels=labels, test_data=None, test_labels=None)
-    elif spec.data not in ("cifar10", "digits", "synthetic") and not Path(spec.data).exists():
+    elif spec.data not in NAMED_DATA and not Path(spec.data).exists():
         # a path as given when it trained, from another folder, or data moved since
         raise AelabError(
             f"{run_dir}: its data {spec.data} is not there (from {Path.cwd()}); run from the folder it trained in, "

@@ -49,9 +49,11 @@ from .tables import (
 
 CIFAR_DEFAULT_TRAIN, CIFAR_DEFAULT_TEST = 10_000, 2_000
 DEFAULT_DATA = {IMAGE: "cifar10", SEQUENCE: "synthetic"}  # what --data means when it is not given
+NAMED_DATA = ("cifar10", "digits", "synthetic")  # data sets --data names rather than a path
 
 __all__ = [
     "DEFAULT_DATA",
+    "NAMED_DATA",
     "DataSpec",
     "Dataset",
     "Split",
@@ -221,7 +223,7 @@ def _to_training_length(x_test: np.ndarray, x_train: np.ndarray, cut: bool, test
 
 def _check_options_apply(spec: DataSpec) -> None:
     """Refuse an option that the data named would ignore, so that a run never records a setting it did not use."""
-    if spec.labels and spec.data in ("cifar10", "digits", "synthetic"):
+    if spec.labels and spec.data in NAMED_DATA:
         raise ConfigError("labels", f"{spec.data} brings its own labels")
     image_folder = spec.window is None and spec.data not in ("cifar10", "digits") and Path(spec.data).is_dir()
     if spec.image_size and not image_folder:
@@ -464,7 +466,7 @@ def _npy_ndim(path: Path) -> int:
 
 def _named_or_images(data: str) -> bool:
     """A data set by name or images: not a file of sequences, rows or a stream (what --length and --window cut)."""
-    return data in ("cifar10", "digits", "synthetic") or _is_image_path(data)
+    return data in NAMED_DATA or _is_image_path(data)
 
 
 def _is_image_path(data: str) -> bool:
