@@ -21,7 +21,7 @@ from sklearn.preprocessing import StandardScaler
 
 from .anomaly import anomaly_metrics, step_scores
 from .data.augment import CHOICE_VALUES, variants, variants_per_sample
-from .data.csvfile import FLAGS
+from .data.csvfile import flags_of
 from .padding import filled, masked_like
 from .stats import EXACT_MSE
 
@@ -327,7 +327,7 @@ def evaluate_model(model, dataset, seed: int = 42, references: bool = True) -> E
     if dataset.stream is not None:
         metrics.update(_stream_metrics(model, pca, dataset.stream))
     if dataset.anomaly_labels:
-        flags = np.array([FLAGS[name.strip().lower()] for name in dataset.class_names])[dataset.test.y]
+        flags = flags_of(dataset.class_names)[dataset.test.y]  # the class names are the column's 0/1 cells
         scores, pca_scores = (np.concatenate(errors) for errors in zip(*sample_errors, strict=True))
         metrics.update(anomaly_metrics(scores, flags, over_time=False))
         metrics.update(anomaly_metrics(pca_scores, flags, prefix="pca_", over_time=False))
