@@ -8,9 +8,9 @@ KINDS = (IMAGE, SEQUENCE, TABLE)
 
 MIN_IMAGE_SIDE = 4  # pixels: the image models halve a side at least twice
 # Pixels an image model trains on at full size at most (512x512): measured on CPU, one training step of the cnn on 8
-# images of 512x512 takes 9.6 s and 3.6 GB, on 600x500 photos the default budget took 53 min for 8 of them, and
-# 4000x3000 photos would need a 2.3-billion-parameter PCA path and more memory than most machines have (killed
-# without a word). Larger image files are scaled with --image-size.
+# images of 512x512 takes 9.6 s and 3.6 GB, on 600x500 photos the default budget was announced at 53 min for 8 of
+# them, and 4000x3000 photos would need a 2.3-billion-parameter PCA path: about 37 GB for its weights, gradients and
+# Adam's moments alone (computed, not run). Larger image files are scaled with --image-size.
 MAX_IMAGE_PIXELS = 512 * 512
 
 
