@@ -1,8 +1,11 @@
+import dataclasses
+
+import numpy as np
 import pytest
 import torch
 
 from aelab import create_model, list_models
-from aelab.errors import AelabError
+from aelab.errors import AelabError, ConfigError
 from aelab.models import IMAGE, model_class
 from aelab.summary import format_table, layer_table
 
@@ -64,7 +67,7 @@ def test_the_cnn_stem_sets_the_channels_of_the_full_resolution_layers_only():
     assert (first(plain), last(plain), first(narrow), last(narrow)) == (24, 24, 16, 16)  # 0: width_mult / 2
     assert narrow.encoder[1][0].out_channels == plain.encoder[1][0].out_channels == 48
     assert narrow(torch.rand(2, 3, 8, 8)).shape == (2, 3, 8, 8)
-    with pytest.raises(AelabError, match="stem: must be a whole number of channels"):
+    with pytest.raises(AelabError, match="stem: must be 0 or more, got -1"):
         create_model("cnn", height=8, width=8, latent_dim=4, stem=-1)
 
 
@@ -100,6 +103,26 @@ def test_unknown_model_and_setting():
         create_model("transformer")
     with pytest.raises(AelabError, match="no setting depth"):
         create_model("cnn", depth=3)
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_setting_of_every_model_is_checked_for_its_type_and_size(name):
+    """Each int setting a whole number (NumPy's taken as int), positive unless 0 means something; each str setting
+    text: one error naming the setting, never torch's, and never a model of zero-size layers."""
+    fields = {f.name: f for f in dataclasses.fields(model_class(name).Config)}
+    base = SMALL[model_class(name).input_kind]
+    may_be_zero = getattr(model_class(name).Config, "MAY_BE_ZERO", ())
+    for field, spec in fields.items():
+        if spec.type == "int":
+            bad = [("50", "must be a whole number"), (2.0, "must be a whole number"), (True, "must be a whole number")]
+            bad.append((-1, "must be 0 or more") if field in may_be_zero else (0, "must be positive"))
+        else:
+            bad = [(1, "must be text")]
+        for value, problem in bad:
+            with pytest.raises(ConfigError, match=f"^{field}: {problem}, got {value!r}$"):
+                create_model(name, **{**base, field: value})
+    numpy_typed = create_model(name, **{k: np.int64(v) for k, v in base.items()})
+    assert all(type(getattr(numpy_typed.config, k)) is int for k in base)
 
 
 def test_conv1d_handles_odd_lengths_and_rejects_short():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 
 import numpy as np
 import torch
@@ -28,9 +29,10 @@ def mixed_features(settings: dict, n_features: int) -> int:
 
 
 def check_mixed(config) -> None:
-    """A sequence config's `mixed`: 0 (each feature read on its own) or 1..n_features features mixed into."""
+    """A sequence config's `mixed`: 0 (each feature read on its own) or 1..n_features features mixed into (a whole
+    number, 0 or more: `check_whole_numbers`)."""
     mixed = config.mixed
-    if not isinstance(mixed, int) or isinstance(mixed, bool) or not 0 <= mixed <= config.n_features:
+    if mixed > config.n_features:
         raise ConfigError("mixed", f"must be 0 or a whole number up to the {config.n_features} features, got {mixed!r}")
 
 
@@ -198,9 +200,28 @@ def check_init(config, seed_replica: bool = False) -> None:
         raise ConfigError("init", "the seed replicas start as the notebook's models did: init 'random' only")
 
 
+def check_whole_numbers(config) -> None:
+    """Every `int` field of a (frozen) model config a whole number, NumPy's kept as int, and positive, or 0 or more
+    where 0 means something (the config's `MAY_BE_ZERO`); every `str` field text. The first check of each config:
+    through `create_model` a float or a string reached torch (`seq_len='50'`: "unsupported operand type(s) for //"),
+    and `hidden=0` built layers of no size that trained to nothing or stopped in torch's "hidden_size must be greater
+    than zero"."""
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if field.type == "int":
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+                raise ConfigError(field.name, f"must be a whole number, got {value!r}")
+            if field.name in getattr(config, "MAY_BE_ZERO", ()):
+                if value < 0:
+                    raise ConfigError(field.name, f"must be 0 or more, got {value}")
+            elif value < 1:
+                raise ConfigError(field.name, f"must be positive, got {value}")
+            object.__setattr__(config, field.name, int(value))
+        elif field.type == "str" and not isinstance(value, str):
+            raise ConfigError(field.name, f"must be text, got {value!r}")
+
+
 def check_latent(config, input_dim: int) -> None:
-    if config.latent_dim <= 0:
-        raise ConfigError("latent_dim", f"must be positive, got {config.latent_dim}")
     if config.latent_dim > input_dim:
         raise ConfigError("latent_dim", f"{config.latent_dim} exceeds the {input_dim} values per sample")
 

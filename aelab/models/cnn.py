@@ -8,9 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import AelabError, ConfigError
+from ..errors import AelabError
 from ..kinds import IMAGE, image_size_problem
-from .base import Autoencoder, check_latent
+from .base import Autoencoder, check_latent, check_whole_numbers
 from .registry import register
 
 
@@ -22,6 +22,7 @@ class ConvConfig:
     latent_dim: int = 32
 
     def __post_init__(self):
+        check_whole_numbers(self)
         if problem := image_size_problem(self.height, self.width):
             raise AelabError(problem)
         if self.channels not in (1, 3):
@@ -104,12 +105,7 @@ class ConvAEConfig(ConvConfig):
     stem: int = 0  # channels of the two full-resolution layers (the first convolution, the last stage); 0: w/2
     init: str = "random"  # "pca": start as the training split's PCA; the output then has no sigmoid (see decode)
 
-    def __post_init__(self):
-        super().__post_init__()
-        if not isinstance(self.stages, int) or self.stages < 1:  # "auto" is resolved by ConvAutoencoder.adapt
-            raise ConfigError("stages", f"must be a whole number of at least 1, got {self.stages!r}")
-        if not isinstance(self.stem, int) or self.stem < 0:
-            raise ConfigError("stem", f"must be a whole number of channels (0: width_mult/2), got {self.stem!r}")
+    MAY_BE_ZERO = ("res_blocks", "stem")  # `stages` "auto" is resolved by ConvAutoencoder.adapt, before the config
 
 
 def _stage(c_in, c_out, kernel=4, stride=2, transpose=False):

@@ -11,7 +11,15 @@ from torch.nn import functional as F
 
 from ..errors import AelabError, ConfigError
 from ..kinds import SEQUENCE
-from .base import Autoencoder, check_latent, check_mixed, mixed_features, mixing_layers, series_per_feature
+from .base import (
+    Autoencoder,
+    check_latent,
+    check_mixed,
+    check_whole_numbers,
+    mixed_features,
+    mixing_layers,
+    series_per_feature,
+)
 from .registry import register
 
 
@@ -26,11 +34,12 @@ class Conv1dConfig:
     patch: int = 1  # consecutive steps read as the channels of one position (long sequences: see `adapt`)
     mixed: int = 0  # features first mixed linearly into this many (many-feature data: see `adapt`); 0: read each
 
+    MAY_BE_ZERO = ("mixed",)
+
     def __post_init__(self):
+        check_whole_numbers(self)
         if self.seq_len < 4:
             raise AelabError(f"conv1d halves the sequence twice and needs at least 4 steps, got {self.seq_len}")
-        if not isinstance(self.patch, int) or isinstance(self.patch, bool) or self.patch < 1:
-            raise ConfigError("patch", f"must be a whole number of at least 1, got {self.patch!r}")
         if -(-self.seq_len // self.patch) < 4:
             raise ConfigError("patch", f"{self.patch} leaves fewer than 4 positions of {self.seq_len} steps")
         check_mixed(self)

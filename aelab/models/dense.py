@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from ..kinds import TABLE
-from .base import Autoencoder, check_latent
+from .base import Autoencoder, check_latent, check_whole_numbers
 from .registry import register
 
 
@@ -23,7 +23,10 @@ class DenseConfig:
     hidden: int = 0  # width of the first hidden layer; 0: derived from n_features (see `hidden_width`)
     init: str = "pca"  # start as the training split's PCA: a table model must never do worse than PCA
 
+    MAY_BE_ZERO = ("hidden",)
+
     def __post_init__(self):
+        check_whole_numbers(self)
         check_latent(self, self.n_features)
 
     @property

@@ -9,9 +9,17 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..errors import AelabError, ConfigError
+from ..errors import AelabError
 from ..kinds import SEQUENCE
-from .base import Autoencoder, check_latent, check_mixed, mixed_features, mixing_layers, series_per_feature
+from .base import (
+    Autoencoder,
+    check_latent,
+    check_mixed,
+    check_whole_numbers,
+    mixed_features,
+    mixing_layers,
+    series_per_feature,
+)
 from .registry import register
 
 
@@ -25,9 +33,10 @@ class LSTMConfig:
     init: str = "random"  # "pca": start as the training split's PCA (`lstm` only; see Autoencoder)
     mixed: int = 0  # features first mixed linearly into this many (`lstm` on many-feature data); 0: read each
 
+    MAY_BE_ZERO = ("mixed",)
+
     def __post_init__(self):
-        if self.patch < 1:
-            raise ConfigError("patch", f"must be at least 1, got {self.patch}")
+        check_whole_numbers(self)
         if self.seq_len < 2:
             raise AelabError(f"sequences need at least 2 steps, got {self.seq_len}")
         check_mixed(self)

@@ -73,9 +73,10 @@ def create_model(name: str, **config):
     unknown = sorted(set(config) - fields)
     if unknown:
         raise AelabError(f"model {name!r} has no setting {', '.join(unknown)}; it takes {', '.join(sorted(fields))}")
-    if "latent_dim" not in config:
-        config = {**config, "latent_dim": cls.default_latent(sample_shape(cls, config))}
     try:
+        if "latent_dim" not in config:  # the shape it is sized to read from a config that has checked its fields
+            checked = dataclasses.asdict(cls.Config(**config, latent_dim=1))
+            config = {**config, "latent_dim": cls.default_latent(sample_shape(cls, checked))}
         return cls(cls.Config(**config))
     except TypeError as exc:
         raise AelabError(f"model {name!r}: {exc}") from None
