@@ -9,6 +9,7 @@ built, sized, PCA-anchored and given their training budget exactly as by `aelab 
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -149,7 +150,7 @@ class _Autoencoder(BaseEstimator):
         name = self.model if self.model != "auto" else default_model(KIND_OF_RANK[x.ndim])
         kind = model_class(name).input_kind
         latent_limit = math.prod(x.shape[1:])
-        if self.latent_dim is not None and self.latent_dim > latent_limit:
+        if isinstance(self.latent_dim, numbers.Integral) and self.latent_dim > latent_limit:  # other types: the config
             raise ConfigError("latent_dim", f"{self.latent_dim} exceeds the data's {latent_limit} feature(s)")
         self.kind_, self.model_name_ = kind, name
         scaled = kind in (SEQUENCE, TABLE)  # per feature, like the CLI; images stay in [0, 1]

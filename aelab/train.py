@@ -63,6 +63,11 @@ class TrainConfig:
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
                 raise ConfigError(name, f"must be a positive integer, got {value!r}")
             object.__setattr__(self, name, int(value))  # NumPy's integers (a grid search's) as ints
+        for name in ("lr", "weight_decay", "contrastive", "trim", "clip_grad_norm"):  # '0.01' stopped in a comparison
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Real) or isinstance(value, bool):
+                if not (name == "clip_grad_norm" and value is None):
+                    raise ConfigError(name, f"must be a number, got {value!r}")
         if not self.lr > 0 or not math.isfinite(self.lr):
             raise ConfigError("lr", f"must be positive, got {self.lr}")
         if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):

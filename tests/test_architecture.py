@@ -157,6 +157,9 @@ def test_estimator_save_writes_the_same_config_schema_as_a_cli_run(tmp_path):
         ("patience", 0),
         ("contrastive", -0.1),
         ("clip_grad_norm", 0.0),
+        ("lr", "0.01"),  # text stopped in a comparison inside TrainConfig
+        ("weight_decay", True),
+        ("clip_grad_norm", "1"),
     ],
 )
 def test_train_config_checks_itself_in_the_librarys_terms(field, value):
@@ -168,6 +171,8 @@ def test_train_config_checks_itself_in_the_librarys_terms(field, value):
 def test_library_errors_name_settings_and_the_cli_names_flags(capsys, tmp_path):
     with pytest.raises(ConfigError, match=r"^latent_dim: must be positive, got 0"):
         aelab.AutoencoderTransformer(model="conv1d", latent_dim=0, epochs=1).fit(np.random.rand(8, 4, 1))
+    with pytest.raises(ConfigError, match=r"^latent_dim: must be a whole number, got '3'"):
+        aelab.AutoencoderTransformer(latent_dim="3", epochs=1).fit(np.random.rand(8, 4))
     with pytest.raises(ConfigError, match="^val_fraction: "):
         DataSpec("synthetic", val_fraction=0)
     code, _, err = run_cli(capsys, "train", "conv1d", "--data", "synthetic", "--latent-dim", "0", "--out", tmp_path)
