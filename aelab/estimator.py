@@ -143,7 +143,7 @@ class _Autoencoder(BaseEstimator):
 
     def _prepare(self, X) -> np.ndarray:
         """Check X, choose the model, fit the per-feature statistics; return X scaled as the model sees it."""
-        check_seed(self.seed)
+        self._check_settings()
         x = self._validated(X, reset=True)
         if len(x) < 2:  # one sample has no spread to learn, nor any to hold out for validation
             raise AelabError("X: 1 sample is too few to fit on")
@@ -156,6 +156,17 @@ class _Autoencoder(BaseEstimator):
         scaled = kind in (SEQUENCE, TABLE)  # per feature, like the CLI; images stay in [0, 1]
         self.standardizer_ = Standardizer.fit(x, "X") if scaled else None
         return self._scale(x)
+
+    def _check_settings(self) -> None:
+        """The settings the estimator reads itself (the model's and the training's are checked by their configs), in
+        `fit` as scikit-learn asks: val_fraction='0.1' stopped in round(), max_steps='5' in a comparison."""
+        check_seed(self.seed)
+        fraction = self.val_fraction
+        if not isinstance(fraction, numbers.Real) or isinstance(fraction, bool) or not 0 < fraction < 1:
+            raise ConfigError("val_fraction", f"must lie strictly between 0 and 1, got {fraction!r}")
+        steps = self.max_steps
+        if steps is not None and (not isinstance(steps, numbers.Integral) or isinstance(steps, bool) or steps < 1):
+            raise ConfigError("max_steps", f"must be a positive whole number or None, got {steps!r}")
 
     def _train_model(self, xs: np.ndarray, trim: float = 0.0):
         """A model trained on scaled rows `xs`, `val_fraction` of them held out (leaving the `trim` share of each
@@ -179,8 +190,6 @@ class _Autoencoder(BaseEstimator):
         check_applies(cfg.augment, kind)
         cfg, budget = training_budget(name, cfg, len(train), epochs_given=self.epochs is not None)
         if self.max_steps is not None:
-            if self.max_steps < 1:
-                raise ConfigError("max_steps", f"must be positive, got {self.max_steps}")
             cfg = replace(cfg, epochs=max(1, min(cfg.epochs, self.max_steps // budget.steps_per_epoch)))
         init = default_init(name, budget)  # PCA for small data, as `aelab train` does
         built = new_model(name, train.numpy(), self.latent_dim, self.preset, self.seed, init, cfg.augment)

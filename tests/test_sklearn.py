@@ -52,6 +52,24 @@ def test_numpy_typed_parameters_as_a_grid_over_np_arange_gives_them_fit_save_and
             AutoencoderTransformer(seed=seed).fit(X)
 
 
+@pytest.mark.parametrize(
+    "setting, value, problem",
+    [
+        ("val_fraction", "0.1", "must lie strictly between 0 and 1"),  # stopped in round()
+        ("val_fraction", float("nan"), "must lie strictly between 0 and 1"),  # in int()
+        ("val_fraction", 0, "must lie strictly between 0 and 1"),  # held out one sample regardless
+        ("max_steps", "5", "must be a positive whole number or None"),  # in a comparison
+        ("max_steps", 2.0, "must be a positive whole number or None"),  # named as `epochs`
+        ("lr", "0.01", "must be a number"),
+        ("latent_dim", "3", "must be a whole number"),
+    ],
+)
+def test_each_setting_of_the_wrong_type_or_range_is_named_in_fit(setting, value, problem):
+    for estimator in (AutoencoderTransformer, AutoencoderOutlierDetector):
+        with pytest.raises(AelabError, match=f"^{setting}: {problem}"):
+            estimator(**{"max_steps": 5, setting: value}).fit(np.random.default_rng(0).normal(size=(20, 4)))
+
+
 def est_with_int_seed(typed: dict, X) -> np.ndarray:
     """The codes of the same fit with every parameter as a plain Python number."""
     return AutoencoderTransformer(**{k: v.item() for k, v in typed.items()}).fit(X).transform(X)
