@@ -409,6 +409,13 @@ class AutoencoderOutlierDetector(OutlierMixin, _Autoencoder):
         return -self._errors(self._scale(self._validated(X, reset=False)))
 
     def decision_function(self, X) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        if not hasattr(self, "offset_"):  # `load` of a run that this class's `fit` did not write
+            raise AelabError(
+                "this detector was loaded from a run without the threshold that fit sets from contamination (an "
+                "`aelab train` run or an AutoencoderTransformer's save): score_samples works; fit it for "
+                "decision_function and predict"
+            )
         return self.score_samples(X) - self.offset_
 
     def predict(self, X) -> np.ndarray:

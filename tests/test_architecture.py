@@ -253,3 +253,6 @@ def test_a_run_that_aelab_train_wrote_loads_as_a_detector_that_scores_unclipped_
     plain = per_sample_mae(xs, reconstruct(det.model_, xs))
     np.testing.assert_allclose(det.score_samples(x), -plain, rtol=1e-5, atol=1e-7)
     assert np.all(np.isinf(det.code_ranges_[0][0]))
+    for flag in (det.predict, det.decision_function):  # no contamination threshold: an AttributeError on offset_
+        with pytest.raises(aelab.AelabError, match="loaded from a run without the threshold that fit sets"):
+            flag(x)
