@@ -8,13 +8,14 @@ in one window it happened to fall (a window's first and last steps reconstruct w
 
 from __future__ import annotations
 
+import numbers
 from typing import NamedTuple
 
 import numpy as np
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
 from .data.streams import mean_over_windows
-from .errors import AelabError
+from .errors import ConfigError
 from .stats import EXACT_MSE
 
 UCR_MARGIN = 100  # ucr_hit: the top-scoring step within the labelled anomaly +-100 steps, as the UCR archive scores
@@ -55,8 +56,8 @@ def threshold(val_errors: np.ndarray, percentile: float, train_errors: np.ndarra
     normal steps. The threshold is at least EXACT_MSE: where a model reconstructs its data exactly (a table of fewer
     independent columns than the code has numbers), the errors are float noise, and their percentile flagged 4% of
     such a table's rows."""
-    if not 0 < percentile <= 100:
-        raise AelabError(f"--percentile: must lie in (0, 100], got {percentile}")
+    if not isinstance(percentile, numbers.Real) or isinstance(percentile, bool) or not 0 < percentile <= 100:
+        raise ConfigError("percentile", f"must lie in (0, 100], got {percentile!r}")
     ceiling = None
     kept = val_errors
     if train_errors is not None and len(train_errors):

@@ -496,6 +496,7 @@ FLAG_FIELDS = {
     "test_labels",
     "labels",
     "image_size",
+    "percentile",
 }
 
 

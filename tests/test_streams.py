@@ -10,7 +10,7 @@ from aelab import load_run
 from aelab.anomaly import anomaly_metrics, point_adjusted, step_scores
 from aelab.data import load_dataset
 from aelab.data.streams import auto_window, mean_over_windows, read_stream, window_starts, windows
-from aelab.errors import AelabError
+from aelab.errors import AelabError, ConfigError
 from tests.helpers import assert_one_line_error, run_cli
 
 
@@ -172,8 +172,9 @@ def test_the_threshold_leaves_out_validation_scores_far_above_the_training_parts
     assert threshold(np.full(5, 500.0), 99.0, train).value == 500.0  # nothing under the ceiling: the scores stand
     drifted = np.concatenate([clean[:900], np.full(1100, 500.0)])  # most of the part: it differs as a whole
     assert threshold(drifted, 99.0, train) == (500.0, 0, found.ceiling)
-    with pytest.raises(AelabError, match="--percentile: must lie in"):
-        threshold(clean, 0.0)
+    for bad in (0.0, "99"):  # the library names its setting, the CLI the flag
+        with pytest.raises(ConfigError, match=r"^percentile: must lie in \(0, 100\]"):
+            threshold(clean, bad)
 
 
 def test_a_stream_trained_whole_flags_the_anomaly_in_its_validation_part(capsys, tmp_path):
