@@ -51,6 +51,11 @@ def evaluate_run(
     if test_labels is not None and test_data is None:
         raise ConfigError("test_labels", TEST_LABELS_ALONE)
     run = load_run(run_dir)
+    if run.config.get("data") is None:  # an estimator's save: fitted on arrays, kept neither them nor metrics
+        raise AelabError(
+            f"{run_dir}: saved by an aelab estimator, which keeps no data spec or metrics to recompute; `aelab "
+            "evaluate` takes `aelab train` runs (the estimator's own `score(X)` rates new data)"
+        )
     spec = DataSpec.from_dict(run.config["data"], cifar10=cifar10)
     if labels:
         spec = spec.replace(labels=labels)
