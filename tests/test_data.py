@@ -344,6 +344,7 @@ def test_images_too_small_or_too_large_for_the_models_are_one_error_naming_the_d
         ("sheet.xlsx", "PK", {}, "a spreadsheet: save the sheet as CSV"),
         ("data.csv.gz", "x", {}, "compressed: unpack it first"),
         ("data.json", "{}", {}, "save it as CSV or parquet"),
+        ("Leaf_TRAIN.arff", "@relation Leaf\n@data\n", {}, "ship each set as .ts (and UCR's as .tsv) beside .arff"),
     ],
 )
 def test_files_users_have_in_other_shapes_say_how_to_bring_them(tmp_path, name, content, options, fragment):

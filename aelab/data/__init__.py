@@ -391,6 +391,8 @@ OTHER_FORMATS = (  # files users have, and how to bring them
     ((".xlsx", ".xls", ".xlsm", ".ods"), "; a spreadsheet: save the sheet as CSV"),
     ((".json", ".jsonl", ".ndjson", ".feather", ".arrow", ".h5", ".hdf5", ".mat", ".pkl", ".pickle"),
      "; save it as CSV or parquet (a table, a stream), or its arrays with np.save"),
+    ((".arff",), "; the UCR/UEA archives ship each set as .ts (and UCR's as .tsv) beside .arff: pass those; a Weka "
+     "table: save it as CSV"),
 )  # fmt: skip
 
 
