@@ -150,7 +150,8 @@ class _Autoencoder(BaseEstimator):
         name = self.model if self.model != "auto" else default_model(KIND_OF_RANK[x.ndim])
         kind = model_class(name).input_kind
         latent_limit = math.prod(x.shape[1:])
-        if isinstance(self.latent_dim, numbers.Integral) and self.latent_dim > latent_limit:  # other types: the config
+        # a latent_dim that is not a whole number is named by the model's config (`check_whole_numbers`)
+        if isinstance(self.latent_dim, numbers.Integral) and self.latent_dim > latent_limit:
             raise ConfigError("latent_dim", f"{self.latent_dim} exceeds the data's {latent_limit} feature(s)")
         self.kind_, self.model_name_ = kind, name
         scaled = kind in (SEQUENCE, TABLE)  # per feature, like the CLI; images stay in [0, 1]
