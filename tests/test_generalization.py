@@ -676,6 +676,22 @@ def test_train_says_which_columns_are_row_indexes_and_which_features_look_like_l
     assert json.loads((tmp_path / "r" / "config.json").read_text())["feature_names"] == ["a", "b", "c", "Target"]
 
 
+def test_reserved_column_names_in_another_case_are_named_as_features_to_rename():
+    """'Label' or 'Is_Anomaly' trained as a feature without a word (labels unread, probes and anomaly metrics gone),
+    and 'Sequence_ID, T' as a table of three features."""
+    from aelab.data.tables import column_notes
+
+    notes = column_notes(["a", "Label", "Is_Anomaly", "label"])
+    assert notes == [
+        "column 'Label' is read as a feature: aelab reads 'label' by that name, in lower case; rename it",
+        "column 'Is_Anomaly' is read as a feature: aelab reads 'is_anomaly' by that name, in lower case; rename it",
+    ]
+    index, note = column_notes(["", "Sequence_ID", "T", "value"])  # after pandas' index
+    assert index == "not features: '' (row index)" and "sequence_id, t" in note
+    assert note.startswith("columns 'Sequence_ID', 'T' are read as features of a table")
+    assert column_notes(["sequence_id", "t", "value"]) == column_notes(["T", "Sequence_ID", "x"]) == []
+
+
 def test_a_table_whose_ids_repeat_says_it_may_hold_sequences_one_step_per_row(capsys, tmp_path):
     rows = [f"unit-{i // 10},{i % 10},{np.sin(i):.4f},{np.cos(i):.4f}" for i in range(60)]
     data = write_table(tmp_path / "long.csv", rows, "ID,time,x,y")

@@ -19,6 +19,7 @@ from .csvfile import csv_reader, feature_value, is_number, named_width, not_nume
 from .npy import load_npy, numeric_float32
 
 NOT_FEATURES = ("label", "is_anomaly", "timestamp")
+SEQUENCE_COLUMNS = ("sequence_id", "t")  # the first columns of a CSV of sequences
 ROW_INDEX_NAMES = ("id", "index")  # in any case
 PANDAS_INDEX = re.compile(r"Unnamed: \d+|__index_level_\d+__")
 LABEL_COLUMNS = ("label", "is_anomaly")  # the first present gives the labels
@@ -54,7 +55,7 @@ def feature_columns(names) -> list[str]:
 
 def is_sequence_header(header: list[str]) -> bool:
     """A CSV of sequences: `sequence_id, t` first, after any row index (pandas writes its index first)."""
-    return [name for name in header if not is_row_index(name)][:2] == ["sequence_id", "t"]
+    return tuple(name for name in header if not is_row_index(name))[:2] == SEQUENCE_COLUMNS
 
 
 LABEL_LIKE = ("class", "target", "labels", "anomaly", "outlier")  # names that often hold labels, in any case
@@ -75,10 +76,22 @@ def column_notes(names) -> list[str]:
     if index := [name for name in names if is_row_index(name)]:
         notes.append(f"not features: {', '.join(map(repr, index))} (row index)")
     for name in names:
-        if name.lower() in LABEL_LIKE and name not in NOT_FEATURES:
+        if name.lower() in NOT_FEATURES and name not in NOT_FEATURES:  # 'Label': a feature, its labels unread
+            notes.append(
+                f"column {name!r} is read as a feature: aelab reads {name.lower()!r} by that name, in lower case; "
+                "rename it"
+            )
+        elif name.lower() in LABEL_LIKE:
             notes.append(
                 f"column {name!r} is read as a feature; if it holds labels, name it label (classes) or is_anomaly (0/1)"
             )
+    sequence_columns = tuple(name for name in names if not is_row_index(name))[:2]
+    if tuple(name.lower() for name in sequence_columns) == SEQUENCE_COLUMNS != sequence_columns:
+        shown = ", ".join(map(repr, sequence_columns))
+        notes.append(
+            f"columns {shown} are read as features of a table: sequences one step per row are read from columns "
+            "named sequence_id, t, in lower case; rename them"
+        )
     return notes
 
 
