@@ -409,7 +409,8 @@ def _score_options(f):
         "--plot",
         default=None,
         type=click.Path(path_type=Path),
-        help="Stream runs: draw the stream, its scores, the threshold and the flagged stretches to this .png.",
+        help="Draw the scores and the threshold to this .png: a stream run's stream above its per-step scores, "
+        "with the flagged stretches; any other run's histogram of scores beside its validation errors.",
     )(f)
     return f
 

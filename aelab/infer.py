@@ -433,6 +433,10 @@ def score_file(
     run = load_run(run_dir)
     found = run.threshold(percentile)
     threshold = found.value
+    if plot is not None and Path(plot).suffix.lower() != ".png":
+        raise AelabError(f"--plot {plot}: must be a .png file")
+    if plot is not None:
+        check_writable(plot, "--plot")  # before the scores are written
     if found.left_out and echo is not None:
         echo(
             f"threshold {threshold:.4g}: the {percentile:g}th percentile of the validation part's per-step scores "
@@ -443,11 +447,11 @@ def score_file(
         n, flagged = _score_stream(run, input_path, output, resize, batch_size, threshold, plot, echo)
         unit, reference, notes = "steps", "the validation part's per-step scores", ()
     else:
-        if plot is not None:
-            raise AelabError("--plot: draws per-step scores of a stream run (trained with --window)")
         source = open_input(run, input_path, resize, batch_size)
         scores = _score_samples(run, source, output, threshold)
         n, flagged = len(scores), int((scores > threshold).sum())
+        if plot is not None:
+            plots.sample_scores(scores, threshold, run.val_errors(), plot, Path(input_path).name, source.flags)
         unit, reference, notes = "samples", "the validation samples' errors", source.notes
         if echo is not None and source.flags is not None:
 
@@ -492,10 +496,6 @@ def _score_stream(run: Run, input_path, output, resize, batch_size, threshold: f
     if echo is not None:
         for note in stream.notes:
             echo(note)
-    if plot is not None and Path(plot).suffix.lower() != ".png":
-        raise AelabError(f"--plot {plot}: must be a .png file")
-    if plot is not None:
-        check_writable(plot, "--plot")  # before the scores are written
     window, stride = run.window
     scores = step_scores(lambda b: reconstruct(run.model, b, batch_size), stream.values, window, stride, batch_size)
     flagged = scores > threshold

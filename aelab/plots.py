@@ -244,3 +244,34 @@ def stream_scores(
         fig.autofmt_xdate()
     fig.suptitle(f"{title}: {int(flagged.sum())} of {n} steps flagged")
     _save(fig, path)
+
+
+def sample_scores(scores, threshold: float, reference, path, title: str, labelled=None) -> None:
+    """A histogram of the samples' scores (log scale: reconstruction errors span decades) beside the run's
+    validation errors that set the `threshold` (`reference`), and, where the input flags its anomalies (`labelled`,
+    a table's is_anomaly column), the flagged and the normal samples apart."""
+    floor = max(float(np.min(scores)), float(np.min(reference)), 1e-12)
+    high = max(float(np.max(scores)), float(np.max(reference)), threshold, floor * 1.1)
+    bins = np.geomspace(floor, high, 60)
+    fig, ax = plt.subplots(figsize=(9, 4))
+
+    def share(values):  # each sample's weight: bars give the share of their group, comparable across groups
+        return np.full(len(values), 1 / max(len(values), 1))
+
+    ax.hist(np.clip(reference, floor, None), bins=bins, weights=share(reference), histtype="step", color="gray",
+            lw=1.2, label="validation errors (the run's)")  # fmt: skip
+    groups = [("samples", scores)] if labelled is None else [
+        ("normal (is_anomaly 0)", scores[labelled == 0]), ("labelled anomalies", scores[labelled == 1])
+    ]  # fmt: skip
+    for (name, values), color in zip(groups, ("tab:blue", "tab:purple"), strict=False):
+        if len(values):
+            ax.hist(np.clip(values, floor, None), bins=bins, weights=share(values), alpha=0.5, color=color, label=name)
+    ax.axvline(threshold, color="tab:red", ls="--", lw=1, label="threshold")
+    ax.set_xscale("log")
+    ax.set_xlabel("anomaly score (reconstruction MSE)")
+    ax.set_ylabel("share of samples")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper right", fontsize=8)
+    flagged = int((np.asarray(scores) > threshold).sum())
+    ax.set_title(f"{title}: {flagged} of {len(scores)} samples flagged")
+    _save(fig, path)

@@ -1083,6 +1083,14 @@ def test_a_table_with_an_is_anomaly_column_reports_how_the_errors_rank_its_flagg
         assert {"anomaly_auprc", "anomaly_best_f1"} <= set(metrics) and "anomaly_best_f1_pa" not in metrics
         assert f"anomaly AUROC {metrics['anomaly_auroc']:.3f} (PCA {metrics['pca_anomaly_auroc']:.3f})" in stdout
         # `aelab score` on a flagged table says how its scores rank the flagged rows, PCA's beside them
-        code, stdout, _ = run_cli(capsys, "score", out, tmp_path / f"{column}.csv", "-o", tmp_path / "scores.csv")
+        # and draws them (a histogram beside the validation errors; it was a stream runs' option only)
+        plot = tmp_path / "scores.png"
+        code, stdout, _ = run_cli(capsys, "score", out, tmp_path / f"{column}.csv", "-o", tmp_path / "scores.csv",
+                                  "--plot", plot)  # fmt: skip
         found = re.search(r"anomaly metrics: auroc ([\d.]+) \(PCA ([\d.]+)\), auprc [\d.]+ \(PCA [\d.]+\)", stdout)
         assert code == 0 and found and float(found[1]) > 0.95 and float(found[2]) > 0.95
+        assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and plot.stat().st_size > 10_000
+        code, _, err = run_cli(capsys, "score", out, tmp_path / f"{column}.csv", "-o", tmp_path / "s2.csv",
+                               "--plot", tmp_path / "scores.svg")  # fmt: skip
+        assert_one_line_error(code, err, "--plot", "must be a .png file")
+        assert not (tmp_path / "s2.csv").exists()
