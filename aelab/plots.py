@@ -246,13 +246,20 @@ def stream_scores(
     _save(fig, path)
 
 
+def log_bins(*groups, n: int = 60) -> np.ndarray:
+    """`n` + 1 log-spaced bin edges that span every value of `groups` (errors: 0, an exact reconstruction's, is
+    drawn at 1e-12)."""
+    values = np.concatenate([np.ravel(group) for group in groups])
+    floor = max(float(values.min()), 1e-12)
+    return np.geomspace(floor, max(float(values.max()), floor * 1.1), n + 1)
+
+
 def sample_scores(scores, threshold: float, reference, path, title: str, labelled=None) -> None:
     """A histogram of the samples' scores (log scale: reconstruction errors span decades) beside the run's
     validation errors that set the `threshold` (`reference`), and, where the input flags its anomalies (`labelled`,
     a table's is_anomaly column), the flagged and the normal samples apart."""
-    floor = max(float(np.min(scores)), float(np.min(reference)), 1e-12)
-    high = max(float(np.max(scores)), float(np.max(reference)), threshold, floor * 1.1)
-    bins = np.geomspace(floor, high, 60)
+    bins = log_bins(scores, reference, [threshold])
+    floor = bins[0]
     fig, ax = plt.subplots(figsize=(9, 4))
 
     def share(values):  # each sample's weight: bars give the share of their group, comparable across groups

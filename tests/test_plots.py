@@ -31,3 +31,14 @@ def test_codes_without_spread_plot_as_they_are_and_have_no_principal_axes(tmp_pa
     assert principal_axes_share(np.eye(3, 1, dtype=np.float32)) == pytest.approx([1.0, 0.0])
     plots.latent_space(alike, None, None, tmp_path / "alike.png", "dense")
     assert (tmp_path / "alike.png").stat().st_size > 0
+
+
+def test_score_histogram_bins_span_every_score_and_error_and_exact_zeros(tmp_path):
+    """The bins began at the larger of the two groups' smallest values: scores below the validation errors were
+    piled into the first bar."""
+    scores, reference = np.array([0.25, 0.3, 0.9]), np.array([0.4, 0.5])
+    bins = plots.log_bins(scores, reference, [0.6])
+    assert bins[0] == 0.25 and bins[-1] == 0.9 and len(bins) == 61
+    assert plots.log_bins(np.zeros(3), [0.0])[0] == 1e-12  # exact reconstructions, drawn at 1e-12
+    plots.sample_scores(np.r_[scores, 0.0], 0.6, reference, tmp_path / "s.png", "t", labelled=np.array([0, 0, 1, 0]))
+    assert Image.open(tmp_path / "s.png").size[0] > 500
