@@ -399,7 +399,8 @@ def test_a_loaded_image_run_names_channels_last_and_8_bit_arrays_and_how_to_conv
     pixels = np.random.default_rng(0).integers(0, 256, (4, 8, 8, 1), dtype=np.uint8)  # as an .npy file holds them
     with pytest.raises(AelabError, match=r"channels-last; the run takes \(1, 8, 8\).*x.transpose\(0, 3, 1, 2\)"):
         run.encode(pixels)
-    with pytest.raises(AelabError, match=r"found \[0, 2\d\d\]; 8-bit values\? divide them by 255"):
+    eight_bit = r"^x: image values must lie in \[0, 1\], found \[0, 2\d\d\]; 8-bit values\? divide them by 255"
+    with pytest.raises(AelabError, match=eight_bit):  # not "float images": these are uint8
         run.encode(pixels.transpose(0, 3, 1, 2))
     assert run.encode(pixels.transpose(0, 3, 1, 2) / 255).shape == (4, 4)
 

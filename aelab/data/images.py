@@ -321,7 +321,7 @@ def _check_unit_range(arr: np.ndarray, origin) -> None:
     if arr.min() < 0 or arr.max() > 1:
         low, high = arr.min(), arr.max()
         hint = "; 8-bit values? divide them by 255" if low >= 0 and high <= 255 else ""
-        raise AelabError(f"{origin}: float images must lie in [0, 1], found [{low:.3g}, {high:.3g}]{hint}")
+        raise AelabError(f"{origin}: image values must lie in [0, 1], found [{low:.3g}, {high:.3g}]{hint}")
 
 
 def as_unit_float(images: np.ndarray) -> np.ndarray:
