@@ -30,6 +30,7 @@ from .evaluate import decode, encode, per_sample_mae, per_sample_mse, reconstruc
 from .experiment import NewModel, new_model, pca_unless_beaten, random_start_unless_beaten
 from .kinds import IMAGE, SEQUENCE, TABLE
 from .models import default_model, model_class
+from .padding import fit_length, padded_list
 from .presets import default_init, train_config, training_budget
 from .run import load_run, load_weights, run_config, save_model, save_weights
 from .train import Trainer
@@ -93,6 +94,10 @@ class _Autoencoder(BaseEstimator):
     def _validated(self, X, reset: bool) -> np.ndarray:
         """X checked as scikit-learn expects (ValueError/TypeError for empty, sparse, NaN, object, complex data;
         the feature count against the fit), then against the model kind; float32 for the model."""
+        if (padded := padded_list(X, "X")) is not None:  # sequences of unequal length, as Python holds them
+            X = padded
+            if not reset and self.kind_ == SEQUENCE:  # to the fitted length, as a test file is padded to a run's
+                X = fit_length(padded, self.model_.input_shape[0], False, "X", "fit it on sequences this long")
         # sequences (3-D) may end in NaN padding, as ragged ones do in aelab and in the UCR archive (checked below)
         finite = "allow-nan" if getattr(X, "ndim", None) == 3 else True  # (np.ndim would convert a list)
         shape = getattr(X, "shape", None)

@@ -42,6 +42,27 @@ def pad_sequences(sequences: list[np.ndarray], length: int | None = None) -> np.
     return out
 
 
+def padded_list(x, origin) -> np.ndarray | None:
+    """Where `x` is a list (or tuple) of sequences (t_i, F), as Python code holds sequences of unequal length, those
+    as one (N, T, F) float32 array padded with NaN at their end to the longest, as a CSV of ragged sequences is read
+    (`np.asarray` refused them: "inhomogeneous shape"); None for anything else."""
+    if not isinstance(x, (list, tuple)) or not x:
+        return None
+    try:
+        shapes = [np.shape(sequence) for sequence in x]
+    except ValueError:  # an element ragged itself: the caller's conversion names it
+        return None
+    if any(len(shape) != 2 for shape in shapes):
+        return None
+    if len({shape[1] for shape in shapes}) > 1:
+        counts = " and ".join(map(str, sorted({shape[1] for shape in shapes})))
+        raise AelabError(f"{origin}: sequences of {counts} features; every sequence needs the same features")
+    try:
+        return pad_sequences([np.asarray(sequence, dtype=np.float32) for sequence in x])
+    except (TypeError, ValueError) as exc:
+        raise AelabError(f"{origin}: a sequence that does not hold numbers ({exc})") from None
+
+
 def misplaced_value(x: np.ndarray) -> tuple[int, int] | None:
     """(sequence, step) of the first sequence in (N, T, F) `x` whose NaN or inf values are not padding, and the step
     where they start; None when all are. Padding is NaN in every feature from some step to the last, after at least
@@ -61,15 +82,13 @@ def lengths(x: np.ndarray) -> np.ndarray:
     return (~np.isnan(x).any(axis=2)).sum(axis=1)
 
 
-def fit_length(x: np.ndarray, steps: int, cut: bool, origin) -> np.ndarray:
+def fit_length(x: np.ndarray, steps: int, cut: bool, origin, remedy: str = "train with --length to cut") -> np.ndarray:
     """Sequences (N, T, F) brought to `steps`: padded with NaN when shorter; cut when longer only if `cut` (the run
     was trained with `--length`), else refused, since dropping steps silently would change what is scored."""
     if x.shape[1] == steps:
         return x
     if x.shape[1] > steps:
         if not cut:
-            raise AelabError(
-                f"{origin}: sequences of up to {x.shape[1]} steps, the run takes {steps} (train with --length to cut)"
-            )
+            raise AelabError(f"{origin}: sequences of up to {x.shape[1]} steps, the model takes {steps} ({remedy})")
         return np.ascontiguousarray(x[:, :steps])
     return np.concatenate([x, np.full((len(x), steps - x.shape[1], x.shape[2]), np.nan, np.float32)], axis=1)

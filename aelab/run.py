@@ -31,7 +31,7 @@ from .evaluate import reconstruct as reconstruct_samples
 from .io import atomic_path, read_json, write_json
 from .kinds import IMAGE, SEQUENCE
 from .models import config_dict, create_model
-from .padding import masked_like
+from .padding import fit_length, masked_like, padded_list
 
 SCHEMA_VERSION = 1
 ARTEFACTS = (
@@ -131,7 +131,10 @@ class Run:
         return stream.scaled(self.normalization, None).values
 
     def _model_input(self, x) -> np.ndarray:
-        """`x` as float32 in the model's layout and scale; a wrong shape or a misplaced NaN is one error."""
+        """`x` as float32 in the model's layout and scale; a wrong shape or a misplaced NaN is one error. A list of
+        sequences of unequal length is padded to the run's length, as `aelab encode` pads a CSV of them."""
+        if self.input_kind == SEQUENCE and (padded := padded_list(x, "x")) is not None:
+            x = fit_length(padded, self.model.input_shape[0], bool((self.config.get("data") or {}).get("length")), "x")
         x, bad = numeric_float32(_as_array(x), "x", "batch of samples")
         shape = tuple(self.model.input_shape)
         if x.shape[1:] != shape:

@@ -6,6 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+import aelab
+from aelab import AelabError
+from aelab.cli import main
 from aelab.data import load_dataset
 from aelab.data.normalization import Standardizer
 from aelab.evaluate import ErrorSums, encode, per_sample_mse
@@ -198,3 +201,36 @@ def test_a_test_file_of_shorter_sequences_than_equal_length_training_ones_is_nam
     ragged[:5, 9:] = np.nan  # training data of several lengths: a shorter test file is ordinary
     np.save(tmp_path / "ragged.npy", ragged)
     assert load_dataset(str(tmp_path / "ragged.npy"), test_data=str(tmp_path / "short.npy")).notes == ()
+
+
+def test_a_python_list_of_sequences_of_unequal_length_is_padded_as_a_ragged_csv_is(seq_run_for_lists):
+    """`np.asarray` refused such a list ("inhomogeneous shape"); the loaded run and the estimator now pad it with NaN
+    at the end, to the run's (the fitted) length, and a longer sequence or another feature count is one error."""
+    run, x = seq_run_for_lists
+    ragged = [x[0], x[1][:7]]
+    codes = run.encode(ragged)
+    np.testing.assert_allclose(codes[0], run.encode(x[:1])[0], rtol=1e-5, atol=1e-6)  # the full one codes alike
+    recon = run.reconstruct(ragged)
+    assert np.isnan(recon[1, 7:]).all() and np.isfinite(recon[1, :7]).all() and run.score(ragged).shape == (2,)
+    with pytest.raises(AelabError, match=r"^x: sequences of up to 24 steps, the model takes 12"):
+        run.encode([x[0], np.concatenate([x[1], x[1]])])
+    with pytest.raises(AelabError, match=r"^x: sequences of 1 and 2 features"):
+        run.encode([x[0], x[1][:, :1]])
+    with pytest.raises(AelabError, match=r"the run's model takes \(12, 2\)"):
+        run.encode(x[:, :7])  # an array stays as strict as an .npy file
+    rng = np.random.default_rng(0)
+    lists = [rng.normal(size=(int(rng.integers(6, 12)), 2)) for _ in range(24)]
+    est = aelab.AutoencoderTransformer(latent_dim=3, max_steps=10).fit(lists)
+    assert est.model_.input_shape == (max(map(len, lists)), 2) and est.transform(lists[:3]).shape == (3, 3)
+    assert est.transform([lists[0][:4]]).shape == (1, 3)  # shorter than every training sequence: padded too
+    with pytest.raises(AelabError, match=r"^X: sequences of up to 20 steps, the model takes \d+ \(fit it on"):
+        est.transform([np.zeros((20, 2))])
+
+
+@pytest.fixture(scope="module")
+def seq_run_for_lists(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("lists")
+    x = np.random.default_rng(1).normal(size=(40, 12, 2)).astype(np.float32)
+    np.save(folder / "x.npy", x)
+    assert main(["train", "conv1d", "--data", str(folder / "x.npy"), "--epochs", "1", "--out", str(folder / "r")]) == 0
+    return aelab.load_run(folder / "r"), x
