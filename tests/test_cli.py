@@ -65,9 +65,11 @@ def test_a_constant_feature_is_centred_and_comes_back_constant(capsys, tmp_path)
     x[:, :, 0] = 1.0
     np.save(tmp_path / "flat.npy", x)
     args = ["--data", tmp_path / "flat.npy", "--epochs", "1", "--out", tmp_path / "r"]
-    code, _, err = run_cli(capsys, "train", "lstm", *args)
+    code, out, err = run_cli(capsys, "train", "lstm", *args)
     assert code == 0, err
+    assert "flat.npy: constant on the training split, so only centred: feature 0 (a later change" in out  # said
     config = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert "constant" not in config["normalization"]  # a note, not a statistic the run keeps
     assert config["normalization"]["std"][0] == 1.0 and config["normalization"]["mean"][0] == 1.0
     assert run_cli(capsys, "reconstruct", tmp_path / "r", tmp_path / "flat.npy", "-o", tmp_path / "rec.npy")[0] == 0
     np.testing.assert_allclose(np.load(tmp_path / "rec.npy")[:, :, 0], 1.0, atol=0.05)

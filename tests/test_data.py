@@ -12,6 +12,7 @@ from PIL import Image
 
 from aelab.data import cifar10 as cifar
 from aelab.data import load_dataset, sample, split_off
+from aelab.data.normalization import Standardizer
 from aelab.data.sequences import synthetic
 from aelab.errors import AelabError, ConfigError
 
@@ -271,6 +272,11 @@ def test_a_feature_constant_on_the_training_split_is_only_centred(tmp_path):
     d = load_dataset(str(tmp_path / "flat.npy"))
     assert d.normalization.std[1] == 1.0 and d.normalization.mean[1] == 3.0
     assert (d.train.x[:, :, 1] == 0).all() and abs(d.train.x[:, :, 0].std() - 1) < 0.05
+    assert d.notes == ("flat.npy: constant on the training split, so only centred: feature 1 (a later change there "
+                       "counts in its own units)",)  # fmt: skip
+    names = [f"c{i}" for i in range(9)]
+    many = Standardizer.fit(np.c_[np.ones((5, 7)), np.arange(10).reshape(5, 2)], "t.csv").constant_note(names, "t")
+    assert "'c0', 'c1', 'c2', 'c3', 'c4' and 2 more" in many
 
 
 def test_data_constant_in_every_feature_is_one_clear_error(tmp_path):

@@ -203,6 +203,7 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
         kind, x, y, names, features, train_n, test_n, val_fraction, seed, spec, path, normalization, test
     )
     anomaly_labels &= dataset.has_labels
+    notes += tuple(filter(None, [dataset.normalization.constant_note(features, path.name)]))
     return replace(dataset, no_probes=no_probes, notes=notes, categories=categories, anomaly_labels=anomaly_labels)
 
 
@@ -654,6 +655,7 @@ def _stream_dataset(spec: DataSpec, normalization: Standardizer | None) -> Datas
         check_length(part, window, what)
     if normalization is None:
         normalization = Standardizer.fit(train.values, spec.data)
+    notes += tuple(filter(None, [normalization.constant_note(stream.feature_names, Path(spec.data).name)]))
     train, val, test = (s.scaled(normalization, stream.feature_names) for s in (train, val, test))
 
     def split(part: Stream) -> Split:

@@ -17,6 +17,7 @@ class Standardizer:
 
     mean: np.ndarray
     std: np.ndarray
+    constant: np.ndarray | None = None  # (F,) bool: features constant on the split `fit` saw (not saved: a note)
 
     @classmethod
     def fit(cls, x_train: np.ndarray, origin) -> Standardizer:
@@ -42,7 +43,21 @@ class Standardizer:
                 f"{origin}: every feature is constant on the training split; there is nothing for a model to learn"
             )
         std[constant] = 1.0
-        return cls(mean.astype(np.float32), std.astype(np.float32))
+        return cls(mean.astype(np.float32), std.astype(np.float32), constant)
+
+    def constant_note(self, feature_names, origin) -> str | None:
+        """A line naming the features `fit` found constant, if any: a stuck sensor or a column of one value is
+        only centred, so a later change there counts in the feature's own units rather than in standard
+        deviations, and nothing about it was learnt."""
+        if self.constant is None or not self.constant.any():
+            return None
+        found = np.flatnonzero(self.constant)
+        names = [repr(feature_names[i]) if feature_names else f"feature {i}" for i in found[:5]]
+        shown = ", ".join(names) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+        return (
+            f"{origin}: constant on the training split, so only centred: {shown} (a later change there counts in its "
+            "own units)"
+        )
 
     @classmethod
     def from_dict(cls, record: dict | None) -> Standardizer | None:
