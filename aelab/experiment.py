@@ -27,6 +27,7 @@ from .data.augment import (
     get_augmentation,
     get_contrastive_view,
 )
+from .data.streams import step_record
 from .distributed import barrier, is_main
 from .errors import AelabError, ConfigError, TrainingDiverged
 from .evaluate import MATCH_BAND, anchor_to_pca, augmented_codes_note, evaluate_model, pca_verdict
@@ -360,6 +361,7 @@ def train_on(
             class_names=dataset.class_names,
             feature_names=dataset.feature_names,
             categories=dataset.categories,
+            stream_step=None if dataset.stream is None else step_record(dataset.stream.train),
         )
         write_run_files(
             staging, config, model, history, metrics, timings, evaluation.val_errors, evaluation.train_errors

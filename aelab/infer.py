@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -27,7 +28,15 @@ from .data.csvfile import flags_of
 from .data.images import IMAGE_SUFFIXES, LUMA, image_files_under, read_image, validate_image_values
 from .data.npy import ArrayRows, NpyChunks
 from .data.sequences import LABELLED_SEQUENCE_FILES, check_padding, sequences_from_csv
-from .data.streams import Stream, check_length, mean_over_windows, per_window, read_stream, window_starts
+from .data.streams import (
+    Stream,
+    check_length,
+    mean_over_windows,
+    per_window,
+    rate_notes,
+    read_stream,
+    window_starts,
+)
 from .data.tables import category_columns, category_names, in_training_column_order, read_table
 from .errors import AelabError
 from .evaluate import PCABaseline, encode, per_sample_mse, reconstruct
@@ -285,7 +294,7 @@ def _open_stream(run: Run, path, resize: bool, batch_size: int) -> Stream:
         raise AelabError(f"--batch-size: must be positive, got {batch_size}")
     stream = read_stream(path).scaled(run.normalization, run.config.get("feature_names"))
     check_length(stream, run.window[0], "stream")
-    return stream
+    return replace(stream, notes=stream.notes + rate_notes(stream, run.config.get("stream_step"), run.window[0]))
 
 
 def _step_column(stream: Stream, output) -> tuple[str, np.ndarray | list]:

@@ -171,11 +171,13 @@ def run_config(
     feature_names=None,
     categories: dict | None = None,
     estimator_params: dict | None = None,
+    stream_step: dict | None = None,
 ) -> dict:
     """config.json: everything `load_run` needs to rebuild the model and prepare new data like its training data.
     `data` is the run's `DataSpec` (None for an estimator, which is given arrays); `estimator_params` are the
     `get_params()` of an `AutoencoderTransformer` that saved itself; `categories`, a table's text columns and their
-    values (its features `column=value`), only where it has some."""
+    values (its features `column=value`), only where it has some; `stream_step`, a stream run's usual step between
+    timestamps (`streams.step_record`), where its training stream has them."""
     config = {
         "schema_version": SCHEMA_VERSION,
         "model": model.name,
@@ -193,6 +195,8 @@ def run_config(
         config["categories"] = categories
     if estimator_params is not None:
         config["estimator_params"] = estimator_params
+    if stream_step is not None:
+        config["stream_step"] = stream_step
     return config
 
 

@@ -468,3 +468,29 @@ def test_auto_window_finds_a_period_under_a_trend():
     x = np.sin(2 * np.pi * t / 100) + 5e-4 * t + 0.1 * np.random.default_rng(0).normal(size=t.size)
     window, rule = auto_window(x[:, None].astype(np.float32))
     assert window == 100 and "period 100" in rule
+
+
+def test_a_test_stream_at_another_rate_is_named_in_train_evaluate_and_score(capsys, tmp_path):
+    """Windows count rows: a test stream logged every 5 minutes where training was every minute gives windows of
+    5x the time, shapes the model never saw, and nothing said so."""
+    start = np.datetime64("2024-01-01T00:00")
+    values = sine_stream(800, period=40)[0]
+    train = write_stream_csv(tmp_path / "train.csv", values, timestamps=start + np.arange(800) * np.timedelta64(1, "m"))
+    slow = write_stream_csv(
+        tmp_path / "slow.csv", values[:400], timestamps=start + np.arange(400) * np.timedelta64(5, "m")
+    )
+    same = write_stream_csv(
+        tmp_path / "same.csv", values[:400], timestamps=start + np.arange(400) * np.timedelta64(1, "m")
+    )
+    note = "slow.csv: a step is usually 5 min, the training stream's 1 min: a window of 40 steps holds 5x the time"
+    run = tmp_path / "r"
+    args = ["--window", "40", "--epochs", "1", "--out", run]
+    code, out, err = run_cli(capsys, "train", "lstm", "--data", train, "--test-data", slow, *args)
+    assert code == 0 and note in out, err
+    assert json.loads((run / "config.json").read_text())["stream_step"] == {"step": 60.0, "dated": True}
+    code, out, err = run_cli(capsys, "evaluate", run, "--test-data", slow)
+    assert code == 0 and note in out, err
+    code, out, err = run_cli(capsys, "score", run, slow, "-o", tmp_path / "s.csv")
+    assert code == 0 and note in out, err
+    code, out, err = run_cli(capsys, "score", run, same, "-o", tmp_path / "s2.csv")
+    assert code == 0 and "a step is usually" not in out, err

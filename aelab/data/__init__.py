@@ -35,7 +35,16 @@ from .npy import flat_labels, load_npy, npz_error
 from .sequences import LABELLED_SEQUENCE_FILES, label_sort_key, sequences_from_csv, sequences_from_npy, synthetic
 from .spec import DataSpec
 from .splits import HELD_OUT_TEST_FRACTION, sample, split_off
-from .streams import Stream, auto_window, check_length, default_stride, read_stream, windows
+from .streams import (
+    Stream,
+    auto_window,
+    check_length,
+    default_stride,
+    rate_notes,
+    read_stream,
+    step_record,
+    windows,
+)
 from .tables import (
     category_note,
     column_notes,
@@ -279,7 +288,7 @@ def with_test_file(dataset: Dataset, test_data, test_labels=None) -> Dataset:
             dataset,
             test=Split(windows(test.values, parts.window, parts.stride), None),
             stream=replace(parts, test=test),
-            notes=test.notes,
+            notes=test.notes + rate_notes(test, step_record(parts.train), parts.window),
         )
     test_path = Path(test_data)
     if not test_path.exists():
@@ -653,6 +662,8 @@ def _stream_dataset(spec: DataSpec, normalization: Standardizer | None) -> Datas
         raise ConfigError("stride", f"must be at most the window ({window} steps), got {stride}")
     for part, what in ((train, "training part"), (val, "validation part"), (test, "test part")):
         check_length(part, window, what)
+    if spec.test_data:
+        notes += rate_notes(test, step_record(fit_part), window)
     if normalization is None:
         normalization = Standardizer.fit(train.values, spec.data)
     notes += tuple(filter(None, [normalization.constant_note(stream.feature_names, Path(spec.data).name)]))

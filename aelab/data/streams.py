@@ -294,6 +294,37 @@ def _gap_notes(path, stamps: list[str], steps: np.ndarray, dated: bool) -> tuple
     )
 
 
+# A test stream whose usual step is more than this many times the training stream's, or less than its inverse, is
+# sampled at another rate
+RATE_FACTOR = 1.5
+
+
+def step_record(stream: Stream) -> dict | None:
+    """The median step between a stream's timestamps (seconds where `dated`) as a run keeps it (`stream_step` in
+    config.json), or None without timestamps."""
+    if stream.times is None or len(stream.times) < 3:
+        return None
+    return {"step": float(np.median(np.diff(stream.times))), "dated": stream.dated}
+
+
+def rate_notes(test: Stream, trained: dict | None, window: int) -> tuple[str, ...]:
+    """A line where `test` is sampled at another rate than the training stream (`trained`: its `step_record`):
+    windows count rows, so at another rate a window holds another stretch of time, shapes the model never saw, and
+    nothing said it."""
+    ours = step_record(test)
+    if ours is None or trained is None or ours["dated"] != trained.get("dated") or not trained.get("step", 0) > 0:
+        return ()
+    step, trained_step = ours["step"], trained["step"]
+    ratio = step / trained_step
+    if 1 / RATE_FACTOR <= ratio <= RATE_FACTOR:
+        return ()
+    unit = _duration if test.dated else (lambda value: f"{value:g}")
+    return (
+        f"{test.origin}: a step is usually {unit(step)}, the training stream's {unit(trained_step)}: a window of "
+        f"{window} steps holds {ratio:.3g}x the time it did in training; resample one stream to the other's rate",
+    )
+
+
 def _duration(seconds: float) -> str:
     for size, name in ((86_400, "d"), (3_600, "h"), (60, "min")):
         if seconds >= size:
