@@ -24,12 +24,13 @@ from .data.normalization import Standardizer
 from .data.npy import numeric_float32
 from .data.sequences import check_padding
 from .data.streams import check_length, mean_over_windows, per_window, stream_from_array
+from .data.tables import feature_columns, in_training_column_order, table_from_columns
 from .errors import AelabError
 from .evaluate import encode as encode_samples
 from .evaluate import per_sample_mse
 from .evaluate import reconstruct as reconstruct_samples
 from .io import atomic_path, read_json, write_json
-from .kinds import IMAGE, SEQUENCE
+from .kinds import IMAGE, SEQUENCE, TABLE
 from .models import config_dict, create_model
 from .padding import fit_length, masked_like, padded_list
 
@@ -123,7 +124,7 @@ class Run:
         and every other run's samples go through `_model_input`)."""
         if self.window is None:
             return None
-        x = _as_array(x)
+        x = _as_array(self._by_name(x))
         if x.ndim not in (1, 2):
             return None
         stream = stream_from_array(x, "x")  # read and checked as an .npy stream file is by `aelab score`
@@ -133,6 +134,7 @@ class Run:
     def _model_input(self, x) -> np.ndarray:
         """`x` as float32 in the model's layout and scale; a wrong shape or a misplaced NaN is one error. A list of
         sequences of unequal length is padded to the run's length, as `aelab encode` pads a CSV of them."""
+        x = self._by_name(x)
         if self.input_kind == SEQUENCE and (padded := padded_list(x, "x")) is not None:
             x = fit_length(padded, self.model.input_shape[0], bool((self.config.get("data") or {}).get("length")), "x")
         x, bad = numeric_float32(_as_array(x), "x", "batch of samples")
@@ -150,6 +152,26 @@ class Run:
         elif bad is not None:
             raise AelabError(f"x: NaN or inf in row {bad[0]}, column {bad[1]}")
         return x if self.normalization is None else self.normalization.apply(x).astype(np.float32)
+
+    def _by_name(self, x):
+        """A table's rows or a stream's steps given as a pandas DataFrame, read as `aelab encode` reads a CSV of
+        them: columns matched to the training file's by name (another order is fine, a missing or unknown one is an
+        error naming it), `label`, `is_anomaly` and `timestamp` left out, a table's text columns as its categories.
+        Taken by position, a DataFrame in another column order was coded as if it were in the training one. Any
+        other input, and every input of a run trained on unnamed columns (an .npy), is returned as it is."""
+        trained = self.config.get("feature_names")
+        if not trained or not hasattr(x, "columns") or not hasattr(x, "to_numpy"):
+            return x
+        columns = {str(name): x[name] for name in x.columns}
+        if self.input_kind == TABLE:
+            cells = {name: column.tolist() for name, column in columns.items()}
+            table = table_from_columns("x", cells, self.config.get("categories", {}))
+            return in_training_column_order(table.x, table.feature_names, trained, "x")
+        if self.window is None:  # sequences: a 2-D frame is not a batch of them
+            return x
+        features = feature_columns(columns)
+        values = np.column_stack([np.asarray(columns[name]) for name in features])
+        return in_training_column_order(values, features, trained, "x")
 
 
 def _as_array(x) -> np.ndarray:

@@ -258,6 +258,25 @@ def test_a_tables_text_columns_are_categories_that_every_command_reads_as_traini
     assert_one_line_error(code, err, "ids.csv", "column 'name' holds 80 different texts", "drop it")
 
 
+def test_a_loaded_table_run_reads_a_dataframe_by_its_column_names_as_encode_reads_a_csv(capsys, tmp_path):
+    """Taken by position, a DataFrame in another column order was coded as if it were in the training order."""
+    pd = pytest.importorskip("pandas")
+    from aelab import load_run
+
+    rng = np.random.default_rng(0)
+    a, colours = rng.normal(size=40), rng.choice(["red", "blue"], 40)
+    rows = [f"{v:.3f},{c},{v * 2 + (c == 'red'):.3f}" for v, c in zip(a, colours, strict=True)]
+    data = write_table(tmp_path / "t.csv", rows, "a,colour,b")
+    assert run_cli(capsys, "train", "dense", "--data", data, "--epochs", "2", "--out", tmp_path / "r")[0] == 0
+    assert run_cli(capsys, "encode", tmp_path / "r", data, "-o", tmp_path / "z.npy")[0] == 0
+    run, frame = load_run(tmp_path / "r"), pd.read_csv(data)
+    shuffled = frame[["b", "colour", "a"]].assign(label=1)  # another order, a text column, a label: as in a CSV
+    np.testing.assert_allclose(run.encode(shuffled), np.load(tmp_path / "z.npy"), rtol=1e-6)
+    np.testing.assert_allclose(run.score(shuffled), run.score(frame), rtol=1e-6)
+    with pytest.raises(AelabError, match=r"^x: columns differ from the training data's \(missing \['b'\]\)$"):
+        run.encode(frame[["a", "colour"]])
+
+
 def test_a_table_reconstructed_exactly_stops_training_and_flags_no_row_for_its_float_noise(capsys, tmp_path):
     rng = np.random.default_rng(0)
     cents = rng.integers(-300, 300, size=(200, 2))  # exact sums in decimal: c and d are a's and b's to the digit
@@ -514,6 +533,10 @@ def test_a_test_file_with_the_columns_in_another_order_is_matched_by_name(capsys
         )
         errors.append(json.loads((out / "metrics.json").read_text())["test_mse"])
     assert errors[0] == errors[1]
+    # a column too few or too many is named, as encode and score name it, not counted as a shape
+    fewer = write_table(tmp_path / "fewer.csv", [r.split(",", 1)[1] for r in table_rows(20, seed=1)], "b,c,label")
+    code, _, err = run_cli(capsys, "train", "dense", "--data", data, "--test-data", fewer, "--out", tmp_path / "f")
+    assert_one_line_error(code, err, "--test-data", "fewer.csv: columns differ", "missing ['a']")
 
 
 def test_files_without_a_header_line_are_named_as_such_when_their_columns_differ(capsys, tmp_path):
@@ -623,7 +646,7 @@ def test_a_table_of_one_column_points_to_windows(capsys, tmp_path):
     assert not (tmp_path / "s").exists()
     two = write_table(tmp_path / "two.csv", [f"{np.sin(t):.4f},{np.cos(t):.4f}" for t in range(60)], "value,other")
     code, _, err = run_cli(capsys, "train", "dense", "--data", two, "--test-data", data, "--out", tmp_path / "t")
-    assert_one_line_error(code, err, "--test-data", "shape (1,), the training data has table samples of shape (2,)")
+    assert_one_line_error(code, err, "--test-data", "one.csv: columns differ", "missing ['other']")
     (tmp_path / "mine").mkdir()  # an empty folder the user made stays
     code, _, err = run_cli(capsys, "train", "dense", "--data", data, "--out", tmp_path / "mine")
     assert code == 2 and (tmp_path / "mine").is_dir()

@@ -309,6 +309,22 @@ def test_train_score_plot_and_anomaly_metrics_on_a_stream(capsys, tmp_path):
         loaded.score(xt[:20])
 
 
+def test_a_loaded_stream_run_reads_a_dataframe_by_its_column_names(capsys, tmp_path):
+    pd = pytest.importorskip("pandas")
+    x, labels = sine_stream(n=600, anomaly=(300, 310))
+    two = np.stack([x, np.roll(x, 5)], axis=1)
+    data = write_stream_csv(tmp_path / "s.csv", two, labels)
+    code, _, err = run_cli(capsys, "train", "conv1d", "--data", data, "--window", "25", "--epochs", "1",
+                           "--out", tmp_path / "r")  # fmt: skip
+    assert code == 0, err
+    loaded, frame = load_run(tmp_path / "r"), pd.read_csv(data)  # timestamp, v0, v1, is_anomaly
+    scores = loaded.score(read_stream(data).values)
+    np.testing.assert_array_equal(loaded.score(frame), scores)
+    np.testing.assert_array_equal(loaded.score(frame[["v1", "v0"]]), scores)  # not the columns' places
+    with pytest.raises(AelabError, match=r"missing \['v1'\]"):
+        loaded.score(frame[["v0", "timestamp"]])
+
+
 def test_an_npy_stream_with_labels_from_a_file(tmp_path):
     x, labels = sine_stream(n=600, anomaly=(300, 310))
     np.save(tmp_path / "s.npy", x.astype(np.float32))

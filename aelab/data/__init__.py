@@ -188,12 +188,13 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
         if test_kind == kind == SEQUENCE:
             x_test, length_notes = _to_training_length(x_test, x, bool(spec.length), test_path)
             notes += length_notes
+        if test_kind == kind:  # named columns: a missing or unknown one is named, not counted
+            x_test = in_training_column_order(x_test, test_features, features, f"--test-data {test_path}")
         if test_kind != kind or x_test.shape[1:] != x.shape[1:]:
             raise AelabError(
                 f"--test-data {test_path}: {test_kind} samples of shape {x_test.shape[1:]}, "
                 f"the training data has {kind} samples of shape {x.shape[1:]}"
             )
-        x_test = in_training_column_order(x_test, test_features, features, f"--test-data {test_path}")
         if raw_y is None and spec.test_labels:
             raise AelabError(
                 f"--test-labels {spec.test_labels}: the training data has no labels (--labels FILE.npy or a 'label' "
