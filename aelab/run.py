@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import platform
 import shutil
 import sys
@@ -254,6 +255,8 @@ def save_weights(model, path: Path) -> None:
 
 def load_run(path) -> Run:
     """Rebuild a run's model from config.json and model.safetensors, with one-line errors for each fault."""
+    if not isinstance(path, str | os.PathLike):
+        raise AelabError(f"load_run: takes a run directory's path, got {type(path).__name__} {path!r:.40}")
     path = Path(path)
     cfg_path, weights = path / "config.json", path / "model.safetensors"
     if not path.is_dir():

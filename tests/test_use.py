@@ -295,6 +295,8 @@ def test_broken_run_directories(capsys, image_run, tmp_path):
     ):
         code, _, err = run_cli(capsys, "encode", broken[name], x, "-o", tmp_path / "z.npy")
         assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1, (name, err)
+    with pytest.raises(AelabError, match="load_run: takes a run directory's path, got int 5"):
+        load_run(5)  # a TypeError from inside pathlib before
 
 
 @pytest.fixture(scope="module")
