@@ -219,7 +219,7 @@ def train(
     from . import distributed
     from .experiment import data_spec_for
     from .experiment import train as run_training
-    from .run import prepare_out_dir, removed_if_left_empty
+    from .run import check_out_dir, removed_if_left_empty
 
     distributed.init_from_env()
     main_process = distributed.is_main()
@@ -229,7 +229,7 @@ def train(
             model = _default_model_for(data_args["data"], data_args["window"], echo=_echo if main_process else None)
         with cleanup:
             if main_process:
-                prepare_out_dir(out, force=force, resume=resume)
+                check_out_dir(out, force=force, resume=resume)  # fail fast; experiment.train clears it
             spec = data_spec_for(model, **data_args)  # the data options (and --stream) are DataSpec's fields
             run_training(
                 model,

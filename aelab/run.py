@@ -316,8 +316,10 @@ def removed_if_left_empty(out: Path):
         raise
 
 
-def prepare_out_dir(out: Path, force: bool, resume: bool) -> None:
-    """Refuse to mix a new run into an old one unless asked; check the directory is writable."""
+def check_out_dir(out: Path, force: bool, resume: bool) -> None:
+    """Refuse to mix a new run into an old one unless asked; create the directory and check it is writable. Clears
+    nothing: `aelab train` checks --out before it reads the data, and a run replaced by --force stays whole until
+    the new one has its data and model (a mistyped --data must not cost the old run)."""
     if out.exists() and not out.is_dir():
         raise AelabError(f"--out {out}: exists and is not a directory")
     if out.is_dir() and any(out.iterdir()) and not (force or resume):
@@ -329,6 +331,11 @@ def prepare_out_dir(out: Path, force: bool, resume: bool) -> None:
         probe.unlink()
     except OSError as exc:
         raise AelabError(f"--out {out}: not writable ({exc.strerror or exc})") from None
+
+
+def prepare_out_dir(out: Path, force: bool, resume: bool) -> None:
+    """`check_out_dir`, then clear what --force replaces: the old run's artefacts and checkpoints."""
+    check_out_dir(out, force, resume)
     if force and not resume:
         for name in (*ARTEFACTS, CHECKPOINTS):
             target = out / name

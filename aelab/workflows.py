@@ -18,7 +18,7 @@ from .experiment import TRAINING_METRICS, data_spec_for, load_data_for, train_on
 from .io import read_json, write_json
 from .kinds import IMAGE
 from .report import sweep_curves
-from .run import load_run, prepare_out_dir
+from .run import check_out_dir, load_run, prepare_out_dir
 
 LAB_MODELS = ("cnn", "lstm", "conv1d")
 SEED_MODELS = ("cnn-seed", "lstm-seed")
@@ -106,9 +106,10 @@ def run_sweep(
     The data is `dataset` when given (the lab shares one), else loaded from `spec` (default: the model's);
     `train_args` (preset, epochs, lr, init, augment, ...) go to every run as `train_on` takes them."""
     out = Path(out)
-    prepare_out_dir(out, force=force, resume=False)
+    check_out_dir(out, force=force, resume=False)
     if dataset is None:
         dataset = load_data_for(model, spec or data_spec_for(model))
+    prepare_out_dir(out, force=force, resume=False)  # once the data is read: bad data leaves the old sweep whole
     values = math.prod(dataset.train.x.shape[1:])
     too_large = [d for d in latent_dims if d > values]
     if too_large:  # before any training, not after the sizes that fit
@@ -193,9 +194,10 @@ def run_lab(
     from .report import render_lab
 
     out = Path(out)
-    prepare_out_dir(out, force=force, resume=False)
+    check_out_dir(out, force=force, resume=False)
     images = load_data_for("cnn", data_spec_for("cnn", cifar10=cifar10, train_size=train_size, test_size=test_size))
     sequences = load_data_for("lstm", data_spec_for("lstm", train_size=train_size, test_size=test_size))
+    prepare_out_dir(out, force=force, resume=False)
     plan = [("cnn", images), ("lstm", sequences), ("conv1d", sequences)]
     if with_seed_models:
         plan += [("cnn-seed", images), ("lstm-seed", sequences)]

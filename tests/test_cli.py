@@ -119,6 +119,22 @@ def test_non_empty_out_is_refused(capsys, tmp_path):
     assert (tmp_path / "r" / "keep.txt").read_text() == "mine"
 
 
+def test_force_with_bad_data_keeps_the_old_run(capsys, tmp_path):
+    """--force replaces a run once the new one has its data: a mistyped or broken --data must not cost the old run."""
+    table = tmp_path / "t.csv"
+    rows = np.random.default_rng(0).normal(size=(60, 3))
+    table.write_text("a,b,c\n" + "\n".join(",".join(map(str, row)) for row in rows) + "\n")
+    out = tmp_path / "r"
+    assert run_cli(capsys, "train", "dense", "--data", table, "--epochs", "1", "--out", out)[0] == 0
+    before = {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()}
+    broken = tmp_path / "broken.csv"
+    broken.write_text("a,b\n1,x\n")
+    for data in (tmp_path / "missing.csv", broken):
+        code, _, err = run_cli(capsys, "train", "dense", "--data", data, "--out", out, "--force")
+        assert_one_line_error(code, err, data.name)
+        assert {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()} == before
+
+
 def test_unwritable_out(capsys, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
