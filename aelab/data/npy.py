@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AelabError
+from .csvfile import FLOAT32_MAX, float32_problem
 
 
 def read_header(f) -> tuple[tuple[int, ...], bool, np.dtype]:
@@ -135,13 +136,10 @@ def numeric_float32(x: np.ndarray, origin, noun: str) -> tuple[np.ndarray, tuple
     if min(x.shape) == 0:
         raise AelabError(f"{origin}: empty {noun} {x.shape}")
     if np.issubdtype(x.dtype, np.floating) and x.dtype.itemsize > 4:  # finite here, infinite as float32
-        beyond = np.argwhere(np.isfinite(x) & (np.abs(x) > np.finfo(np.float32).max))
+        beyond = np.argwhere(np.isfinite(x) & (np.abs(x) > FLOAT32_MAX))
         if len(beyond):
             where = tuple(int(i) for i in beyond[0])
-            raise AelabError(
-                f"{origin}: a value beyond float32's range ({x[where]:.3g}; at most +-3.4e38) at index {where}: "
-                "rescale the data"
-            )
+            raise AelabError(f"{origin}: at index {where}, {float32_problem(float(x[where]))}")
     x = np.asarray(x, dtype=np.float32)
     bad = np.argwhere(~np.isfinite(x))
     return x, (tuple(int(i) for i in bad[0]) if len(bad) else None)
