@@ -358,7 +358,8 @@ def sweep(
 @cli.command()
 @click.argument("lab_dir", type=click.Path(path_type=Path))
 def report(lab_dir):
-    """Re-render LAB_DIR's comparison and report.md/report.html from saved files."""
+    """Render LAB_DIR's comparison and report.md/report.html from saved files: a lab directory, or any directory
+    whose sub-directories are runs (aelab train --out LAB_DIR/NAME), to compare them beside PCA."""
     from .report import render_lab
 
     render_lab(lab_dir)

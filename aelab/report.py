@@ -1,4 +1,5 @@
-"""The lab's comparison table and report, rendered from saved run directories (no retraining).
+"""The lab's comparison table and report, or those of any directory of runs, rendered from saved run directories
+(no retraining).
 
 Every number in the report is read from the runs' metrics.json/timings.json; every verdict is computed
 from those numbers, so a model that loses to PCA is reported as losing.
@@ -45,20 +46,36 @@ COLUMNS = [
 ]
 
 
-def _runs(lab_dir: Path) -> dict[str, dict]:
+def _runs(runs_dir: Path) -> dict[str, dict]:
+    """The finished runs (metrics.json written) in `runs_dir`'s sub-directories, by directory name: the lab's, named
+    after their models, in the registry's order, then any others by name (a user's runs on one data set, to
+    compare)."""
+    lab = [runs_dir / name for name in models_in_order()]
+    others = sorted(path for path in runs_dir.iterdir() if path.is_dir() and path not in lab)
     runs = {}
-    for name in models_in_order():
-        path = lab_dir / name
+    for path in (*lab, *others):
         if (path / "metrics.json").exists():
             config = read_json(path / "config.json")
-            runs[name] = {
+            runs[path.name] = {
                 "path": path,
+                "model": config["model"],
                 "metrics": read_json(path / "metrics.json"),
                 "config": config,
                 "timings": read_json(path / "timings.json"),
                 "history": read_json(path / "history.json"),
             }
     return runs
+
+
+def _label(name: str, run: dict) -> str:
+    """A run as tables and findings name it: its directory, and its model where the two differ."""
+    return name if name == run["model"] else f"{name} ({run['model']})"
+
+
+def _lab_runs(runs: dict) -> dict:
+    """The runs that the lab's findings compare (cnn, lstm, conv1d, ...): those in a directory named after their
+    model."""
+    return {name: r for name, r in runs.items() if name == r["model"]}
 
 
 def _shape(config) -> str:
@@ -74,8 +91,8 @@ def comparison_rows(runs: dict) -> list[dict]:
         m, cfg = r["metrics"], r["config"]
         rows.append(
             {
-                "model": name,
-                "architecture": model_class(name).description,
+                "model": _label(name, r),
+                "architecture": model_class(r["model"]).description,
                 "input_type": cfg["input_kind"],
                 "data_shape": _shape(cfg),
                 "test_mse": m["test_mse"],
@@ -153,13 +170,18 @@ def sweep_curves(sweep: dict) -> dict:
 
 
 def render_lab(lab_dir) -> None:
+    """report.md, report.html and comparison.csv/json of a directory of runs: a lab (`aelab lab`), or any directory
+    whose sub-directories are `aelab train` runs."""
     lab_dir = Path(lab_dir)
+    if not lab_dir.is_dir():
+        raise AelabError(f"{lab_dir}: not a directory; `aelab report` renders a directory of runs")
     runs = _runs(lab_dir)
     if not runs:
         what = "is a single run" if (lab_dir / "metrics.json").exists() else "holds no finished runs"
         raise AelabError(
-            f"{lab_dir}: {what}; `aelab report` renders a lab directory (cnn/, lstm/, conv1d/ ... "
-            "each with metrics.json), as `aelab lab` writes"
+            f"{lab_dir}: {what}; `aelab report` renders a lab directory (cnn/, lstm/, conv1d/ ...), as `aelab lab` "
+            "writes, or any directory whose sub-directories are runs (aelab train --out DIR/NAME), each with "
+            "metrics.json"
         )
     rows = comparison_rows(runs)
     write_comparison(lab_dir, rows)
@@ -211,7 +233,8 @@ def _reconstruction_findings(runs) -> list[str]:
         scale = "pixels in [0, 1]" if r["config"]["input_kind"] == IMAGE else "z-scored values"
         psnr = f", PSNR {m['test_psnr']:.2f} dB" if r["config"]["input_kind"] == IMAGE else ""
         out.append(
-            f"`{name}` on {r['config']['data']['data']}: test MSE {_fmt(m['test_mse'])}, MAE {_fmt(m['test_mae'])}, "
+            f"`{_label(name, r)}` on {r['config']['data']['data']}: test MSE {_fmt(m['test_mse'])}, "
+            f"MAE {_fmt(m['test_mae'])}, "
             f"RMSE {_fmt(m['test_rmse'])}{psnr} ({scale}), at {m['compression_ratio']:.0f}x compression "
             f"({m['input_dim']} values -> {m['latent_dim']}); it {_verdict(m)}, whose MSE is {_fmt(m['pca_test_mse'])}."
         )
@@ -231,14 +254,14 @@ def _latent_findings(runs) -> list[str]:
         if "probe_logreg" in m:
             better = "better than" if m["probe_logreg"] > m["pca_probe_logreg"] else "no better than"
             out.append(
-                f"`{name}`: {pcs}; a logistic probe on the {m['latent_dim']}-d codes reaches "
+                f"`{_label(name, r)}`: {pcs}; a logistic probe on the {m['latent_dim']}-d codes reaches "
                 f"{m['probe_logreg']:.1%} test accuracy and 5-NN {m['probe_knn']:.1%}, {better} PCA's codes "
                 f"({m['pca_probe_logreg']:.1%} and {m['pca_probe_knn']:.1%})."
             )
             if note := augmented_codes_note(m, (r["config"].get("train") or {}).get("augment", "none")):
                 out[-1] += f" {note[0].upper()}{note[1:]}."
         else:
-            out.append(f"`{name}`: {pcs}; the data has no labels, so no probe was run.")
+            out.append(f"`{_label(name, r)}`: {pcs}; the data has no labels, so no probe was run.")
     return out
 
 
@@ -276,7 +299,7 @@ def differs(a: float, b: float, spread: float) -> bool:
 
 
 def _cnn_vs_lstm_findings(runs) -> list[str]:
-    out = []
+    out, runs = [], _lab_runs(runs)
     seq = {
         n: runs[n]["metrics"] | {"secs": runs[n]["timings"]["train_seconds"]}
         for n in ("lstm", "lstm-seed", "conv1d")
@@ -316,12 +339,14 @@ def _cnn_vs_lstm_findings(runs) -> list[str]:
 
 
 def _where_findings(runs) -> list[str]:
-    out = [
-        "Convolutions suit data with local, translation-invariant structure (image patches, local motifs in "
-        "sequences): the same small filters apply at every position, and all positions are computed at once."
-    ]
-    if "lstm" in runs and "conv1d" in runs:
-        lstm_s, conv_s = (runs[n]["timings"]["train_seconds"] for n in ("lstm", "conv1d"))
+    out, lab = [], _lab_runs(runs)
+    if lab.keys() & {"cnn", "lstm", "conv1d"}:
+        out.append(
+            "Convolutions suit data with local, translation-invariant structure (image patches, local motifs in "
+            "sequences): the same small filters apply at every position, and all positions are computed at once."
+        )
+    if "lstm" in lab and "conv1d" in lab:
+        lstm_s, conv_s = (lab[n]["timings"]["train_seconds"] for n in ("lstm", "conv1d"))
         if differs(lstm_s, conv_s, TIME_SPREAD):
             speed = f"`{'conv1d' if conv_s < lstm_s else 'lstm'}` trained faster"
         else:
@@ -330,7 +355,9 @@ def _where_findings(runs) -> list[str]:
             "Recurrent encoders suit sequences whose meaning lies in their dynamics (here, frequencies); in this "
             f"run {speed} ({conv_s:.0f}s conv1d vs {lstm_s:.0f}s lstm)."
         )
-    standings = {n: pca_standing(r["metrics"]["test_mse"], r["metrics"]["pca_test_mse"]) for n, r in runs.items()}
+    standings = {
+        _label(n, r): pca_standing(r["metrics"]["test_mse"], r["metrics"]["pca_test_mse"]) for n, r in runs.items()
+    }
     losers = [n for n, st in standings.items() if st == "loses"]
     ties = [n for n, st in standings.items() if st in ("matches", "exact")]
     if losers:
@@ -347,13 +374,15 @@ def _where_findings(runs) -> list[str]:
 
 
 def _report_blocks(lab_dir: Path, runs, rows, sweeps, curves) -> list[tuple]:
-    b = [("h1", "Autoencoders lab: CNN vs LSTM, each beside PCA")]
+    lab = (lab_dir / "pca_curves.json").exists()  # written by `aelab lab` only
+    title = "Autoencoders lab: CNN vs LSTM, each beside PCA" if lab else f"Runs in {lab_dir.name}, each beside PCA"
+    b = [("h1", title)]
     b.append(
         (
             "p",
             "Reconstruction errors are on each model's input scale: pixels in [0, 1] for images, z-scored values "
-            "for sequences. PCA baselines use as many components as the autoencoder's latent, fitted on the same "
-            "training split.",
+            "for sequences, streams and tables. PCA baselines use as many components as the autoencoder's latent, "
+            "fitted on the same training split.",
         )
     )
     b.append(("h2", "Comparison"))
@@ -397,18 +426,19 @@ def _report_blocks(lab_dir: Path, runs, rows, sweeps, curves) -> list[tuple]:
     b += [("li", t) for t in _reconstruction_findings(runs)]
     b.append(("h2", "What does the latent space show?"))
     b += [("li", t) for t in _latent_findings(runs)]
-    b.append(("h2", "How does latent size affect quality?"))
-    b += [("li", t) for t in _latent_size_findings(curves, sweeps)]
     if curves:
+        b.append(("h2", "How does latent size affect quality?"))
+        b += [("li", t) for t in _latent_size_findings(curves, sweeps)]
         b.append(("img", "plots/rate_distortion.png", "Rate vs distortion"))
-    b.append(("h2", "CNN vs LSTM for feature extraction"))
-    b += [("li", t) for t in _cnn_vs_lstm_findings(runs)]
+    if findings := _cnn_vs_lstm_findings(runs):
+        b.append(("h2", "CNN vs LSTM for feature extraction"))
+        b += [("li", t) for t in findings]
     b.append(("h2", "Where does each apply?"))
     b += [("li", t) for t in _where_findings(runs)]
     for name, r in runs.items():
-        b.append(("h2", f"Model `{name}`"))
-        if model_class(name).notes:
-            b.append(("p", model_class(name).notes))
+        b.append(("h2", f"Model `{_label(name, r)}`"))
+        if notes := model_class(r["model"]).notes:
+            b.append(("p", notes))
         try:
             b.append(("pre", format_table(load_run(r["path"]).model)))
         except AelabError as exc:

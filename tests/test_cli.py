@@ -135,6 +135,31 @@ def test_force_with_bad_data_keeps_the_old_run(capsys, tmp_path):
         assert {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()} == before
 
 
+def test_report_compares_any_directory_of_runs(capsys, tmp_path):
+    """`aelab report` renders a user's own runs (any sub-directory names), not only a lab's cnn/, lstm/, ..."""
+    table = tmp_path / "t.csv"
+    rows = np.random.default_rng(0).normal(size=(80, 4))
+    table.write_text("a,b,c,d\n" + "\n".join(",".join(map(str, row)) for row in rows) + "\n")
+    runs = tmp_path / "runs"
+    for name, latent in (("small", "1"), ("wide", "3")):
+        args = ["train", "dense", "--data", table, "--latent-dim", latent, "--epochs", "1", "--out", runs / name]
+        assert run_cli(capsys, *args)[0] == 0
+    (runs / "unfinished" / "checkpoints").mkdir(parents=True)
+    code, _, err = run_cli(capsys, "report", runs)
+    assert code == 0, err
+    report = (runs / "report.md").read_text()
+    assert report.startswith("# Runs in runs, each beside PCA")
+    for name, latent in (("small", 1), ("wide", 3)):
+        metrics = json.loads((runs / name / "metrics.json").read_text())
+        assert f"`{name} (dense)` on {table}: test MSE {metrics['test_mse']:.4g}" in report
+        assert f"PCA-{latent} ({table})" in report
+    assert "unfinished" not in report and "CNN vs LSTM" not in report
+    compared = [row["model"] for row in json.loads((runs / "comparison.json").read_text())]
+    assert compared == ["small (dense)", "wide (dense)", f"PCA-1 ({table})", f"PCA-3 ({table})"]
+    code, _, err = run_cli(capsys, "report", table)
+    assert_one_line_error(code, err, "not a directory")
+
+
 def test_unwritable_out(capsys, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
