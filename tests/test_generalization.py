@@ -795,7 +795,7 @@ def test_codes_learned_with_an_augmentation_that_classify_worse_than_pcas_are_na
     assert augmented_codes_note(m, "none") is None  # PCA's own codes: nothing to trade
     assert augmented_codes_note({**m, "probe_logreg": 0.85}, "time-shift") is None  # within 2 points
     assert augmented_codes_note({k: v for k, v in m.items() if "probe" not in k}, "time-shift") is None  # no labels
-    run = {"metrics": m, "config": {"train": {"augment": "time-shift"}}}
+    run = {"model": "lstm", "metrics": m, "config": {"train": {"augment": "time-shift"}}}
     assert "--augment none" in _latent_findings({"lstm": run})[0]
     assert "--augment" not in _latent_findings({"lstm": {**run, "config": {"train": {"augment": "none"}}}})[0]
 
