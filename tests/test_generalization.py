@@ -138,6 +138,22 @@ def test_the_cnn_presets_go_down_to_a_map_of_4_to_7_pixels_a_side(size, stages, 
         create_model("cnn", latent_dim=4, **shape, stages="auto")  # resolved by adapt, not by the config
 
 
+@pytest.mark.parametrize("columns, width", [(4, 32), (64, 128), (3906, 512), (5000, 400), (20_000, 100), (200_000, 32)])
+def test_wide_tables_get_a_narrower_first_layer(columns, width):
+    """At most DenseAutoencoder.MAX_LAYER_WEIGHTS in the first and last layers, never under 32 units."""
+    from aelab.experiment import new_model
+    from aelab.models.dense import DenseAutoencoder
+
+    x = np.random.default_rng(0).normal(size=(4, columns)).astype(np.float32)
+    model = new_model("dense", x, 2, "lab", seed=0).model
+    assert model.config.hidden_width == width and model.encoder[0].weight.shape == (width, columns)
+    assert model.config.hidden == (0 if columns <= 3906 else width)  # a capped width is saved in the config
+    assert DenseAutoencoder.adapt({"latent_dim": 8, "hidden": 96}, {"n_features": 20_000})["hidden"] == 96
+    assert DenseAutoencoder.adapt({"latent_dim": 60}, {"n_features": 20_000})["hidden"] == 120  # twice the code
+    assert DenseAutoencoder.adapt({"latent_dim": np.int64(60)}, {"n_features": 20_000})["hidden"] == 120
+    assert DenseAutoencoder.adapt({"latent_dim": "3"}, {"n_features": 20_000})["hidden"] == 100  # the config names it
+
+
 @pytest.mark.parametrize(
     "name, steps, features, patch, mixed",
     [

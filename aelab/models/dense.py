@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 from torch import nn
@@ -14,6 +15,11 @@ from .registry import register
 def default_table_latent(n_features: int) -> int:
     """The latent size a table gets when none is asked for: 8, or fewer for narrow tables (at most F - 1)."""
     return max(1, min(8, n_features - 1))
+
+
+def default_hidden_width(n_features: int) -> int:
+    """Twice the columns, within [32, 512]: wide enough to bend every column, small enough for tiny tables."""
+    return min(512, max(32, 2 * n_features))
 
 
 @dataclass(frozen=True)
@@ -31,8 +37,7 @@ class DenseConfig:
 
     @property
     def hidden_width(self) -> int:
-        """Twice the columns, within [32, 512]: wide enough to bend every column, small enough for tiny tables."""
-        return self.hidden or min(512, max(32, 2 * self.n_features))
+        return self.hidden or default_hidden_width(self.n_features)
 
 
 @register("dense")
@@ -48,9 +53,27 @@ class DenseAutoencoder(Autoencoder):
     description = "MLP AE beside a PCA path"
     default = True
 
+    # Weights in the first (and the last) layer at most: F x h. At the config's h = 512, 20,000 columns made 10
+    # million each, and 80 training rows took 459 s on 2 cores for the budget's 1,000 steps (two starts) to end where
+    # PCA is; at this cap (h = 100) 70 s, to the same weights. Wider data lost nothing: 2,500 x 5,000 (h = 400) 0.550x
+    # PCA-8 vs 0.551x, 6,000 x 4,000 (h = 500) 0.457x vs 0.459x (benchmarks/results/wide-tables.json). Tables of up to
+    # 3,906 columns keep the config's width.
+    MAX_LAYER_WEIGHTS = 2_000_000
+
     @classmethod
     def default_latent(cls, sample_shape: tuple[int, ...]) -> int:
         return default_table_latent(sample_shape[0])
+
+    @classmethod
+    def adapt(cls, settings: dict, shape: dict) -> dict:
+        """A first hidden layer of at most MAX_LAYER_WEIGHTS / F units for wide tables (gene expression, spectra),
+        at least 32 and twice the latent size, saved in the config as `hidden`; a width asked for is kept."""
+        cap = cls.MAX_LAYER_WEIGHTS // shape["n_features"]
+        if settings.get("hidden") or cap >= default_hidden_width(shape["n_features"]):
+            return settings
+        latent = settings.get("latent_dim", DenseConfig.latent_dim)
+        twice_the_code = 2 * latent if isinstance(latent, numbers.Integral) else 0  # else the config names it
+        return {**settings, "hidden": max(32, twice_the_code, cap)}
 
     def __init__(self, config: DenseConfig):
         super().__init__(config)
