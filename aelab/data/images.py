@@ -302,6 +302,11 @@ def _layout_hint(arr: np.ndarray) -> str:
         return "; channels first (PyTorch's layout)? save np.transpose(x, (0, 2, 3, 1))"
     if arr.shape[3] == 4:
         return "; 4 channels (RGBA)? drop the alpha channel: x[..., :3]"
+    if arr.shape[3] > 1:  # multispectral bands, stacked frames: not an image the cnn reads
+        return (
+            f"; {arr.shape[3]} channels (bands)? the cnn reads 1 or 3: save x.reshape(len(x), -1), a table of "
+            "H*W*C columns for dense, or train the cnn on 3 of them"
+        )
     return ""
 
 
