@@ -125,6 +125,11 @@ class _Autoencoder(BaseEstimator):
                 f"X: images of shape {X.shape} look channels-last; the estimator takes (N, C, H, W), "
                 "e.g. X.transpose(0, 3, 1, 2)"
             )
+        if kind == IMAGE and sample[0] not in (1, 3):  # the cnn's config would name C alone, without X's shape
+            raise AelabError(
+                f"X: images of shape {X.shape}: the estimator takes (N, C, H, W) with 1 or 3 channels; other "
+                "channel counts (multispectral bands) train as a table: X.reshape(len(X), -1)"
+            )
         if not reset and sample != tuple(self.model_.input_shape):
             self._refuse_sample_shape(sample)
         x, _ = numeric_float32(X, "X", "array")  # refuses values beyond float32's range; NaN is checked below

@@ -416,6 +416,8 @@ def test_an_npy_of_images_in_another_layout_says_how_to_convert_it(tmp_path):
     np.save(tmp_path / "rgba.npy", np.zeros((5, 8, 8, 4), np.uint8))
     with pytest.raises(AelabError, match=r"rgba.npy: .*4 channels \(RGBA\)\? drop the alpha channel"):
         images_from_npy(tmp_path / "rgba.npy")
+    with pytest.raises(AelabError, match=r"X: images of shape \(6, 8, 8, 12\): .*X.reshape\(len\(X\), -1\)"):
+        AutoencoderTransformer(epochs=1).fit(np.zeros((6, 8, 8, 12), np.float32))
     np.save(tmp_path / "bands.npy", np.zeros((5, 8, 8, 12), np.float32))  # multispectral
     with pytest.raises(AelabError, match=r"bands.npy: .*12 channels \(bands\)\? .*x.reshape\(len\(x\), -1\)"):
         images_from_npy(tmp_path / "bands.npy")
