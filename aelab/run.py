@@ -159,7 +159,10 @@ class Run:
         them: columns matched to the training file's by name (another order is fine, a missing or unknown one is an
         error naming it), `label`, `is_anomaly` and `timestamp` left out, a table's text columns as its categories.
         Taken by position, a DataFrame in another column order was coded as if it were in the training one. Any
-        other input, and every input of a run trained on unnamed columns (an .npy), is returned as it is."""
+        other input, and every input of a run trained on unnamed columns (an .npy), is returned as it is. A table
+        run takes a pandas Series as one row (`df.iloc[i]`), its index naming the columns."""
+        if self.input_kind == TABLE and hasattr(x, "to_frame") and not hasattr(x, "columns"):
+            x = x.to_frame().T
         trained = self.config.get("feature_names")
         if not trained or not hasattr(x, "columns") or not hasattr(x, "to_numpy"):
             return x

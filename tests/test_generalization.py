@@ -289,6 +289,7 @@ def test_a_loaded_table_run_reads_a_dataframe_by_its_column_names_as_encode_read
     shuffled = frame[["b", "colour", "a"]].assign(label=1)  # another order, a text column, a label: as in a CSV
     np.testing.assert_allclose(run.encode(shuffled), np.load(tmp_path / "z.npy"), rtol=1e-6)
     np.testing.assert_allclose(run.score(shuffled), run.score(frame), rtol=1e-6)
+    np.testing.assert_allclose(run.encode(shuffled.iloc[3]), np.load(tmp_path / "z.npy")[3:4], rtol=1e-6)  # one row
     with pytest.raises(AelabError, match=r"^x: columns differ from the training data's \(missing \['b'\]\)$"):
         run.encode(frame[["a", "colour"]])
 
