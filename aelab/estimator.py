@@ -28,7 +28,7 @@ from .data.spec import check_seed
 from .errors import AelabError, ConfigError
 from .evaluate import decode, encode, per_sample_mae, per_sample_mse, reconstruct
 from .experiment import NewModel, new_model, pca_unless_beaten, random_start_unless_beaten
-from .kinds import IMAGE, SEQUENCE, TABLE
+from .kinds import IMAGE, IMAGE_CHANNELS, SEQUENCE, TABLE
 from .models import default_model, model_class
 from .padding import fit_length, padded_list
 from .presets import default_init, train_config, training_budget
@@ -120,12 +120,12 @@ class _Autoencoder(BaseEstimator):
             who = f"model={self.model!r}" if reset else "the fitted model"
             raise AelabError(f"X: {X.ndim}-D input; {who} takes {expected}")
         sample = X.shape[1:]
-        if kind == IMAGE and sample[-1] in (1, 3) and sample[0] not in (1, 3):
-            raise AelabError(
-                f"X: images of shape {X.shape} look channels-last; the estimator takes (N, C, H, W), "
-                "e.g. X.transpose(0, 3, 1, 2)"
-            )
-        if kind == IMAGE and sample[0] not in (1, 3):  # the cnn's config would name C alone, without X's shape
+        if kind == IMAGE and sample[0] not in IMAGE_CHANNELS:  # the cnn's config would name C alone, not X's shape
+            if sample[-1] in IMAGE_CHANNELS:
+                raise AelabError(
+                    f"X: images of shape {X.shape} look channels-last; the estimator takes (N, C, H, W), "
+                    "e.g. X.transpose(0, 3, 1, 2)"
+                )
             raise AelabError(
                 f"X: images of shape {X.shape}: the estimator takes (N, C, H, W) with 1 or 3 channels; other "
                 "channel counts (multispectral bands) train as a table: X.reshape(len(X), -1)"

@@ -6,6 +6,7 @@ TABLE = "table"  # (F,), standardised per column
 
 KINDS = (IMAGE, SEQUENCE, TABLE)
 
+IMAGE_CHANNELS = (1, 3)  # grayscale or colour: what the image models and image files take
 MIN_IMAGE_SIDE = 4  # pixels: the image models halve a side at least twice
 # Pixels an image model trains on at full size at most (512x512): measured on CPU, one training step of the cnn on 8
 # images of 512x512 takes 9.6 s and 3.6 GB, on 600x500 photos the default budget was announced at 53 min for 8 of

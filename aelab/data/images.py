@@ -16,7 +16,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import AelabError
 from ..io import atomic_path, cache_dir
-from ..kinds import image_size_problem
+from ..kinds import IMAGE_CHANNELS, image_size_problem
 from .npy import load_npy
 
 
@@ -287,9 +287,9 @@ def _store(path: Path, images: np.ndarray) -> None:
 def images_from_npy(path: Path, mmap: bool = False) -> np.ndarray:
     """(N, H, W, C) uint8 or float in [0, 1]; with `mmap`, left on disk."""
     arr = load_npy(path, mmap=mmap)
-    if arr.ndim != 4 or arr.shape[3] not in (1, 3):
+    if arr.ndim != 4 or arr.shape[3] not in IMAGE_CHANNELS:
         raise AelabError(
-            f"{path}: expected images (N, H, W, C) with C in (1, 3), got shape {arr.shape}{_layout_hint(arr)}"
+            f"{path}: expected images (N, H, W, C) with C in {IMAGE_CHANNELS}, got shape {arr.shape}{_layout_hint(arr)}"
         )
     return arr
 
@@ -298,7 +298,7 @@ def _layout_hint(arr: np.ndarray) -> str:
     """How to bring a 4-D array in a layout users often have (PyTorch's, or with an alpha channel) to (N, H, W, C)."""
     if arr.ndim != 4:
         return ""
-    if arr.shape[1] in (1, 3):
+    if arr.shape[1] in IMAGE_CHANNELS:
         return "; channels first (PyTorch's layout)? save np.transpose(x, (0, 2, 3, 1))"
     if arr.shape[3] == 4:
         return "; 4 channels (RGBA)? drop the alpha channel: x[..., :3]"

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import AelabError
-from ..kinds import IMAGE, image_size_problem
+from ..kinds import IMAGE, IMAGE_CHANNELS, image_size_problem
 from .base import Autoencoder, check_latent, check_whole_numbers
 from .registry import register
 
@@ -25,7 +25,7 @@ class ConvConfig:
         check_whole_numbers(self)
         if problem := image_size_problem(self.height, self.width):
             raise AelabError(problem)
-        if self.channels not in (1, 3):
+        if self.channels not in IMAGE_CHANNELS:
             raise AelabError(f"images must have 1 or 3 channels, got {self.channels}")
         check_latent(self, self.channels * self.height * self.width)
 
