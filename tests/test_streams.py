@@ -375,6 +375,9 @@ BROKEN = [
     ("timestamp,v\n2020-01-01,1.0\n01/02/2020,2.0\n", "'timestamp': its dates are written in more than one layout"),
     ("timestamp,v\n01/02/2020,1.0\n01/01/2020,2.0\n", "timestamp does not increase at data row 2"),
     ('timestamp,v\n0,"1,5"\n1,"2,5"\n', "not numeric ('1,5' in data row 1); aelab reads '.' as the decimal mark"),
+    ('timestamp,v\n0,"1,304.5"\n1,2.5\n', "not numeric ('1,304.5' in data row 1); aelab reads numbers without thou"),
+    ("timestamp;v\n0;1.304,5\n1;2,5\n", "not numeric ('1.304,5' in data row 1); aelab reads numbers without thou"),
+    ('timestamp,v\n0,"12,000,000"\n1,2.5\n', "not numeric ('12,000,000' in data row 1); aelab reads numbers without"),
     (
         "date,v\n2024-01-31 12:00,1.0\n2024-01-31 12:01,2.0\n",
         "column 'date' is not numeric ('2024-01-31 12:00' in "

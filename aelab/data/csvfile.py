@@ -37,6 +37,9 @@ def open_csv(path: Path) -> Iterator[TextIO]:
 
 # a number with a decimal comma ('1,5', '-0,25e-3'), as spreadsheets write them where they separate cells by ';'
 DECIMAL_COMMA = re.compile(r"\s*[+-]?\d*,\d+(?:[eE][+-]?\d+)?\s*")
+# a number with thousands separators, as a spreadsheet's number format exports it: '1,304.5' or '12,000,000', and
+# where the decimal mark is a comma, '1.304,5'
+THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?|[+-]?\d{1,3}(?:\.\d{3})+(?:,\d*)?")
 
 
 def csv_reader(f: TextIO):
@@ -184,10 +187,13 @@ def _is_date(text: str) -> bool:
 
 
 def not_numeric_hint(cell, dates: bool = True, classes: bool = False) -> str:
-    """What to add to a "not numeric" error when `cell` is a number written with a decimal comma ('1,5'), or (with
+    """What to add to a "not numeric" error when `cell` is a number written with thousands separators ('1,304.5'),
+    with a decimal comma ('1,5'; '1,304' may be either, and is named as a decimal comma), or (with
     `dates`: in a column that could be renamed) a date or time ('2024-01-31 12:00') in one not named `timestamp`,
     or other text (with `classes`: in a file whose `label` column gives class labels, as iris' 'species' would)."""
     text = str(cell).strip()
+    if THOUSANDS.fullmatch(text) and not DECIMAL_COMMA.fullmatch(text):
+        return "; aelab reads numbers without thousands separators (1304.5, not 1,304.5)"
     try:
         float(text.replace(",", "."))
         return "; aelab reads '.' as the decimal mark" if "," in text else ""
