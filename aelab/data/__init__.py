@@ -135,40 +135,18 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
     _check_options_apply(spec)
     if spec.window is not None:
         return _stream_dataset(spec, normalization)
-    data, labels, seed, val_fraction = spec.data, spec.labels, spec.seed, spec.val_fraction
-    train_n, test_n = spec.train_n, spec.test_n
-    if data in ("cifar10", "digits") or _is_image_path(data):
-        size = parse_image_size(spec.image_size)
-        if data == "cifar10":
-            train_pool, test_pool = open_cifar10(locate_cifar10(spec.cifar10))
-            if spec.train_size is None:
-                train_n = CIFAR_DEFAULT_TRAIN
-            if spec.test_size is None:
-                test_n = CIFAR_DEFAULT_TEST
-        elif data == "digits":
-            train_pool, test_pool = digits_pool(), None
-        else:
-            train_pool, test_pool = _image_path_pools(Path(data), labels, size)
-        no_probes = None
-        if test_pool is not None and test_pool.unknown_classes:  # the folder's own test/ with other classes
-            no_probes = _test_pool_note(test_pool, None)
-        if spec.test_data:  # a test set of its own, in place of the data's
-            labelled = train_pool.labels is not None
-            test_pool = _image_test_pool(spec.test_data, spec.test_labels, size, train_pool.class_names, labelled)
-            test_n = spec.test_n
-            if labelled and test_pool.labels is None:
-                no_probes = _test_pool_note(test_pool, spec.test_data)
-        dataset = _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, spec, spec.stream)
-        return replace(dataset, no_probes=no_probes)
-    if data == "synthetic":
+    if spec.data in ("cifar10", "digits") or _is_image_path(spec.data):
+        return _image_files_dataset(spec)
+    train_n, test_n, val_fraction, seed = spec.train_n, spec.test_n, spec.val_fraction, spec.seed
+    if spec.data == "synthetic":
         x, y, names = synthetic(seed=seed)
         return _array_dataset(
             SEQUENCE, x, y, names, None, train_n, test_n, val_fraction, seed, spec, "synthetic", normalization
         )
-    path = Path(data)
+    path = Path(spec.data)
     if not path.exists():
-        raise AelabError(f"--data: {data!r} is neither cifar10, digits, synthetic nor an existing path")
-    kind, x, raw_y, features, categories, notes, anomaly_labels = _read_arrays(path, labels, spec.length)
+        raise AelabError(f"--data: {spec.data!r} is neither cifar10, digits, synthetic nor an existing path")
+    kind, x, raw_y, features, categories, notes, anomaly_labels = _read_arrays(path, spec.labels, spec.length)
     notes += (f"{path.name}: {category_note(categories)}",) if categories else ()
     if kind == TABLE and x.shape[1] < 2:  # a code of one value would copy it: every error 0, nothing learnt
         raise AelabError(
@@ -177,36 +155,12 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
         )
     test, no_probes = None, None
     if spec.test_data:  # a test set of its own: the whole file, read like the training file
-        test_path = Path(spec.test_data)
-        if not test_path.exists():
-            raise AelabError(f"--test-data: {test_path} does not exist")
-        test_kind, x_test, raw_y_test, test_features, _, test_notes, test_anomaly_labels = _read_arrays(
-            test_path, spec.test_labels, None, categories
-        )
-        anomaly_labels &= test_anomaly_labels
-        notes += test_notes
-        if test_kind == kind == SEQUENCE:
-            x_test, length_notes = _to_training_length(x_test, x, bool(spec.length), test_path)
-            notes += length_notes
-        if test_kind == kind:  # named columns: a missing or unknown one is named, not counted
-            x_test = in_training_column_order(x_test, test_features, features, f"--test-data {test_path}")
-        if test_kind != kind or x_test.shape[1:] != x.shape[1:]:
-            raise AelabError(
-                f"--test-data {test_path}: {test_kind} samples of shape {x_test.shape[1:]}, "
-                f"the training data has {kind} samples of shape {x.shape[1:]}"
-            )
-        if raw_y is None and spec.test_labels:
-            raise AelabError(
-                f"--test-labels {spec.test_labels}: the training data has no labels (--labels FILE.npy or a 'label' "
-                "column); probes need both"
-            )
-        if raw_y is not None and raw_y_test is None:
-            no_probes = _unlabelled(test_path)
-        elif raw_y is not None and (unknown := _unknown_labels(raw_y_test, raw_y, test_path)):  # as for images
-            no_probes, raw_y_test = unknown, None
-        if (raw_y is None) != (raw_y_test is None):
-            raw_y = raw_y_test = None  # probes need labels on both sides
-        test = (x_test, raw_y_test)
+        test_set = _array_test_set(spec, kind, x, raw_y, features, categories)
+        no_probes, notes = test_set.no_probes, notes + test_set.notes
+        anomaly_labels &= test_set.flags
+        if test_set.raw_y is None:
+            raw_y = None  # probes need labels on both sides
+        test = (test_set.x, None if raw_y is None else test_set.raw_y)
     y, y_test, names = _encode_labels(raw_y, None if test is None else test[1])
     test = None if test is None else (test[0], y_test)
     dataset = _array_dataset(
@@ -215,6 +169,74 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
     anomaly_labels &= dataset.has_labels
     notes += tuple(filter(None, [dataset.normalization.constant_note(features, path.name)]))
     return replace(dataset, no_probes=no_probes, notes=notes, categories=categories, anomaly_labels=anomaly_labels)
+
+
+def _image_files_dataset(spec: DataSpec) -> Dataset:
+    """CIFAR-10, digits or an image folder (or `.npy` of images), split by the seed protocol; a test set of its own
+    (`spec.test_data`) in place of the data's."""
+    size = parse_image_size(spec.image_size)
+    train_n, test_n = spec.train_n, spec.test_n
+    if spec.data == "cifar10":
+        train_pool, test_pool = open_cifar10(locate_cifar10(spec.cifar10))
+        if spec.train_size is None:
+            train_n = CIFAR_DEFAULT_TRAIN
+        if spec.test_size is None:
+            test_n = CIFAR_DEFAULT_TEST
+    elif spec.data == "digits":
+        train_pool, test_pool = digits_pool(), None
+    else:
+        train_pool, test_pool = _image_path_pools(Path(spec.data), spec.labels, size)
+    no_probes = None
+    if test_pool is not None and test_pool.unknown_classes:  # the folder's own test/ with other classes
+        no_probes = _test_pool_note(test_pool, None)
+    if spec.test_data:  # a test set of its own, in place of the data's
+        labelled = train_pool.labels is not None
+        test_pool = _image_test_pool(spec.test_data, spec.test_labels, size, train_pool.class_names, labelled)
+        test_n = spec.test_n
+        if labelled and test_pool.labels is None:
+            no_probes = _test_pool_note(test_pool, spec.test_data)
+    dataset = _image_dataset(train_pool, test_pool, train_n, test_n, spec.val_fraction, spec.seed, spec, spec.stream)
+    return replace(dataset, no_probes=no_probes)
+
+
+class HeldOutFile(NamedTuple):
+    x: np.ndarray  # in the training data's column order and length
+    raw_y: np.ndarray | None  # None: unlabelled, or labelled with classes the training data lacks (no_probes says)
+    no_probes: str | None
+    notes: tuple[str, ...]
+    flags: bool  # its labels are is_anomaly flags
+
+
+def _array_test_set(spec: DataSpec, kind: str, x, raw_y, features, categories) -> HeldOutFile:
+    """`spec.test_data`, the whole file, read like the training file (`kind`, `x`, `raw_y`, `features`,
+    `categories`) and checked against it: each failure one line naming the file."""
+    test_path = Path(spec.test_data)
+    if not test_path.exists():
+        raise AelabError(f"--test-data: {test_path} does not exist")
+    test_kind, x_test, raw_y_test, test_features, _, notes, flags = _read_arrays(
+        test_path, spec.test_labels, None, categories
+    )
+    if test_kind == kind == SEQUENCE:
+        x_test, length_notes = _to_training_length(x_test, x, bool(spec.length), test_path)
+        notes += length_notes
+    if test_kind == kind:  # named columns: a missing or unknown one is named, not counted
+        x_test = in_training_column_order(x_test, test_features, features, f"--test-data {test_path}")
+    if test_kind != kind or x_test.shape[1:] != x.shape[1:]:
+        raise AelabError(
+            f"--test-data {test_path}: {test_kind} samples of shape {x_test.shape[1:]}, "
+            f"the training data has {kind} samples of shape {x.shape[1:]}"
+        )
+    if raw_y is None and spec.test_labels:
+        raise AelabError(
+            f"--test-labels {spec.test_labels}: the training data has no labels (--labels FILE.npy or a 'label' "
+            "column); probes need both"
+        )
+    no_probes = None
+    if raw_y is not None and raw_y_test is None:
+        no_probes = _unlabelled(test_path)
+    elif raw_y is not None and (unknown := _unknown_labels(raw_y_test, raw_y, test_path)):  # as for images
+        no_probes, raw_y_test = unknown, None
+    return HeldOutFile(x_test, raw_y_test, no_probes, notes, flags)
 
 
 def _to_training_length(x_test: np.ndarray, x_train: np.ndarray, cut: bool, test_path) -> tuple[np.ndarray, tuple]:
