@@ -40,123 +40,128 @@ def _echo(msg: str) -> None:
     click.echo(msg, err=False)
 
 
-def data_options(f):
-    f = click.option(
+def in_order(*options):
+    """Apply click options so that --help lists them in the order given (each `f = option(f)` puts the newest
+    first)."""
+
+    def apply(f):
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return apply
+
+
+test_data_options = in_order(
+    click.option(
+        "--test-data",
+        default=None,
+        type=click.Path(),
+        help="A test set of its own (e.g. a UCR/UEA _TEST file): the whole file is the test split.",
+    ),
+    click.option(
+        "--test-labels", default=None, type=click.Path(), help="Labels per sample (.npy) or stream step (.txt)."
+    ),
+)
+
+data_options = in_order(
+    click.option(
         "--data",
         default=None,
         help="cifar10 | digits | synthetic | a path (image folder, .npy, .csv, .parquet, or a UCR/UEA .tsv or .ts). "
         "Default: cifar10 for image models, synthetic for sequence models.",
-    )(f)
-    f = click.option(
+    ),
+    click.option("--labels", default=None, type=click.Path(), help="Labels per sample (.npy) or stream step (.txt)."),
+    test_data_options,
+    click.option(
+        "--window",
+        default=None,
+        help="Read --data as one stream (rows in time order: a CSV, a .parquet, a .txt or a 2-D .npy) cut into "
+        "windows of W steps; 'auto': one dominant period of the data (by autocorrelation).",
+    ),
+    click.option(
+        "--stride",
+        default=None,
+        type=click.IntRange(min=1),
+        help="Steps between window starts, for training and scoring (default: an eighth of the window).",
+    ),
+    click.option(
+        "--length",
+        default=None,
+        type=click.IntRange(min=2),
+        help="Ragged sequences: cut each to at most N steps (default: pad to the longest; padding is masked).",
+    ),
+    click.option(
+        "--image-size",
+        default=None,
+        help="HxW: scale image files to cover it and centre-crop (for folders of photos of different sizes); "
+        "encode, reconstruct and score apply it too.",
+    ),
+    click.option(
         "--cifar10",
         "cifar10",
         default=None,
         type=click.Path(),
         help="Where CIFAR-10 lies (batches dir, tarball or image folder); else $AELAB_CIFAR10.",
-    )(f)
-    f = click.option(
-        "--labels", default=None, type=click.Path(), help="Labels per sample (.npy) or stream step (.txt)."
-    )(f)
-    f = click.option("--train-size", default=None, help="Training pool before the validation split: N or 'all'.")(f)
-    f = click.option("--test-size", default=None, help="Test samples: N or 'all'.")(f)
-    f = click.option(
+    ),
+    click.option("--train-size", default=None, help="Training pool before the validation split: N or 'all'."),
+    click.option("--test-size", default=None, help="Test samples: N or 'all'."),
+    click.option(
         "--val-fraction",
         default=DEFAULT_VAL_FRACTION,
         show_default=True,
         type=float,
         help="Share of the training pool held out for validation.",
-    )(f)
-    f = click.option("--seed", default=DEFAULT_SEED, show_default=True, type=click.IntRange(0, MAX_SEED))(f)
-    f = test_data_options(f)
-    f = click.option(
-        "--window",
-        default=None,
-        help="Read --data as one stream (rows in time order: a CSV, a .parquet, a .txt or a 2-D .npy) cut into "
-        "windows of W steps; 'auto': one dominant period of the data (by autocorrelation).",
-    )(f)
-    f = click.option(
-        "--stride",
-        default=None,
-        type=click.IntRange(min=1),
-        help="Steps between window starts, for training and scoring (default: an eighth of the window).",
-    )(f)
-    f = click.option(
-        "--length",
-        default=None,
-        type=click.IntRange(min=2),
-        help="Ragged sequences: cut each to at most N steps (default: pad to the longest; padding is masked).",
-    )(f)
-    f = click.option(
-        "--image-size",
-        default=None,
-        help="HxW: scale image files to cover it and centre-crop (for folders of photos of different sizes); "
-        "encode, reconstruct and score apply it too.",
-    )(f)
-    return f
+    ),
+    click.option("--seed", default=DEFAULT_SEED, show_default=True, type=click.IntRange(0, MAX_SEED)),
+)
 
+latent_option = click.option(
+    "--latent-dim",
+    type=int,
+    default=None,
+    help="Latent size (default 32 for images, 20 for sequences, at most half the values of a sample; "
+    "tables: 8 or fewer; streams: at most W*F/8).",
+)
 
-def test_data_options(f):
-    f = click.option(
-        "--test-data",
-        default=None,
-        type=click.Path(),
-        help="A test set of its own (e.g. a UCR/UEA _TEST file): the whole file is the test split.",
-    )(f)
-    f = click.option(
-        "--test-labels", default=None, type=click.Path(), help="Labels per sample (.npy) or stream step (.txt)."
-    )(f)
-    return f
-
-
-def latent_option(f):
-    return click.option(
-        "--latent-dim",
-        type=int,
-        default=None,
-        help="Latent size (default 32 for images, 20 for sequences, at most half the values of a sample; "
-        "tables: 8 or fewer; streams: at most W*F/8).",
-    )(f)
-
-
-def training_options(f):
-    """How a model trains: what `aelab train` and `aelab sweep` both take."""
-    f = click.option("--epochs", type=int, default=None, help="Override the preset's epochs.")(f)
-    f = click.option("--batch-size", type=int, default=None, help="Override the preset's batch size.")(f)
-    f = click.option("--lr", type=float, default=None, help="Override the preset's learning rate.")(f)
-    f = click.option(
-        "--weight-decay",
-        type=float,
-        default=None,
-        help="Override the preset's decoupled weight decay (AdamW; on convolution and linear weights).",
-    )(f)
-    f = click.option(
+training_options = in_order(  # how a model trains: what `aelab train` and `aelab sweep` both take
+    click.option(
         "--preset",
         default="lab",
         show_default=True,
         type=PRESET_CHOICES,
         help="lab: fits the lab's time budget; best: longer, best quality.",
-    )(f)
-    f = click.option(
+    ),
+    click.option("--epochs", type=int, default=None, help="Override the preset's epochs."),
+    click.option("--batch-size", type=int, default=None, help="Override the preset's batch size."),
+    click.option("--lr", type=float, default=None, help="Override the preset's learning rate."),
+    click.option(
+        "--weight-decay",
+        type=float,
+        default=None,
+        help="Override the preset's decoupled weight decay (AdamW; on convolution and linear weights).",
+    ),
+    click.option(
+        "--precision",
+        default=None,
+        type=click.Choice(["fp32", "bf16"]),
+        help="Autocast precision of the forward pass (default: the preset's).",
+    ),
+    click.option(
         "--init",
         default=None,
         type=click.Choice(["random", "pca"]),
         help="Start from random weights or as the training split's PCA (default: pca for dense, and for cnn, "
         "lstm and conv1d on small data, with a random second start where training does not move it; random "
         "otherwise; seed replicas always random). Given, only that start is trained.",
-    )(f)
-    f = click.option(
-        "--precision",
-        default=None,
-        type=click.Choice(["fp32", "bf16"]),
-        help="Autocast precision of the forward pass (default: the preset's).",
-    )(f)
-    f = click.option(
+    ),
+    click.option(
         "--augment",
         default=None,
         help="Training augmentation: auto (tested on the data; the default of cnn, lstm and conv1d), none, or one "
         "by name (images: flip, flip+shift; sequences: time-shift).",
-    )(f)
-    return f
+    ),
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -277,9 +282,11 @@ def _default_model_for(data: str | None, window, echo=None) -> str:
 @cli.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--data", default=None, help="Evaluate on this data instead of the run's own test split.")
-@click.option("--cifar10", default=None, type=click.Path())
-@click.option("--labels", default=None, type=click.Path())
+@click.option(
+    "--labels", default=None, type=click.Path(), help="Labels per sample of --data (.npy) or stream step (.txt)."
+)
 @test_data_options
+@click.option("--cifar10", default=None, type=click.Path(), help="Where CIFAR-10 lies; else $AELAB_CIFAR10.")
 def evaluate(run_dir, data, cifar10, labels, test_data, test_labels):
     """Recompute RUN_DIR's test metrics (or on --data / --test-data) into metrics.json."""
     from .workflows import evaluate_run
@@ -369,18 +376,6 @@ def report(lab_dir):
 def _io_command(fn_name: str, help_text: str, extra=None, **fixed):
     """A command running `aelab.infer.<fn_name>` on RUN_DIR and INPUT; `extra` adds options, `fixed` arguments."""
 
-    @click.argument("run_dir", type=click.Path(path_type=Path))
-    @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
-    @click.option(
-        "-o",
-        "--output",
-        "output",
-        required=True,
-        type=click.Path(path_type=Path),
-        help="Output file: .npy, .csv or .parquet (an image run's reconstruct: also a new folder, one PNG per image).",
-    )
-    @click.option("--resize", is_flag=True, help="Resize images to the model's input size.")
-    @click.option("--batch-size", default=256, show_default=True, type=int)
     def command(run_dir, input_path, output, resize, batch_size, **kw):
         from . import infer
         from .data import file_notes
@@ -392,29 +387,41 @@ def _io_command(fn_name: str, help_text: str, extra=None, **fixed):
         _echo(f"{written.count:,} {written.unit} -> {output}")
 
     command.__doc__ = help_text
-    if extra:
-        command = extra(command)
-    return command
+    return in_order(
+        click.argument("run_dir", type=click.Path(path_type=Path)),
+        click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path)),
+        click.option(
+            "-o",
+            "--output",
+            "output",
+            required=True,
+            type=click.Path(path_type=Path),
+            help="Output file: .npy, .csv or .parquet (an image run's reconstruct: also a new folder, one PNG per "
+            "image).",
+        ),
+        click.option("--resize", is_flag=True, help="Resize images to the model's input size."),
+        click.option("--batch-size", default=256, show_default=True, type=int),
+        *([extra] if extra else []),
+    )(command)
 
 
-def _score_options(f):
-    f = click.option(
+_score_options = in_order(
+    click.option(
         "--percentile",
         default=99.0,
         show_default=True,
         type=float,
         help="Threshold: this percentile of the run's validation errors (stream runs: of its validation "
         "stream's per-step scores, without those over 10x the training part's 99th percentile).",
-    )(f)
-    f = click.option(
+    ),
+    click.option(
         "--plot",
         default=None,
         type=click.Path(path_type=Path),
         help="Draw the scores and the threshold to this .png: a stream run's stream above its per-step scores, "
         "with the flagged stretches; any other run's histogram of scores beside its validation errors.",
-    )(f)
-    return f
-
+    ),
+)
 
 cli.command("encode")(_io_command("encode_file", "Write the latent codes of INPUT's samples to -o."))
 cli.command("reconstruct")(_io_command("reconstruct_file", "Write INPUT's reconstructions (in its own scale) to -o."))

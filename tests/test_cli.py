@@ -21,6 +21,22 @@ def test_help(capsys, command):
     assert code == 0 and "Usage: aelab " + command in out
 
 
+@pytest.mark.parametrize(
+    "command, in_order",
+    [
+        ("train", ["--out", "--data", "--labels", "--test-data", "--window", "--seed", "--latent-dim", "--preset",
+                   "--epochs", "--augment", "--resume", "--force"]),
+        ("score", ["-o, --output", "--batch-size", "--percentile", "--plot"]),
+    ],
+)  # fmt: skip
+def test_help_lists_options_in_the_order_written(capsys, command, in_order):
+    """Data, then the model, then training; a command's own options after the shared ones."""
+    _, out, _ = run_cli(capsys, command, "--help")
+    listed = [line.split()[0].rstrip(",") for line in out.splitlines() if line.startswith("  -")]
+    listed = ["-o, --output" if option == "-o" else option for option in listed]
+    assert [option for option in listed if option in in_order] == in_order
+
+
 def test_top_level_help_lists_commands(capsys):
     code, out, _ = run_cli(capsys, "--help")
     assert code == 0 and all(c in out for c in SUBCOMMANDS)
