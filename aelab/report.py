@@ -208,6 +208,12 @@ def _fmt(v, digits=4):
     return f"{v:,}" if isinstance(v, int) else str(v)
 
 
+def _times(ratio: float) -> str:
+    """A compression ratio as the report writes it: 24x, 26.4x, 1.2x (rounded to whole numbers, 6 values -> 5 read
+    as 1x)."""
+    return f"{ratio:.3g}x"
+
+
 def _verdict(m) -> str:
     standing, ratio = pca_standing(m["test_mse"], m["pca_test_mse"]), pca_ratio(m["test_mse"], m["pca_test_mse"])
     if standing == "exact":
@@ -235,7 +241,7 @@ def _reconstruction_findings(runs) -> list[str]:
         out.append(
             f"`{_label(name, r)}` on {r['config']['data']['data']}: test MSE {_fmt(m['test_mse'])}, "
             f"MAE {_fmt(m['test_mae'])}, "
-            f"RMSE {_fmt(m['test_rmse'])}{psnr} ({scale}), at {m['compression_ratio']:.0f}x compression "
+            f"RMSE {_fmt(m['test_rmse'])}{psnr} ({scale}), at {_times(m['compression_ratio'])} compression "
             f"({m['input_dim']} values -> {m['latent_dim']}); it {_verdict(m)}, whose MSE is {_fmt(m['pca_test_mse'])}."
         )
     return out
@@ -262,6 +268,37 @@ def _latent_findings(runs) -> list[str]:
                 out[-1] += f" {note[0].upper()}{note[1:]}."
         else:
             out.append(f"`{_label(name, r)}`: {pcs}; the data has no labels, so no probe was run.")
+    return out
+
+
+ANOMALY_METRICS = {  # metrics.json key after "anomaly_": how the report names it
+    "auroc": "AUROC",
+    "auprc": "AUPRC",
+    "best_f1": "best F1",
+    "best_f1_pa": "point-adjusted F1",
+}
+
+
+def _anomaly_findings(runs) -> list[str]:
+    """Per run whose test data marks anomalies (a stream's or a table's is_anomaly): how its reconstruction errors
+    rank them, beside PCA's errors on the same samples."""
+    out = []
+    for name, r in runs.items():
+        m = r["metrics"]
+        if "anomaly_auroc" not in m:
+            continue
+        where = "steps of the test stream" if "anomaly_best_f1_pa" in m else "test rows"
+        parts = [
+            f"{label} {m[f'anomaly_{key}']:.3f}"
+            + (f" (PCA {m[f'pca_anomaly_{key}']:.3f})" if f"pca_anomaly_{key}" in m else "")
+            for key, label in ANOMALY_METRICS.items()
+            if f"anomaly_{key}" in m
+        ]
+        if "ucr_hit" in m:
+            where_top = {1.0: "inside", 0.0: "outside"}
+            pca = f" (PCA's: {where_top[m['pca_ucr_hit']]})" if "pca_ucr_hit" in m else ""
+            parts.append(f"top score {where_top[m['ucr_hit']]} the one anomaly's +-100 steps{pca}")
+        out.append(f"`{_label(name, r)}` on the {where} marked is_anomaly: {', '.join(parts)}.")
     return out
 
 
@@ -331,7 +368,8 @@ def _cnn_vs_lstm_findings(runs) -> list[str]:
     if "cnn" in runs:
         m = runs["cnn"]["metrics"]
         out.append(
-            f"On images the convolutional `cnn` compresses {m['compression_ratio']:.0f}x at MSE {_fmt(m['test_mse'])} "
+            f"On images the convolutional `cnn` compresses {_times(m['compression_ratio'])} at MSE "
+            f"{_fmt(m['test_mse'])} "
             f"({m['test_mse'] / m['pca_test_mse']:.2f}x PCA). Image and sequence errors are on different scales, so "
             "compare each model with its own PCA row, not across data sets."
         )
@@ -395,7 +433,7 @@ def _report_blocks(lab_dir: Path, runs, rows, sweeps, curves) -> list[tuple]:
             _fmt(r["test_mae"]),
             _fmt(r["test_rmse"]),
             str(r["latent_dim"]),
-            f"{r['compression_ratio']:.0f}x",
+            _times(r["compression_ratio"]),
             f"{r['params']:,}",
             _fmt(r["train_seconds"], 3),
             _fmt(r["probe_logreg"], 3),
@@ -424,6 +462,9 @@ def _report_blocks(lab_dir: Path, runs, rows, sweeps, curves) -> list[tuple]:
     b.append(("img", "plots/model_comparison.png", "Model comparison"))
     b.append(("h2", "How well does each model reconstruct?"))
     b += [("li", t) for t in _reconstruction_findings(runs)]
+    if findings := _anomaly_findings(runs):
+        b.append(("h2", "How well do the errors find anomalies?"))
+        b += [("li", t) for t in findings]
     b.append(("h2", "What does the latent space show?"))
     b += [("li", t) for t in _latent_findings(runs)]
     if curves:

@@ -176,6 +176,28 @@ def test_report_compares_any_directory_of_runs(capsys, tmp_path):
     assert_one_line_error(code, err, "not a directory")
 
 
+def test_report_says_how_errors_rank_marked_anomalies(capsys, tmp_path):
+    """A run whose test data marks anomalies (here a table's is_anomaly rows) gets its anomaly metrics in the report,
+    PCA's beside them; compression ratios under 10 keep their decimals (4 values -> 3 is not "1x")."""
+    rng = np.random.default_rng(0)
+    rows, flags = rng.normal(size=(120, 4)), np.arange(120) % 10 == 0
+    rows[flags] *= 6
+    table = tmp_path / "t.csv"
+    lines = [",".join([*map(str, row), str(int(flag))]) for row, flag in zip(rows, flags, strict=True)]
+    table.write_text("a,b,c,d,is_anomaly\n" + "\n".join(lines) + "\n")
+    runs = tmp_path / "runs"
+    args = ["train", "dense", "--data", table, "--latent-dim", "3", "--epochs", "1", "--out", runs / "flagged"]
+    assert run_cli(capsys, *args)[0] == 0
+    assert run_cli(capsys, "report", runs)[0] == 0
+    report, m = (runs / "report.md").read_text(), json.loads((runs / "flagged" / "metrics.json").read_text())
+    assert "## How well do the errors find anomalies?" in report
+    assert (
+        f"`flagged (dense)` on the test rows marked is_anomaly: AUROC {m['anomaly_auroc']:.3f} "
+        f"(PCA {m['pca_anomaly_auroc']:.3f}), AUPRC {m['anomaly_auprc']:.3f}"
+    ) in report
+    assert "at 1.33x compression (4 values -> 3)" in report
+
+
 def test_unwritable_out(capsys, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
