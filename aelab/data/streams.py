@@ -49,6 +49,7 @@ MIN_WINDOW = 16  # `--window auto` never goes below this (a window of a few step
 MAX_WINDOW = 2048  # nor above this: a day of minutes (1,440) is a real period; the models read long windows in patches
 FALLBACK_WINDOW = 64  # `--window auto` on a stream with no clear period
 MIN_PERIOD_ACF = 0.2  # an autocorrelation peak below this is no period
+FUNDAMENTAL_SHARE = 0.9  # a peak at a fraction of the highest one's lag that reaches this share of it is the period
 
 
 @dataclass
@@ -389,6 +390,22 @@ def default_stride(window: int) -> int:
     return max(1, window // STRIDE_DIVISOR)
 
 
+def _fundamental(acf: np.ndarray, period: int, start: int) -> int:
+    """The shortest whole fraction of the autocorrelation's highest peak `period` (past lag `start`, where it first
+    falls below zero) at which it also peaks, as high within FUNDAMENTAL_SHARE: the period rather than a multiple of
+    it. On noisy data the peaks at every multiple of a period are equal but for the noise, and the highest was any of
+    them: a sine of period 50 under noise of its own amplitude got windows of 100 or 201 steps, of period 24 under
+    half that, 72; over a week of hourly data the weekly peak stood 1% above the daily one."""
+    for k in range(period // (start + 1), 1, -1):
+        lag = period / k
+        reach = max(1, round(lag / 50))  # the highest peak's place is known to a step or so, its fraction's to 1/k
+        lags = np.arange(max(start + 1, round(lag) - reach), min(len(acf) - 1, round(lag) + reach + 1))
+        peaks = lags[(acf[lags] >= acf[lags - 1]) & (acf[lags] >= acf[lags + 1])]
+        if len(peaks) and acf[peaks].max() >= FUNDAMENTAL_SHARE * acf[period]:
+            return int(peaks[np.argmax(acf[peaks])])
+    return period
+
+
 def auto_window(values: np.ndarray) -> tuple[int, str]:
     """A window of one dominant period (by autocorrelation of the detrended features, averaged), at least MIN_WINDOW
     steps (whole periods); FALLBACK_WINDOW where no period stands out. Returns (W, how it was found)."""
@@ -411,7 +428,7 @@ def auto_window(values: np.ndarray) -> tuple[int, str]:
         lags = np.arange(start + 1, upper)
         peaks = lags[(acf[lags] >= acf[lags - 1]) & (acf[lags] >= acf[lags + 1])] if len(lags) else lags
         if len(peaks):
-            period = int(peaks[np.argmax(acf[peaks])])
+            period = _fundamental(acf, int(peaks[np.argmax(acf[peaks])]), start)
             if acf[period] >= MIN_PERIOD_ACF:
                 window = period * math.ceil(MIN_WINDOW / period)
                 return min(window, max(upper, 2)), f"auto: dominant period {period} steps (autocorrelation)"
