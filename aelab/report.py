@@ -138,7 +138,7 @@ def write_comparison(lab_dir: Path, rows: list[dict]) -> None:
 
 def _sweeps(lab_dir: Path) -> dict:
     sweeps = {}
-    for path in sorted(lab_dir.glob("sweep-*/sweep.json")):
+    for path in sorted([*lab_dir.glob("sweep.json"), *lab_dir.glob("sweep-*/sweep.json")]):  # a sweep's own, a lab's
         s = read_json(path)
         sweeps[s["model"]] = s
     return sweeps

@@ -457,3 +457,27 @@ def test_a_sweep_names_exact_reconstructions_rather_than_a_ratio_of_float_noise(
                            "--out", tmp_path / "s", "--epochs", "2")  # fmt: skip
     rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()[:1].isdigit()}
     assert code == 0 and rows["2"][3] == "exact" and rows["1"][3].endswith("x")
+
+
+def test_report_of_a_sweep_directory_draws_its_latent_sizes(capsys, tmp_path):
+    """`aelab report` on what `aelab sweep --out DIR` wrote: each size a run, and the sweep's own rate-distortion."""
+    x = np.random.default_rng(0).normal(size=(120, 5)).astype(np.float32)
+    np.save(tmp_path / "t.npy", x)
+    args = [
+        "sweep",
+        "dense",
+        "--data",
+        tmp_path / "t.npy",
+        "--latent-dims",
+        "1,3",
+        "--epochs",
+        "1",
+        "--out",
+        tmp_path / "s",
+    ]
+    assert run_cli(capsys, *args)[0] == 0
+    assert run_cli(capsys, "report", tmp_path / "s")[0] == 0
+    report = (tmp_path / "s" / "report.md").read_text()
+    assert "`latent-1 (dense)`" in report and "`latent-3 (dense)`" in report
+    assert "## How does latent size affect quality?" in report and "`dense` sweep: " in report
+    assert (tmp_path / "s" / "plots" / "rate_distortion.png").exists()
