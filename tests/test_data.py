@@ -185,8 +185,10 @@ def test_a_folder_of_class_folders_or_of_images_alone_trains_and_another_folder_
     in_place = load_dataset(str(root), test_data=str(flat))  # in place of the folder's own test/
     assert len(in_place.test.x) == 20 and in_place.class_names == ["a", "b", "c"] and not in_place.has_labels
     larger = write_image_folder(tmp_path / "larger", per_class=2, test_per_class=0, size=12) / "train"
-    with pytest.raises(AelabError, match=f"--test-data {larger}: train and test images differ in size"):
+    with pytest.raises(AelabError, match=f"--test-data {larger}: train and test images differ in size: 8x8 for "):
         load_dataset(str(flat), test_data=str(larger))
+    scaled = load_dataset(str(flat), test_data=str(larger), image_size="8x8")  # as the error says
+    assert scaled.test.x.shape[1:] == scaled.train.x.shape[1:] == (3, 8, 8)
     with pytest.raises(AelabError, match="not an image folder or an .npy of images"):
         load_dataset(str(root), test_data=str(tmp_path / "classes" / "a" / "0.png"))
 

@@ -609,10 +609,14 @@ def _image_dataset(train_pool, test_pool, train_n, test_n, val_fraction, seed, s
     train, val, test = (_image_split(pool, idx, stream) for pool, idx in parts)
     if 3 in {s.x.shape[1] for s in (train, val, test)}:  # a grayscale split beside colour ones
         train, val, test = (_in_colour(s) for s in (train, val, test))
-    shapes = {train.x.shape[1:], val.x.shape[1:], test.x.shape[1:]}
-    if len(shapes) > 1:
+    if test.x.shape[1:] != train.x.shape[1:]:
         origin = f"--test-data {spec.test_data}" if spec.test_data else spec.data  # where the test images came from
-        raise AelabError(f"{origin}: train and test images differ in size {sorted(shapes)}")
+        (h, w), (test_h, test_w) = train.x.shape[2:], test.x.shape[2:]
+        files = Path(spec.test_data or spec.data).is_dir()
+        hint = f"pass --image-size {h}x{w} to scale and centre-crop both" if files else "scale them to one size first"
+        raise AelabError(
+            f"{origin}: train and test images differ in size: {h}x{w} for training, {test_h}x{test_w} to test; {hint}"
+        )
     if isinstance(train.x, np.ndarray) and not np.ptp(train.x, axis=0).max() > 0:  # as Standardizer.fit refuses
         raise AelabError(f"{spec.data}: every training image is the same; there is nothing for a model to learn")
     return Dataset(IMAGE, train, val, test, train_pool.class_names, spec)
