@@ -384,7 +384,8 @@ def _io_command(fn_name: str, help_text: str, extra=None, **fixed):
         written = write(run_dir, input_path, output, resize=resize, batch_size=batch_size, **fixed, **kw)
         for note in (*file_notes(str(input_path)), *written.notes):
             _echo(note)
-        _echo(f"{written.count:,} {written.unit} -> {output}")
+        unit = written.unit.removesuffix("s") if written.count == 1 else written.unit  # 1 sample, 2 samples
+        _echo(f"{written.count:,} {unit} -> {output}")
 
     command.__doc__ = help_text
     return in_order(

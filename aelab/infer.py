@@ -359,7 +359,7 @@ def _reconstruct_samples(run: Run, source: Source, input_path, output) -> int:
         if Path(output).suffix == "" or Path(output).is_dir():
             return _write_image_folder(run, source, Path(output))
         if Path(output).suffix.lower() in IMAGE_SUFFIXES:
-            raise AelabError(f"-o {output}: name a folder to get one PNG per image, or an .npy for them all")
+            return _write_one_image(run, source, input_path, Path(output))
         c, h, w = run.model.input_shape
         with Writer(output, source.n, None, (h, w, c), source.raw_dtype) as out:
             for _, x_hat in _run_batches(run, source, run.model):
@@ -398,6 +398,26 @@ def _reconstruct_samples(run: Run, source: Source, input_path, output) -> int:
             out.write(seqs, [ids, steps] + [flat[:, j] for j in range(f)])
             start = stop
     return source.n
+
+
+def _write_one_image(run: Run, source: Source, input_path, out: Path) -> int:
+    """The reconstruction of one input image as the image file `out`, in the format its suffix names. `out` must be
+    new: a photo of the user's (the input itself, named by mistake) is never overwritten."""
+    if source.n != 1:
+        raise AelabError(
+            f"-o {out}: {input_path} holds {source.n:,} images; name a folder to get one PNG per image, or an .npy "
+            "for them all"
+        )
+    if out.exists():
+        raise AelabError(f"-o {out}: exists; name a new file for the reconstruction")
+    image_format = Image.registered_extensions()[out.suffix.lower()]
+    if image_format not in Image.SAVE:
+        raise AelabError(f"-o {out}: Pillow reads {out.suffix} files but does not write them; name a .png")
+    ((_, x_hat),) = _run_batches(run, source, run.model)
+    img = np.round(x_hat[0].transpose(1, 2, 0) * 255).astype(np.uint8)
+    with atomic_path(out) as tmp:
+        Image.fromarray(img[..., 0] if img.shape[2] == 1 else img).save(tmp, format=image_format)
+    return 1
 
 
 def _write_image_folder(run: Run, source: Source, out: Path) -> int:

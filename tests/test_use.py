@@ -145,8 +145,26 @@ def test_an_image_runs_reconstructions_go_to_a_new_folder_of_pngs_named_as_the_i
     code, _, err = run_cli(capsys, "reconstruct", image_run, folder, "-o", tmp_path / "out")
     assert_one_line_error(code, err, "-o", "out: exists and is not an empty folder")  # the user's images are safe
     code, _, err = run_cli(capsys, "reconstruct", image_run, folder, "-o", tmp_path / "one.png")
-    assert_one_line_error(code, err, "one.png: name a folder to get one PNG per image")
+    assert_one_line_error(code, err, "one.png: ", "photos holds 3 images; name a folder to get one PNG per image")
     assert not list(tmp_path.glob(".*partial"))
+
+
+def test_one_image_reconstructs_to_the_image_file_named(capsys, image_run, tmp_path):
+    """`reconstruct RUN photo.jpg -o photo_ae.png` writes that one image; an existing file is never overwritten."""
+    photo = tmp_path / "photo.jpg"
+    images(1)[0].save(photo)
+    code, out, _ = run_cli(capsys, "reconstruct", image_run, photo, "-o", tmp_path / "again.png")
+    assert code == 0 and f"1 sample -> {tmp_path / 'again.png'}" in out
+    assert run_cli(capsys, "reconstruct", image_run, photo, "-o", tmp_path / "all.npy")[0] == 0
+    np.testing.assert_array_equal(
+        np.asarray(Image.open(tmp_path / "again.png")), np.load(tmp_path / "all.npy")[0, ..., 0]
+    )
+    before = photo.read_bytes()
+    code, _, err = run_cli(capsys, "reconstruct", image_run, photo, "-o", photo)
+    assert_one_line_error(code, err, f"-o {photo}: exists; name a new file")
+    assert photo.read_bytes() == before
+    assert run_cli(capsys, "reconstruct", image_run, photo, "-o", tmp_path / "again.jpg")[0] == 0
+    assert Image.open(tmp_path / "again.jpg").format == "JPEG"
 
 
 def test_score_flags_outliers(capsys, seq_run, tmp_path):
