@@ -328,7 +328,16 @@ class Written(NamedTuple):
     notes: tuple[str, ...] = ()
 
 
+def check_not_input(input_path, output) -> None:
+    """Refuse an output that is the input file itself: `aelab encode data.csv -o data.csv` replaced the user's data
+    with its codes."""
+    output, input_path = Path(output), Path(input_path)
+    if output.exists() and input_path.exists() and output.samefile(input_path):
+        raise AelabError(f"-o {output}: is the input file; name another file for the output")
+
+
 def encode_file(run_dir, input_path, output, resize=False, batch_size=256) -> Written:
+    check_not_input(input_path, output)
     run = load_run(run_dir)
     if run.window:
         return Written(_encode_stream(run, input_path, output, resize, batch_size), "windows")
@@ -347,6 +356,7 @@ def encode_file(run_dir, input_path, output, resize=False, batch_size=256) -> Wr
 def reconstruct_file(run_dir, input_path, output, resize=False, batch_size=256) -> Written:
     """Reconstructions in the input's own scale: uint8 or [0, 1] images (N, H, W, C); sequences and table rows
     un-standardised (a table comes back with its feature columns, a category's as its most likely value)."""
+    check_not_input(input_path, output)
     run = load_run(run_dir)
     if run.window:
         return Written(_reconstruct_stream(run, input_path, output, resize, batch_size), "steps")
@@ -459,6 +469,7 @@ def score_file(
     (`Run.threshold`). A stream run scores per time step (see `aelab.anomaly`), can draw the result (`plot`) and,
     for a stream with an `is_anomaly` column, reports (through `echo`) how well the scores find it, beside the PCA
     detector's."""
+    check_not_input(input_path, output)
     run = load_run(run_dir)
     found = run.threshold(percentile)
     threshold = found.value

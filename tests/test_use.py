@@ -506,3 +506,14 @@ def test_an_estimator_saves_over_a_former_save_but_never_into_a_run_or_other_fil
             est.save(target)
     assert (seq_run / "model.safetensors").read_bytes() == before
     np.testing.assert_allclose(AutoencoderTransformer.load(tmp_path / "est").transform(x), est.transform(x))
+
+
+@pytest.mark.parametrize("command", ["encode", "reconstruct", "score"])
+def test_an_output_named_as_the_input_is_refused_and_the_input_kept(capsys, image_run, tmp_path, command):
+    """`aelab encode RUN data.npy -o data.npy` replaced the user's data with its codes."""
+    data = tmp_path / "x.npy"
+    np.save(data, np.random.default_rng(1).integers(0, 256, (3, 8, 8, 1), dtype=np.uint8))
+    before = data.read_bytes()
+    code, _, err = run_cli(capsys, command, image_run, data, "-o", tmp_path / "." / "x.npy")
+    assert_one_line_error(code, err, "x.npy: is the input file; name another file")
+    assert data.read_bytes() == before
