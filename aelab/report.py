@@ -209,8 +209,7 @@ def _fmt(v, digits=4):
 
 
 def _times(ratio: float) -> str:
-    """A compression ratio as the report writes it: 24x, 26.4x, 1.2x (rounded to whole numbers, 6 values -> 5 read
-    as 1x)."""
+    """A compression ratio to three digits: 24x, 26.4x, 1.2x (as a whole number, 6 values -> 5 read as 1x)."""
     return f"{ratio:.3g}x"
 
 
@@ -369,9 +368,8 @@ def _cnn_vs_lstm_findings(runs) -> list[str]:
         m = runs["cnn"]["metrics"]
         out.append(
             f"On images the convolutional `cnn` compresses {_times(m['compression_ratio'])} at MSE "
-            f"{_fmt(m['test_mse'])} "
-            f"({m['test_mse'] / m['pca_test_mse']:.2f}x PCA). Image and sequence errors are on different scales, so "
-            "compare each model with its own PCA row, not across data sets."
+            f"{_fmt(m['test_mse'])} ({m['test_mse'] / m['pca_test_mse']:.2f}x PCA). Image and sequence errors are on "
+            "different scales, so compare each model with its own PCA row, not across data sets."
         )
     return out
 
