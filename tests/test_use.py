@@ -161,8 +161,14 @@ def test_one_image_reconstructs_to_the_image_file_named(capsys, image_run, tmp_p
     )
     before = photo.read_bytes()
     code, _, err = run_cli(capsys, "reconstruct", image_run, photo, "-o", photo)
-    assert_one_line_error(code, err, f"-o {photo}: exists; name a new file")
+    assert_one_line_error(code, err, f"-o {photo}: is the input file")
     assert photo.read_bytes() == before
+    other = tmp_path / "other.png"
+    images(1)[0].save(other)
+    kept = other.read_bytes()
+    code, _, err = run_cli(capsys, "reconstruct", image_run, photo, "-o", other)
+    assert_one_line_error(code, err, f"-o {other}: exists; name a new file")
+    assert other.read_bytes() == kept
     assert run_cli(capsys, "reconstruct", image_run, photo, "-o", tmp_path / "again.jpg")[0] == 0
     assert Image.open(tmp_path / "again.jpg").format == "JPEG"
 
