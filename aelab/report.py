@@ -43,6 +43,7 @@ COLUMNS = [
     "params",
     "train_seconds",
     "probe_logreg",
+    "anomaly_auroc",  # runs whose test data marks anomalies (is_anomaly)
 ]
 
 
@@ -104,6 +105,7 @@ def comparison_rows(runs: dict) -> list[dict]:
                 "params": m["params"],
                 "train_seconds": r["timings"]["train_seconds"],
                 "probe_logreg": m.get("probe_logreg"),
+                "anomaly_auroc": m.get("anomaly_auroc"),
             }
         )
         key = (cfg["data"]["data"], m["latent_dim"])
@@ -122,6 +124,7 @@ def comparison_rows(runs: dict) -> list[dict]:
                 "params": m["latent_dim"] * m["input_dim"] + m["input_dim"],
                 "train_seconds": r["timings"].get("pca_fit_seconds"),
                 "probe_logreg": m.get("pca_probe_logreg"),
+                "anomaly_auroc": m.get("pca_anomaly_auroc"),
             }
     return rows + list(baselines.values())
 
@@ -438,25 +441,13 @@ def _report_blocks(lab_dir: Path, runs, rows, sweeps, curves) -> list[tuple]:
         ]
         for r in rows
     ]
-    b.append(
-        (
-            "table",
-            [
-                "model",
-                "architecture",
-                "shape",
-                "test MSE",
-                "MAE",
-                "RMSE",
-                "latent",
-                "compression",
-                "params",
-                "train s",
-                "logreg probe",
-            ],
-            table_rows,
-        )
-    )
+    header = ["model", "architecture", "shape", "test MSE", "MAE", "RMSE", "latent", "compression", "params",
+              "train s", "logreg probe"]  # fmt: skip
+    if any(r["anomaly_auroc"] is not None for r in rows):  # a column only where some run's test data marks anomalies
+        header.append("anomaly AUROC")
+        for cells, r in zip(table_rows, rows, strict=True):
+            cells.append(_fmt(r["anomaly_auroc"], 3))
+    b.append(("table", header, table_rows))
     b.append(("img", "plots/model_comparison.png", "Model comparison"))
     b.append(("h2", "How well does each model reconstruct?"))
     b += [("li", t) for t in _reconstruction_findings(runs)]

@@ -169,7 +169,7 @@ def test_report_compares_any_directory_of_runs(capsys, tmp_path):
         metrics = json.loads((runs / name / "metrics.json").read_text())
         assert f"`{name} (dense)` on {table}: test MSE {metrics['test_mse']:.4g}" in report
         assert f"PCA-{latent} ({table})" in report
-    assert "unfinished" not in report and "CNN vs LSTM" not in report
+    assert "unfinished" not in report and "CNN vs LSTM" not in report and "anomaly AUROC" not in report
     compared = [row["model"] for row in json.loads((runs / "comparison.json").read_text())]
     assert compared == ["small (dense)", "wide (dense)", f"PCA-1 ({table})", f"PCA-3 ({table})"]
     code, _, err = run_cli(capsys, "report", table)
@@ -196,6 +196,10 @@ def test_report_says_how_errors_rank_marked_anomalies(capsys, tmp_path):
         f"(PCA {m['pca_anomaly_auroc']:.3f}), AUPRC {m['anomaly_auprc']:.3f}"
     ) in report
     assert "at 1.33x compression (4 values -> 3)" in report
+    assert "| anomaly AUROC |" in report
+    compared = {row["model"]: row for row in json.loads((runs / "comparison.json").read_text())}
+    assert compared["flagged (dense)"]["anomaly_auroc"] == m["anomaly_auroc"]
+    assert compared[f"PCA-3 ({table})"]["anomaly_auroc"] == m["pca_anomaly_auroc"]
 
 
 def test_unwritable_out(capsys, tmp_path):
