@@ -320,6 +320,10 @@ def test_a_table_parquet_and_npy_train(capsys, tmp_path):
             capsys, "train", "dense", "--data", tmp_path / data, "--epochs", "2", "--out", tmp_path / f"run-{data}"
         )
         assert code == 0, err
+    stamps = pa.array(np.datetime64("2024-01-01T00:00:00") + np.arange(30) * np.timedelta64(3600, "s"))
+    pq.write_table(pa.table({"c0": x[:, 0], "c1": x[:, 1], "when": stamps}), tmp_path / "dated.parquet")
+    code, _, err = run_cli(capsys, "train", "dense", "--data", tmp_path / "dated.parquet", "--out", tmp_path / "d")
+    assert_one_line_error(code, err, "column 'when' is not numeric ('2024-01-01 00:00:00' in data row 1)")
 
 
 @pytest.mark.parametrize(

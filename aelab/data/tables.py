@@ -350,7 +350,8 @@ def _column_values(path: Path, name: str, cells: list) -> np.ndarray:
                 if is_text_column(cells)  # a stream's, or one a model trained on as numbers
                 else "; other cells are numbers: a mark for a missing value? fill or drop it"
             )
-            raise AelabError(f"{path}: column {name!r} is not numeric ({cell!r} in data row {i + 1}){hint}") from None
+            shown = cell if isinstance(cell, str) else str(cell)  # a parquet cell's datetime as it reads, not its repr
+            raise AelabError(f"{path}: column {name!r} is not numeric ({shown!r} in data row {i + 1}){hint}") from None
         if not -csvfile.FLOAT32_MAX <= values[i] <= csvfile.FLOAT32_MAX:
             raise AelabError(f"{path}: column {name!r} has {csvfile.float32_problem(values[i])} in data row {i + 1}")
     return values
