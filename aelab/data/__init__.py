@@ -153,16 +153,15 @@ def load_dataset(spec: DataSpec | str, *, normalization: Standardizer | None = N
             f"{path}: a table of one feature column has nothing to compress; one long series? read it as a stream "
             "of windows with --window W (or auto)"
         )
-    test, no_probes = None, None
+    held, no_probes = None, None
     if spec.test_data:  # a test set of its own: the whole file, read like the training file
-        test_set = _array_test_set(spec, kind, x, raw_y, features, categories)
-        no_probes, notes = test_set.no_probes, notes + test_set.notes
-        anomaly_labels &= test_set.flags
-        if test_set.raw_y is None:
+        held = _array_test_set(spec, kind, x, raw_y, features, categories)
+        no_probes, notes = held.no_probes, notes + held.notes
+        anomaly_labels &= held.flags
+        if held.raw_y is None:
             raw_y = None  # probes need labels on both sides
-        test = (test_set.x, None if raw_y is None else test_set.raw_y)
-    y, y_test, names = _encode_labels(raw_y, None if test is None else test[1])
-    test = None if test is None else (test[0], y_test)
+    y, y_test, names = _encode_labels(raw_y, None if held is None else held.raw_y)
+    test = None if held is None else (held.x, y_test)
     dataset = _array_dataset(
         kind, x, y, names, features, train_n, test_n, val_fraction, seed, spec, path, normalization, test
     )
